@@ -1,0 +1,79 @@
+// Command braid is the Braid observability gateway: an OpenTelemetry
+// Collector distribution that links metrics, logs and traces by trace ID and
+// Kubernetes pod. Started without --config it runs its embedded default.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/provider/envprovider"
+	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
+	"go.opentelemetry.io/collector/confmap/provider/httpprovider"
+	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
+	"go.opentelemetry.io/collector/otelcol"
+)
+
+// Stamped at build time by the Makefile:
+// -ldflags "-X main.version=... -X main.commit=...".
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+func main() {
+	if err := newCommand().Execute(); err != nil {
+		os.Exit(1)
+	}
+}
+
+// settings returns the collector settings Braid runs with. uris are the
+// default configuration locations, replaced by any --config flag.
+func settings(uris ...string) otelcol.CollectorSettings {
+	if len(uris) == 0 {
+		uris = []string{defaultConfigURI}
+	}
+	return otelcol.CollectorSettings{
+		BuildInfo: component.BuildInfo{
+			Command:     "braid",
+			Description: "Braid observability gateway",
+			Version:     version + " (" + commit + ")",
+		},
+		Factories: components,
+		ConfigProviderSettings: otelcol.ConfigProviderSettings{
+			ResolverSettings: confmap.ResolverSettings{
+				URIs: uris,
+				ProviderFactories: []confmap.ProviderFactory{
+					newEmbeddedProviderFactory(),
+					fileprovider.NewFactory(),
+					envprovider.NewFactory(),
+					yamlprovider.NewFactory(),
+					httpprovider.NewFactory(),
+				},
+				DefaultScheme: "env",
+			},
+		},
+	}
+}
+
+// newCommand builds the braid command line: the collector's own command with
+// its subcommands (components, validate, featuregate), plus Braid's.
+func newCommand() *cobra.Command {
+	cmd := otelcol.NewCommand(settings())
+	cmd.Long = "Braid takes in metrics, logs and traces over OTLP and other protocols,\n" +
+		"links them by trace ID and Kubernetes pod, and feeds Prometheus, Loki and Jaeger.\n" +
+		"Without --config it runs its embedded default configuration (see 'braid default-config')."
+	cmd.AddCommand(&cobra.Command{
+		Use:   "default-config",
+		Short: "Print the embedded default configuration",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			_, err := fmt.Fprint(c.OutOrStdout(), string(defaultConfig))
+			return err
+		},
+	})
+	return cmd
+}

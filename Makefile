@@ -1,0 +1,37 @@
+# Braid's entry point for humans. `make help` lists the targets.
+
+GO      ?= go
+BIN     ?= bin/braid
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+PKGS    ?= ./...
+BENCH   ?= .
+COUNT   ?= 1
+
+.PHONY: help build run test lint bench fmt clean
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/braid with version and commit stamped in
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/braid
+
+run: build ## run Braid on its embedded default (OTLP on localhost:4317/4318, metrics on :8889)
+	./$(BIN)
+
+test: ## run every test (unit, component, in-process collector, fuzz seed corpora)
+	$(GO) test -count=1 $(PKGS)
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+fmt: ## format the Go sources
+	gofmt -w $$(git ls-files '*.go')
+
+bench: ## run the benchmarks (BENCH=regexp PKGS=./correlate/... COUNT=6 for benchstat)
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) $(PKGS)
+
+clean: ## remove build output and local state
+	rm -rf bin .tmp

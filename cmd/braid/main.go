@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"go.opentelemetry.io/collector/component"
@@ -25,9 +26,37 @@ var (
 )
 
 func main() {
-	if err := newCommand().Execute(); err != nil {
+	cmd := newCommand()
+	cmd.SetArgs(withDefaultConfig(os.Args[1:]))
+	if err := cmd.Execute(); err != nil {
 		os.Exit(1)
 	}
+}
+
+// withDefaultConfig keeps the embedded default when only --set overrides are
+// given: the collector treats --set as a config location of its own, which
+// would otherwise replace the default instead of adjusting it.
+func withDefaultConfig(args []string) []string {
+	hasConfig, hasSet := false, false
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		switch name {
+		case "config":
+			hasConfig = true
+		case "set":
+			hasSet = true
+		}
+	}
+	if hasSet && !hasConfig {
+		return append(args[:len(args):len(args)], "--config="+defaultConfigURI)
+	}
+	return args
 }
 
 // settings returns the collector settings Braid runs with. uris are the
@@ -75,5 +104,6 @@ func newCommand() *cobra.Command {
 			return err
 		},
 	})
+	cmd.AddCommand(newDashboardsCommand())
 	return cmd
 }

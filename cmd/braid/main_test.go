@@ -440,3 +440,27 @@ func TestEmbeddedProviderRefusesUnknownNames(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorContains(t, err, `"braid:nope"`)
 }
+
+func TestWithDefaultConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"no flags", nil, nil},
+		{"config only", []string{"--config=file:a.yaml"}, []string{"--config=file:a.yaml"}},
+		{"set only keeps the default", []string{"--set=processors.batch.timeout=2s"},
+			[]string{"--set=processors.batch.timeout=2s", "--config=braid:default"}},
+		{"set as two words", []string{"--set", "processors.batch.timeout=2s"},
+			[]string{"--set", "processors.batch.timeout=2s", "--config=braid:default"}},
+		{"validate with set", []string{"validate", "-set=x=1"},
+			[]string{"validate", "-set=x=1", "--config=braid:default"}},
+		{"config and set", []string{"--config", "file:a.yaml", "--set=x=1"},
+			[]string{"--config", "file:a.yaml", "--set=x=1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, withDefaultConfig(tt.args))
+		})
+	}
+}

@@ -1,0 +1,318 @@
+package dashboards_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
+	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/otlphttpexporter"
+	"go.opentelemetry.io/collector/otelcol"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/batchprocessor"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/otlpreceiver"
+	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
+)
+
+// emitted is what a metrics endpoint really exposes: series name → label
+// names seen on it.
+type emitted map[string]map[string]bool
+
+// collectorConfig mirrors Braid's pipeline where it decides metric names:
+// the span_metrics connector (cumulative, exemplars, the pod dimensions)
+// into the Prometheus exporter, and the collector's own telemetry reader
+// without units, type suffixes or scope labels. A dead OTLP/HTTP backend
+// makes every signal's refused, failed and queue metrics appear.
+const collectorConfig = `
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: %[1]s
+processors:
+  batch: {}
+connectors:
+  span_metrics:
+    metrics_flush_interval: 100ms
+    aggregation_temporality: AGGREGATION_TEMPORALITY_CUMULATIVE
+    exemplars:
+      enabled: true
+    dimensions:
+      - name: k8s.cluster.name
+      - name: k8s.namespace.name
+      - name: k8s.pod.name
+exporters:
+  prometheus:
+    endpoint: %[2]s
+    enable_open_metrics: true
+  otlp_http/dead:
+    endpoint: http://%[4]s
+    retry_on_failure:
+      enabled: false
+    sending_queue:
+      enabled: false
+  otlp_http/queued:
+    endpoint: http://%[4]s
+    retry_on_failure:
+      enabled: false
+    sending_queue:
+      enabled: true
+      queue_size: 100
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [span_metrics, otlp_http/dead, otlp_http/queued]
+    metrics:
+      receivers: [otlp, span_metrics]
+      exporters: [prometheus, otlp_http/dead, otlp_http/queued]
+    logs:
+      receivers: [otlp]
+      exporters: [otlp_http/dead, otlp_http/queued]
+  telemetry:
+    logs:
+      # The dead backend makes every export fail on purpose; keep the test output quiet.
+      level: fatal
+    metrics:
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: %[3]s
+                without_scope_info: true
+                without_units: true
+                without_type_suffix: true
+`
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func testFactories() (otelcol.Factories, error) {
+	var err error
+	f := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
+	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory()); err != nil {
+		return f, err
+	}
+	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](batchprocessor.NewFactory()); err != nil {
+		return f, err
+	}
+	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](prometheusexporter.NewFactory(), otlphttpexporter.NewFactory()); err != nil {
+		return f, err
+	}
+	f.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](spanmetricsconnector.NewFactory())
+	return f, err
+}
+
+// pipelineMetrics runs the pipeline once, sends a trace with an ok and a
+// failed server span, a metric and a log record, and returns what the span
+// metrics endpoint and the telemetry endpoint expose, plus the span
+// metrics endpoint's OpenMetrics text (which carries the exemplars).
+func pipelineMetrics(t *testing.T) (spans, self emitted, openMetrics, text string) {
+	t.Helper()
+	otlpAddr, promAddr, telAddr, deadAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	_, telPort, err := net.SplitHostPort(telAddr)
+	require.NoError(t, err)
+	cfg := fmt.Sprintf(collectorConfig, otlpAddr, promAddr, telPort, deadAddr)
+
+	col, err := otelcol.NewCollector(otelcol.CollectorSettings{
+		BuildInfo: component.NewDefaultBuildInfo(),
+		Factories: testFactories,
+		ConfigProviderSettings: otelcol.ConfigProviderSettings{ResolverSettings: confmap.ResolverSettings{
+			URIs:              []string{"yaml:" + cfg},
+			ProviderFactories: []confmap.ProviderFactory{yamlprovider.NewFactory()},
+		}},
+	})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- col.Run(context.Background()) }()
+	t.Cleanup(func() {
+		col.Shutdown()
+		require.NoError(t, <-done)
+	})
+	require.Eventually(t, func() bool { return col.GetState() == otelcol.StateRunning }, 30*time.Second, 20*time.Millisecond)
+
+	post := func(path string, body []byte) {
+		resp, err := http.Post("http://"+otlpAddr+path, "application/x-protobuf", bytes.NewReader(body))
+		require.NoError(t, err)
+		_ = resp.Body.Close() // the dead backend makes the receiver refuse: any status will do
+	}
+	traces, err := ptraceotlp.NewExportRequestFromTraces(sampleTraces()).MarshalProto()
+	require.NoError(t, err)
+	metrics, err := pmetricotlp.NewExportRequestFromMetrics(sampleMetrics()).MarshalProto()
+	require.NoError(t, err)
+	logs, err := plogotlp.NewExportRequestFromLogs(sampleLogs()).MarshalProto()
+	require.NoError(t, err)
+
+	// Send until the connector has flushed and the exporter exposes calls
+	// (its first flush may show none).
+	require.Eventually(t, func() bool {
+		post("/v1/traces", traces)
+		post("/v1/metrics", metrics)
+		post("/v1/logs", logs)
+		spans = scrape(t, "http://"+promAddr+"/metrics")
+		self = scrape(t, "http://"+telAddr+"/metrics")
+		return spans["traces_span_metrics_calls_total"] != nil &&
+			self["otelcol_exporter_send_failed_log_records"] != nil &&
+			self["otelcol_exporter_send_failed_metric_points"] != nil &&
+			self["otelcol_exporter_send_failed_spans"] != nil
+	}, 30*time.Second, 100*time.Millisecond)
+
+	get := func(accept string) string {
+		req, err := http.NewRequest(http.MethodGet, "http://"+promAddr+"/metrics", nil)
+		require.NoError(t, err)
+		req.Header.Set("Accept", accept)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return string(raw)
+	}
+	return spans, self, get("application/openmetrics-text; version=1.0.0"), get("text/plain; version=0.0.4")
+}
+
+// scrape reads a metrics endpoint in the Prometheus text format.
+func scrape(t *testing.T, url string) emitted {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	require.NoError(t, err)
+	out := emitted{}
+	add := func(name string, labels []string) {
+		if out[name] == nil {
+			out[name] = map[string]bool{}
+		}
+		for _, l := range labels {
+			out[name][l] = true
+		}
+	}
+	for name, f := range families {
+		for _, m := range f.GetMetric() {
+			var labels []string
+			for _, lp := range m.GetLabel() {
+				labels = append(labels, lp.GetName())
+			}
+			switch {
+			case m.GetHistogram() != nil:
+				add(name+"_bucket", append(labels, "le"))
+				add(name+"_sum", labels)
+				add(name+"_count", labels)
+			case m.GetSummary() != nil:
+				add(name, append(labels, "quantile"))
+				add(name+"_sum", labels)
+				add(name+"_count", labels)
+			default:
+				add(name, labels)
+			}
+		}
+	}
+	return out
+}
+
+var (
+	sampleTraceID = pcommon.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36}
+	podResource   = map[string]string{
+		"service.name": "checkout", "service.namespace": "shop",
+		"k8s.cluster.name": "prod", "k8s.namespace.name": "shop", "k8s.pod.name": "checkout-7d4b9",
+	}
+)
+
+func putResource(r pcommon.Resource) {
+	for k, v := range podResource {
+		r.Attributes().PutStr(k, v)
+	}
+}
+
+func sampleTraces() ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	putResource(rs.Resource())
+	ss := rs.ScopeSpans().AppendEmpty()
+	now := time.Now()
+	for i, failed := range []bool{false, true} {
+		s := ss.Spans().AppendEmpty()
+		s.SetTraceID(sampleTraceID)
+		s.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, byte(i + 1)})
+		s.SetName("GET /cart")
+		s.SetKind(ptrace.SpanKindServer)
+		s.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-300 * time.Millisecond)))
+		s.SetEndTimestamp(pcommon.NewTimestampFromTime(now))
+		if failed {
+			s.Status().SetCode(ptrace.StatusCodeError)
+		}
+	}
+	return td
+}
+
+func sampleMetrics() pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	putResource(rm.Resource())
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("app_queue_depth")
+	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	dp.SetIntValue(3)
+	return md
+}
+
+func sampleLogs() plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	putResource(rl.Resource())
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.Body().SetStr("checkout failed")
+	lr.SetTraceID(sampleTraceID)
+	return ld
+}
+
+func TestPipelineExposesSpanMetricsWithExemplars(t *testing.T) {
+	spans, self, om, _ := pipelineMetrics(t)
+	for _, name := range []string{"traces_span_metrics_calls_total", "traces_span_metrics_duration_milliseconds_bucket"} {
+		require.Contains(t, spans, name)
+		// An exemplar line: series value # {trace_id="…",…} value timestamp.
+		var found bool
+		for _, line := range strings.Split(om, "\n") {
+			if strings.HasPrefix(line, name+"{") && strings.Contains(line, `# {`) && strings.Contains(line, `trace_id="4bf92f3577b34da6a3ce929d0e0e4736"`) {
+				found = true
+			}
+		}
+		require.True(t, found, "no exemplar with the trace ID on %s:\n%s", name, om)
+	}
+	require.NotEmpty(t, self)
+}

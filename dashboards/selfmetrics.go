@@ -1,0 +1,52 @@
+package dashboards
+
+// Names of the self-metrics Braid serves on its telemetry endpoint
+// (without unit, type suffix or scope labels), as the dashboards and alert
+// rules query them.
+
+// Collector self-metrics, per signal.
+type signalMetrics struct {
+	signal   string // as shown on panels
+	accepted string
+	refused  string
+	sent     string
+	failed   string
+}
+
+var signals = []signalMetrics{
+	{"Traces (spans)", "otelcol_receiver_accepted_spans", "otelcol_receiver_refused_spans", "otelcol_exporter_sent_spans", "otelcol_exporter_send_failed_spans"},
+	{"Metrics (points)", "otelcol_receiver_accepted_metric_points", "otelcol_receiver_refused_metric_points", "otelcol_exporter_sent_metric_points", "otelcol_exporter_send_failed_metric_points"},
+	{"Logs (records)", "otelcol_receiver_accepted_log_records", "otelcol_receiver_refused_log_records", "otelcol_exporter_sent_log_records", "otelcol_exporter_send_failed_log_records"},
+}
+
+// Collector self-metrics and their labels.
+const (
+	metricQueueSize     = "otelcol_exporter_queue_size"
+	metricQueueCapacity = "otelcol_exporter_queue_capacity"
+	metricMemoryRSS     = "otelcol_process_memory_rss"
+	metricHeapAlloc     = "otelcol_process_runtime_heap_alloc_bytes"
+	metricUptime        = "otelcol_process_uptime"
+
+	labelReceiver = "receiver"
+	labelExporter = "exporter"
+	labelDataType = "data_type"
+)
+
+// Braid's own self-metrics (instrument names braid_<area>_<what>).
+const (
+	metricCorrelationLogs    = "braid_correlation_logs"            // outcome
+	metricIndexTraces        = "braid_correlation_index_traces"    // gauge
+	metricIndexEvictions     = "braid_correlation_index_evictions" // reason
+	metricExemplarsAdded     = "braid_correlation_exemplars_added"
+	metricPodLookups         = "braid_correlation_pod_lookups" // source, result
+	metricDelayedLogs        = "braid_correlation_delayed_logs"
+	metricLokiRequests       = "braid_loki_requests"        // status
+	metricLokiDroppedEntries = "braid_loki_dropped_entries" // reason
+	labelOutcome             = "outcome"
+	labelReason              = "reason"
+	labelSource              = "source"
+	labelResult              = "result"
+	labelStatus              = "status"
+	varInstance              = "instance"
+	selfInstance             = `instance=~"$instance"`
+)

@@ -1,0 +1,484 @@
+package correlate
+
+import (
+	"fmt"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// SourceAttributeKey is the log record attribute in which Braid records where
+// a record's trace context came from, when Braid set it: "attribute", "body"
+// or "inferred". Records that arrived with a trace ID do not get it.
+const SourceAttributeKey = "braid.trace_context.source"
+
+// Source says where a log record's trace context came from.
+type Source uint8
+
+const (
+	// SourceNone means no trace context was found.
+	SourceNone Source = iota
+	// SourcePresent means the record already carried a trace ID in its
+	// TraceID field.
+	SourcePresent
+	// SourceAttribute means the IDs were read from a record attribute.
+	SourceAttribute
+	// SourceBody means the IDs were read from the record body.
+	SourceBody
+	// SourceInferred means the IDs were not in the record: Braid linked it to
+	// the only span active in its pod at the record's timestamp.
+	SourceInferred
+)
+
+// String returns the value written to [SourceAttributeKey]: "attribute",
+// "body" or "inferred"; "present" and "none" for the other two.
+func (s Source) String() string {
+	switch s {
+	case SourcePresent:
+		return "present"
+	case SourceAttribute:
+		return "attribute"
+	case SourceBody:
+		return "body"
+	case SourceInferred:
+		return "inferred"
+	default:
+		return "none"
+	}
+}
+
+// TraceContext is the outcome of an extraction.
+type TraceContext struct {
+	TraceID pcommon.TraceID
+	// SpanID is empty when only a trace ID was found.
+	SpanID pcommon.SpanID
+	Source Source
+}
+
+// Found reports whether a trace ID was found (or was already present).
+func (tc TraceContext) Found() bool { return tc.Source != SourceNone }
+
+// Extraction sources accepted in [ExtractorConfig.Sources].
+const (
+	ExtractFromAttributes = "attributes"
+	ExtractFromBody       = "body"
+)
+
+// ExtractorConfig says where an [Extractor] looks. Key names are matched
+// without regard to ASCII case, so "traceid" also matches traceId, traceID
+// and TraceId.
+type ExtractorConfig struct {
+	// Sources lists where to look, in order: "attributes", "body".
+	Sources []string
+	// TraceIDKeys name a field holding a trace ID (32 or 16 hex digits).
+	TraceIDKeys []string
+	// SpanIDKeys name a field holding a span ID (16 hex digits).
+	SpanIDKeys []string
+	// TraceparentKeys name a field holding a W3C traceparent value.
+	TraceparentKeys []string
+	// B3Keys name a field holding a B3 single-header value
+	// (traceid-spanid[-sampled[-parentspanid]]).
+	B3Keys []string
+	// BodyPaths are dotted paths of objects nested in a map or JSON body
+	// whose fields are searched like top-level fields ("mdc", "Scopes").
+	// Arrays on the way are looked through.
+	BodyPaths []string
+}
+
+// DefaultExtractorConfig covers what the OpenTelemetry logging integrations
+// of Go, Java, Python, Node.js and .NET print by default.
+func DefaultExtractorConfig() ExtractorConfig {
+	return ExtractorConfig{
+		Sources: []string{ExtractFromAttributes, ExtractFromBody},
+		TraceIDKeys: []string{
+			"trace_id", "traceid", "trace.id", "trace-id", // trace_id, traceId, traceID, TraceId
+			"oteltraceid",  // Python logging instrumentation (otelTraceID)
+			"@tr",          // Serilog compact JSON
+			"x-b3-traceid", // B3 multi-header
+		},
+		SpanIDKeys: []string{
+			"span_id", "spanid", "span.id", "span-id",
+			"otelspanid",
+			"@sp",
+			"x-b3-spanid",
+		},
+		TraceparentKeys: []string{"traceparent"},
+		B3Keys:          []string{"b3"},
+		BodyPaths: []string{
+			"mdc",        // logstash-logback-encoder and log4j2 JSON layouts with MDC nested
+			"context",    // log4j2 JsonTemplateLayout, many Node.js loggers
+			"contextMap", // log4j2 JsonLayout
+			"Scopes",     // .NET ILogger JSON console formatter with scopes
+			"Properties", // Serilog JSON formatter
+			"attributes", // OTLP-shaped JSON
+			"fields",     // Rust tracing-subscriber, logrus nested
+			"span",       // Rust tracing-subscriber current span
+			"otel",
+		},
+	}
+}
+
+// keyRole is what a matched key holds.
+type keyRole uint8
+
+const (
+	roleNone keyRole = iota
+	roleTraceID
+	roleSpanID
+	roleTraceparent
+	roleB3
+)
+
+const maxKeyLen = 64
+
+type keyEntry struct {
+	name string
+	role keyRole
+}
+
+// keyTable matches key names case-insensitively without allocating: keys are
+// bucketed by length, so a lookup compares only names of the same length.
+type keyTable struct {
+	byLen [maxKeyLen + 1][]keyEntry
+}
+
+func (t *keyTable) add(name string, role keyRole) error {
+	if name == "" || len(name) > maxKeyLen {
+		return fmt.Errorf("key %q must be 1 to %d bytes long", name, maxKeyLen)
+	}
+	for _, e := range t.byLen[len(name)] {
+		if strings.EqualFold(e.name, name) {
+			if e.role != role {
+				return fmt.Errorf("key %q is listed for two purposes", name)
+			}
+			return nil
+		}
+	}
+	t.byLen[len(name)] = append(t.byLen[len(name)], keyEntry{name: name, role: role})
+	return nil
+}
+
+func (t *keyTable) lookup(name string) keyRole {
+	if len(name) == 0 || len(name) > maxKeyLen {
+		return roleNone
+	}
+	for _, e := range t.byLen[len(name)] {
+		if equalFoldASCII(e.name, name) {
+			return e.role
+		}
+	}
+	return roleNone
+}
+
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		ca, cb := a[i], b[i]
+		if ca == cb {
+			continue
+		}
+		if 'A' <= ca && ca <= 'Z' {
+			ca += 'a' - 'A'
+		}
+		if 'A' <= cb && cb <= 'Z' {
+			cb += 'a' - 'A'
+		}
+		if ca != cb {
+			return false
+		}
+	}
+	return true
+}
+
+// Extractor finds trace context in log records. It is safe for concurrent
+// use once built; build it with [NewExtractor].
+type Extractor struct {
+	attributes bool
+	body       bool
+	// attributesFirst is true when "attributes" comes before "body".
+	attributesFirst bool
+	keys            keyTable
+	paths           [][]string
+}
+
+// NewExtractor validates cfg and builds an Extractor.
+func NewExtractor(cfg ExtractorConfig) (*Extractor, error) {
+	x := &Extractor{}
+	for i, s := range cfg.Sources {
+		switch s {
+		case ExtractFromAttributes:
+			x.attributes = true
+			if !x.body {
+				x.attributesFirst = true
+			}
+		case ExtractFromBody:
+			x.body = true
+		default:
+			return nil, fmt.Errorf("sources[%d]: unknown extraction source %q (want %q or %q)", i, s, ExtractFromAttributes, ExtractFromBody)
+		}
+	}
+	lists := []struct {
+		name string
+		keys []string
+		role keyRole
+	}{
+		{"trace_id_keys", cfg.TraceIDKeys, roleTraceID},
+		{"span_id_keys", cfg.SpanIDKeys, roleSpanID},
+		{"traceparent_keys", cfg.TraceparentKeys, roleTraceparent},
+		{"b3_keys", cfg.B3Keys, roleB3},
+	}
+	for _, l := range lists {
+		for _, k := range l.keys {
+			if err := x.keys.add(k, l.role); err != nil {
+				return nil, fmt.Errorf("%s: %w", l.name, err)
+			}
+		}
+	}
+	for i, p := range cfg.BodyPaths {
+		segs := strings.Split(p, ".")
+		for _, s := range segs {
+			if s == "" {
+				return nil, fmt.Errorf("body_paths[%d]: %q has an empty segment", i, p)
+			}
+		}
+		if len(segs) > maxJSONDepth-1 {
+			return nil, fmt.Errorf("body_paths[%d]: %q is deeper than %d", i, p, maxJSONDepth-1)
+		}
+		x.paths = append(x.paths, segs)
+	}
+	return x, nil
+}
+
+var defaultExtractor = func() *Extractor {
+	x, err := NewExtractor(DefaultExtractorConfig())
+	if err != nil {
+		panic(err)
+	}
+	return x
+}()
+
+// ExtractTraceContext finds the trace context of lr with the default
+// configuration. See [Extractor.Extract].
+func ExtractTraceContext(lr plog.LogRecord) TraceContext {
+	return defaultExtractor.Extract(lr)
+}
+
+// Extract finds the trace context of lr without changing it. A record whose
+// TraceID is set is reported as [SourcePresent] with its own IDs. Otherwise
+// the configured sources are searched in order; the first that yields a valid
+// trace ID wins, and the span ID is taken from that same source. Values that
+// are not hex, have the wrong length or are all zeros are ignored; 16-digit
+// trace IDs are left-padded to 128 bits.
+func (x *Extractor) Extract(lr plog.LogRecord) TraceContext {
+	if tid := lr.TraceID(); !tid.IsEmpty() {
+		return TraceContext{TraceID: tid, SpanID: lr.SpanID(), Source: SourcePresent}
+	}
+	var tc TraceContext
+	if x.attributesFirst {
+		if x.fromMap(lr.Attributes(), &tc, false) {
+			tc.Source = SourceAttribute
+			return tc
+		}
+		if x.body && x.fromBody(lr.Body(), &tc) {
+			tc.Source = SourceBody
+			return tc
+		}
+		return TraceContext{}
+	}
+	if x.body && x.fromBody(lr.Body(), &tc) {
+		tc.Source = SourceBody
+		return tc
+	}
+	if x.attributes && x.fromMap(lr.Attributes(), &tc, false) {
+		tc.Source = SourceAttribute
+		return tc
+	}
+	return TraceContext{}
+}
+
+// ExtractString finds trace context in one line of text: a JSON object or
+// free text with key=value pairs, a traceparent or a B3 value.
+func (x *Extractor) ExtractString(s string) TraceContext {
+	var tc TraceContext
+	if x.fromString(s, &tc) {
+		tc.Source = SourceBody
+		return tc
+	}
+	return TraceContext{}
+}
+
+// ApplyTraceContext writes tc into lr: its IDs, and for attribute, body and
+// inferred sources the [SourceAttributeKey] attribute. A span ID already on
+// the record is kept.
+func ApplyTraceContext(lr plog.LogRecord, tc TraceContext) {
+	switch tc.Source {
+	case SourceAttribute, SourceBody, SourceInferred:
+	default:
+		return
+	}
+	lr.SetTraceID(tc.TraceID)
+	if lr.SpanID().IsEmpty() && !tc.SpanID.IsEmpty() {
+		lr.SetSpanID(tc.SpanID)
+	}
+	lr.Attributes().PutStr(SourceAttributeKey, tc.Source.String())
+}
+
+func (x *Extractor) fromBody(body pcommon.Value, tc *TraceContext) bool {
+	switch body.Type() {
+	case pcommon.ValueTypeStr:
+		return x.fromString(body.Str(), tc)
+	case pcommon.ValueTypeMap:
+		return x.fromMap(body.Map(), tc, true)
+	}
+	return false
+}
+
+// fromMap searches m's top-level keys and, for bodies, the configured nested
+// paths. It reports whether a trace ID was found.
+func (x *Extractor) fromMap(m pcommon.Map, tc *TraceContext, nested bool) bool {
+	var st scanState
+	x.scanMap(m, &st, 0, nested)
+	return st.result(tc)
+}
+
+func (x *Extractor) scanMap(m pcommon.Map, st *scanState, depth int, nested bool) {
+	// Top-level keys always count; nested ones only under a configured path.
+	match := depth == 0 || x.pathMatches(st.path[:depth])
+	for k, v := range m.All() {
+		if st.done() {
+			return
+		}
+		if match {
+			if role := x.keys.lookup(k); role != roleNone {
+				st.offer(role, valueString(v))
+				continue
+			}
+		}
+		if !nested || depth+1 >= maxJSONDepth || !x.pathPrefix(st.path[:depth], k) {
+			continue
+		}
+		st.path[depth] = k
+		switch v.Type() {
+		case pcommon.ValueTypeMap:
+			x.scanMap(v.Map(), st, depth+1, nested)
+		case pcommon.ValueTypeSlice:
+			s := v.Slice()
+			for j := 0; j < s.Len() && !st.done(); j++ {
+				if e := s.At(j); e.Type() == pcommon.ValueTypeMap {
+					x.scanMap(e.Map(), st, depth+1, nested)
+				}
+			}
+		}
+	}
+}
+
+func valueString(v pcommon.Value) string {
+	if v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	return ""
+}
+
+// pathMatches reports whether path is one of the configured body paths.
+func (x *Extractor) pathMatches(path []string) bool {
+	for _, p := range x.paths {
+		if len(p) != len(path) {
+			continue
+		}
+		ok := true
+		for i := range p {
+			if !equalFoldASCII(p[i], path[i]) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// pathPrefix reports whether path+key is a prefix of (or equal to) a
+// configured body path, that is whether descending into key can lead to one.
+func (x *Extractor) pathPrefix(path []string, key string) bool {
+	for _, p := range x.paths {
+		if len(p) < len(path)+1 {
+			continue
+		}
+		ok := equalFoldASCII(p[len(path)], key)
+		for i := 0; ok && i < len(path); i++ {
+			ok = equalFoldASCII(p[i], path[i])
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// scanState collects candidates while a source is scanned.
+type scanState struct {
+	trace, span       pcommon.TraceID // span uses the first 8 bytes
+	hasTrace, hasSpan bool
+	path              [maxJSONDepth]string
+}
+
+func (st *scanState) done() bool { return st.hasTrace && st.hasSpan }
+
+// offer parses v as the given role and keeps the first valid value of each
+// kind.
+func (st *scanState) offer(role keyRole, v string) {
+	switch role {
+	case roleTraceID:
+		if !st.hasTrace {
+			st.hasTrace = parseTraceID(v, &st.trace)
+		}
+	case roleSpanID:
+		if !st.hasSpan {
+			var sid pcommon.SpanID
+			if parseSpanID(v, &sid) {
+				copy(st.span[:8], sid[:])
+				st.hasSpan = true
+			}
+		}
+	case roleTraceparent:
+		if !st.hasTrace {
+			var tid pcommon.TraceID
+			var sid pcommon.SpanID
+			if parseTraceparent(v, &tid, &sid) {
+				st.setBoth(tid, sid)
+			}
+		}
+	case roleB3:
+		if !st.hasTrace {
+			var tid pcommon.TraceID
+			var sid pcommon.SpanID
+			if parseB3(v, &tid, &sid) {
+				st.setBoth(tid, sid)
+			}
+		}
+	}
+}
+
+// setBoth records a trace ID and the span ID that came with it; that span ID
+// replaces one found under a separate key, since the pair belongs together.
+func (st *scanState) setBoth(tid pcommon.TraceID, sid pcommon.SpanID) {
+	st.trace, st.hasTrace = tid, true
+	copy(st.span[:8], sid[:])
+	st.hasSpan = true
+}
+
+func (st *scanState) result(tc *TraceContext) bool {
+	if !st.hasTrace {
+		return false
+	}
+	tc.TraceID = st.trace
+	if st.hasSpan {
+		copy(tc.SpanID[:], st.span[:8])
+	}
+	return true
+}

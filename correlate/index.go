@@ -1,0 +1,544 @@
+package correlate
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// maxValuesPerTrace bounds the services and pods remembered per trace.
+const maxValuesPerTrace = 8
+
+// internLimit bounds each shard's table of interned strings; the table is
+// cleared when it fills, so memory stays bounded under any cardinality.
+const internLimit = 4096
+
+// IndexConfig bounds a [TraceIndex].
+type IndexConfig struct {
+	// MaxTraces is the most traces held; the least recently updated trace is
+	// evicted to make room. Must be positive.
+	MaxTraces int
+	// TTL is how long a trace stays after its last update. Must be positive.
+	TTL time.Duration
+	// Shards is the number of independently locked parts. Zero means 16.
+	Shards int
+	// MaxKeys is the most pods, and separately the most services, with a
+	// history of recent traces and spans. Zero means 10,000.
+	MaxKeys int
+	// TracesPerKey is how many recent trace IDs are kept per pod and per
+	// service. Zero means 64.
+	TracesPerKey int
+	// SpansPerKey is how many recent spans are kept per pod and per service
+	// (for inferred log links and exemplars). Zero means 128.
+	SpansPerKey int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultIndexConfig returns the defaults Braid's processor uses.
+func DefaultIndexConfig() IndexConfig {
+	return IndexConfig{MaxTraces: 100_000, TTL: 10 * time.Minute, Shards: 16, MaxKeys: 10_000, TracesPerKey: 64, SpansPerKey: 128}
+}
+
+// TraceSummary is what the index knows about one trace.
+type TraceSummary struct {
+	TraceID pcommon.TraceID
+	// Services are the services that sent spans or logs of the trace
+	// ("namespace/name" when the service namespace is set), at most 8.
+	Services []string
+	// Pods are the keys (UID, or namespace/name) of the pods that sent spans
+	// or logs of the trace, at most 8.
+	Pods []string
+	// Start and End span the trace's spans seen so far.
+	Start, End time.Time
+	// RootName and RootService name the root span, when it has been seen.
+	RootName, RootService string
+	// Error is true when any span has status Error.
+	Error     bool
+	SpanCount int
+	LogCount  int
+}
+
+// Duration is End minus Start.
+func (s TraceSummary) Duration() time.Duration { return s.End.Sub(s.Start) }
+
+// Query filters and limits the traces of a pod or service.
+type Query struct {
+	// Since drops traces that ended before it.
+	Since time.Time
+	// ErrorsOnly keeps only traces with an error span.
+	ErrorsOnly bool
+	// MinDuration drops shorter traces.
+	MinDuration time.Duration
+	// Limit caps the result; zero means no cap.
+	Limit int
+}
+
+// SpanRecord is one span as the index takes it in.
+type SpanRecord struct {
+	TraceID      pcommon.TraceID
+	SpanID       pcommon.SpanID
+	ParentSpanID pcommon.SpanID
+	Name         string
+	// Service is the span's service key (see [ServiceKey]).
+	Service string
+	// PodKey is the pod's key (see [Pod.Key]); PodAltKey, when set, is a
+	// second key for the same pod (namespace/name when PodKey is the UID),
+	// so that signals naming the pod either way meet.
+	PodKey, PodAltKey string
+	Start, End        pcommon.Timestamp
+	Error             bool
+}
+
+// SpanRef points at a span remembered for a pod or service.
+type SpanRef struct {
+	TraceID    pcommon.TraceID
+	SpanID     pcommon.SpanID
+	Start, End pcommon.Timestamp
+	Error      bool
+}
+
+// Duration is End minus Start.
+func (r SpanRef) Duration() time.Duration {
+	if r.End < r.Start {
+		return 0
+	}
+	return time.Duration(r.End - r.Start)
+}
+
+// SpanFilter selects a recent span for an exemplar.
+type SpanFilter struct {
+	// From and To bound the span's end time (inclusive); zero To means no
+	// upper bound.
+	From, To pcommon.Timestamp
+	// MinDuration and MaxDuration bound the span's duration; a zero
+	// MaxDuration means no upper bound. A histogram bucket (lo, hi] is
+	// MinDuration lo exclusive: see MinExclusive.
+	MinDuration, MaxDuration time.Duration
+	// MinExclusive makes MinDuration exclusive.
+	MinExclusive bool
+	ErrorsOnly   bool
+}
+
+func (f SpanFilter) match(r *spanRef) bool {
+	if r.end < f.From || (f.To != 0 && r.end > f.To) {
+		return false
+	}
+	if f.ErrorsOnly && !r.err {
+		return false
+	}
+	d := time.Duration(0)
+	if r.end > r.start {
+		d = time.Duration(r.end - r.start)
+	}
+	if d < f.MinDuration || (f.MinExclusive && d == f.MinDuration) {
+		return false
+	}
+	return f.MaxDuration == 0 || d <= f.MaxDuration
+}
+
+// ServiceKey is the index key of a service: "namespace/name", or the name
+// alone when the namespace is empty.
+func ServiceKey(namespace, name string) string {
+	if namespace == "" {
+		return name
+	}
+	return namespace + "/" + name
+}
+
+// IndexStats are a [TraceIndex]'s counters.
+type IndexStats struct {
+	// Traces is the number of traces held.
+	Traces int
+	// EvictedCapacity and EvictedTTL count traces evicted to make room and
+	// because they aged out.
+	EvictedCapacity, EvictedTTL uint64
+	// Keys is the number of pods and services with a history, and
+	// KeysEvicted how many histories were dropped (room or age).
+	Keys        int
+	KeysEvicted uint64
+}
+
+// TraceIndex maps trace IDs to what is known about their traces, and pods
+// and services to their recent traces and spans. It is bounded by count and
+// age, sharded for concurrency, and safe for concurrent use. Build it with
+// [NewTraceIndex].
+type TraceIndex struct {
+	shards []traceShard
+	pods   *keyIndex
+	svcs   *keyIndex
+	ttl    time.Duration
+	now    func() time.Time
+
+	count                  atomic.Int64
+	evictedCap, evictedTTL atomic.Uint64
+}
+
+// NewTraceIndex validates cfg and builds an empty index. Configuration
+// errors name the configuration key.
+func NewTraceIndex(cfg IndexConfig) (*TraceIndex, error) {
+	if cfg.MaxTraces <= 0 {
+		return nil, fmt.Errorf("max_traces must be positive, got %d", cfg.MaxTraces)
+	}
+	if cfg.TTL <= 0 {
+		return nil, fmt.Errorf("ttl must be positive, got %s", cfg.TTL)
+	}
+	if cfg.Shards < 0 || cfg.MaxKeys < 0 || cfg.TracesPerKey < 0 || cfg.SpansPerKey < 0 {
+		return nil, fmt.Errorf("shards, max_keys, traces_per_key and spans_per_key must not be negative")
+	}
+	if cfg.Shards == 0 {
+		cfg.Shards = 16
+	}
+	if cfg.Shards > cfg.MaxTraces {
+		cfg.Shards = cfg.MaxTraces
+	}
+	if cfg.MaxKeys == 0 {
+		cfg.MaxKeys = 10_000
+	}
+	if cfg.TracesPerKey == 0 {
+		cfg.TracesPerKey = 64
+	}
+	if cfg.SpansPerKey == 0 {
+		cfg.SpansPerKey = 128
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	t := &TraceIndex{shards: make([]traceShard, cfg.Shards), ttl: cfg.TTL, now: cfg.Now}
+	// Spread the capacity so the shards add up to MaxTraces exactly.
+	for i := range t.shards {
+		c := cfg.MaxTraces / cfg.Shards
+		if i < cfg.MaxTraces%cfg.Shards {
+			c++
+		}
+		t.shards[i] = traceShard{cap: c, m: make(map[pcommon.TraceID]int32), head: -1, tail: -1, free: -1, interned: make(map[string]string)}
+	}
+	t.pods = newKeyIndex(cfg)
+	t.svcs = newKeyIndex(cfg)
+	return t, nil
+}
+
+type traceEntry struct {
+	id                    pcommon.TraceID
+	services, pods        []string
+	start, end            pcommon.Timestamp
+	rootName, rootService string
+	lastSeen              int64 // unix nanoseconds, index clock
+	spans, logs           uint32
+	prev, next            int32
+	err                   bool
+}
+
+// traceShard is one independently locked part of the index: a map from
+// trace ID to a slot in entries, and a list through the slots from most to
+// least recently updated.
+type traceShard struct {
+	// mu guards every field below.
+	mu         sync.Mutex
+	cap        int
+	m          map[pcommon.TraceID]int32
+	entries    []traceEntry
+	head, tail int32 // most and least recently updated
+	free       int32 // a chain of free slots through next
+	interned   map[string]string
+}
+
+func (t *TraceIndex) shard(id pcommon.TraceID) *traceShard {
+	return &t.shards[binary.LittleEndian.Uint64(id[8:])%uint64(len(t.shards))]
+}
+
+func (s *traceShard) intern(v string) string {
+	if c, ok := s.interned[v]; ok {
+		return c
+	}
+	if len(s.interned) >= internLimit {
+		clear(s.interned)
+	}
+	c := strings.Clone(v)
+	s.interned[c] = c
+	return c
+}
+
+func (s *traceShard) unlink(i int32) {
+	e := &s.entries[i]
+	if e.prev >= 0 {
+		s.entries[e.prev].next = e.next
+	} else {
+		s.head = e.next
+	}
+	if e.next >= 0 {
+		s.entries[e.next].prev = e.prev
+	} else {
+		s.tail = e.prev
+	}
+	e.prev, e.next = -1, -1
+}
+
+func (s *traceShard) pushFront(i int32) {
+	e := &s.entries[i]
+	e.prev, e.next = -1, s.head
+	if s.head >= 0 {
+		s.entries[s.head].prev = i
+	}
+	s.head = i
+	if s.tail < 0 {
+		s.tail = i
+	}
+}
+
+// remove frees slot i.
+func (s *traceShard) remove(i int32) {
+	s.unlink(i)
+	e := &s.entries[i]
+	delete(s.m, e.id)
+	*e = traceEntry{services: e.services[:0], pods: e.pods[:0], prev: -1, next: s.free}
+	s.free = i
+}
+
+// entry returns the slot of id, creating it (and evicting to make room)
+// when needed. The caller holds s.mu.
+func (t *TraceIndex) entry(s *traceShard, id pcommon.TraceID, now int64) *traceEntry {
+	if i, ok := s.m[id]; ok {
+		e := &s.entries[i]
+		if now-e.lastSeen > int64(t.ttl) {
+			// Aged out but not swept yet: start afresh.
+			s.remove(i)
+			t.count.Add(-1)
+			t.evictedTTL.Add(1)
+		} else {
+			s.unlink(i)
+			s.pushFront(i)
+			e.lastSeen = now
+			return e
+		}
+	}
+	if len(s.m) >= s.cap {
+		tail := s.tail
+		if now-s.entries[tail].lastSeen > int64(t.ttl) {
+			t.evictedTTL.Add(1)
+		} else {
+			t.evictedCap.Add(1)
+		}
+		s.remove(tail)
+		t.count.Add(-1)
+	}
+	var i int32
+	if s.free >= 0 {
+		i = s.free
+		s.free = s.entries[i].next
+	} else {
+		s.entries = append(s.entries, traceEntry{})
+		i = int32(len(s.entries) - 1)
+	}
+	e := &s.entries[i]
+	e.id, e.lastSeen = id, now
+	s.m[id] = i
+	s.pushFront(i)
+	t.count.Add(1)
+	return e
+}
+
+func addValue(list []string, v string, s *traceShard) []string {
+	if v == "" || len(list) >= maxValuesPerTrace || slices.Contains(list, v) {
+		return list
+	}
+	return append(list, s.intern(v))
+}
+
+// AddSpan records one span: its trace's entry, and its pod's and service's
+// recent history.
+func (t *TraceIndex) AddSpan(r *SpanRecord) {
+	if r.TraceID.IsEmpty() {
+		return
+	}
+	now := t.now().UnixNano()
+	s := t.shard(r.TraceID)
+	s.mu.Lock()
+	e := t.entry(s, r.TraceID, now)
+	if e.start == 0 || (r.Start != 0 && r.Start < e.start) {
+		e.start = r.Start
+	}
+	if r.End > e.end {
+		e.end = r.End
+	}
+	e.spans++
+	e.err = e.err || r.Error
+	if r.ParentSpanID.IsEmpty() {
+		e.rootName, e.rootService = s.intern(r.Name), s.intern(r.Service)
+	}
+	e.services = addValue(e.services, r.Service, s)
+	e.pods = addValue(e.pods, r.PodKey, s)
+	s.mu.Unlock()
+
+	ref := spanRef{trace: r.TraceID, span: r.SpanID, start: r.Start, end: r.End, err: r.Error}
+	if r.PodKey != "" {
+		t.pods.add(r.PodKey, &ref, now)
+	}
+	if r.PodAltKey != "" {
+		t.pods.add(r.PodAltKey, &ref, now)
+	}
+	if r.Service != "" {
+		t.svcs.add(r.Service, &ref, now)
+	}
+}
+
+// AddLog counts a log record of a trace, from the given pod and service
+// keys (either may be empty). A trace seen only through logs gets an entry
+// too, so logs that arrive before their spans are counted.
+func (t *TraceIndex) AddLog(traceID pcommon.TraceID, podKey, service string) {
+	if traceID.IsEmpty() {
+		return
+	}
+	now := t.now().UnixNano()
+	s := t.shard(traceID)
+	s.mu.Lock()
+	e := t.entry(s, traceID, now)
+	e.logs++
+	e.services = addValue(e.services, service, s)
+	e.pods = addValue(e.pods, podKey, s)
+	s.mu.Unlock()
+	if podKey != "" {
+		t.pods.addTrace(podKey, traceID, now)
+	}
+}
+
+// Get returns the summary of a trace.
+func (t *TraceIndex) Get(traceID pcommon.TraceID) (TraceSummary, bool) {
+	now := t.now().UnixNano()
+	s := t.shard(traceID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.m[traceID]
+	if !ok || now-s.entries[i].lastSeen > int64(t.ttl) {
+		return TraceSummary{}, false
+	}
+	e := &s.entries[i]
+	return TraceSummary{
+		TraceID:     e.id,
+		Services:    slices.Clone(e.services),
+		Pods:        slices.Clone(e.pods),
+		Start:       e.start.AsTime(),
+		End:         e.end.AsTime(),
+		RootName:    e.rootName,
+		RootService: e.rootService,
+		Error:       e.err,
+		SpanCount:   int(e.spans),
+		LogCount:    int(e.logs),
+	}, true
+}
+
+// TracesForPod returns the recent traces of a pod (by UID, or
+// namespace/name), errors first, then slowest first.
+func (t *TraceIndex) TracesForPod(uid string, q Query) []TraceSummary {
+	return t.query(t.pods.traces(uid), q)
+}
+
+// TracesForService returns the recent traces of a service (see
+// [ServiceKey]), errors first, then slowest first.
+func (t *TraceIndex) TracesForService(name string, q Query) []TraceSummary {
+	return t.query(t.svcs.traces(name), q)
+}
+
+func (t *TraceIndex) query(ids []pcommon.TraceID, q Query) []TraceSummary {
+	out := make([]TraceSummary, 0, len(ids))
+	for _, id := range ids {
+		s, ok := t.Get(id)
+		if !ok {
+			continue
+		}
+		if (!q.Since.IsZero() && s.End.Before(q.Since)) || (q.ErrorsOnly && !s.Error) || s.Duration() < q.MinDuration {
+			continue
+		}
+		out = append(out, s)
+	}
+	slices.SortStableFunc(out, func(a, b TraceSummary) int {
+		if a.Error != b.Error {
+			if a.Error {
+				return -1
+			}
+			return 1
+		}
+		return int(b.Duration() - a.Duration())
+	})
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out
+}
+
+// InferSpan answers the question behind inferred log links: which span was
+// active in the pod (tried under each key in turn) at instant ts? It finds
+// a span only when every span active at ts belongs to one trace, and the
+// pod's remembered history reaches back far enough to be sure of that; the
+// span returned is the innermost active one (the latest to start). Anything
+// ambiguous or unknown gives false.
+func (t *TraceIndex) InferSpan(ts pcommon.Timestamp, podKeys ...string) (SpanRef, bool) {
+	for _, k := range podKeys {
+		if k == "" {
+			continue
+		}
+		if ref, ok, known := t.pods.infer(k, ts); known {
+			return ref, ok
+		}
+	}
+	return SpanRef{}, false
+}
+
+// RecentSpan returns the most recently ended span that matches f, from the
+// first of the pod keys that has one, else from the service.
+func (t *TraceIndex) RecentSpan(f SpanFilter, service string, podKeys ...string) (SpanRef, bool) {
+	for _, k := range podKeys {
+		if k == "" {
+			continue
+		}
+		if ref, ok := t.pods.recent(k, f); ok {
+			return ref, true
+		}
+	}
+	if service != "" {
+		return t.svcs.recent(service, f)
+	}
+	return SpanRef{}, false
+}
+
+// Expire evicts every trace and history not updated within the TTL, and
+// returns how many traces it evicted. Braid's processor calls it
+// periodically; lookups ignore aged-out entries even before it runs.
+func (t *TraceIndex) Expire() int {
+	now := t.now().UnixNano()
+	n := 0
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		for s.tail >= 0 && now-s.entries[s.tail].lastSeen > int64(t.ttl) {
+			s.remove(s.tail)
+			n++
+		}
+		s.mu.Unlock()
+	}
+	t.count.Add(-int64(n))
+	t.evictedTTL.Add(uint64(n))
+	t.pods.expire(now, int64(t.ttl))
+	t.svcs.expire(now, int64(t.ttl))
+	return n
+}
+
+// Len is the number of traces held.
+func (t *TraceIndex) Len() int { return int(t.count.Load()) }
+
+// Stats returns the index's counters.
+func (t *TraceIndex) Stats() IndexStats {
+	return IndexStats{
+		Traces:          t.Len(),
+		EvictedCapacity: t.evictedCap.Load(),
+		EvictedTTL:      t.evictedTTL.Load(),
+		Keys:            t.pods.len() + t.svcs.len(),
+		KeysEvicted:     t.pods.evicted.Load() + t.svcs.evicted.Load(),
+	}
+}

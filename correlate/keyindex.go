@@ -1,0 +1,258 @@
+package correlate
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+const keyShards = 16
+
+// keyIndex keeps, per pod or service key, rings of its recent trace IDs and
+// spans. Keys are bounded by count (least recently updated evicted first)
+// and by age.
+type keyIndex struct {
+	shards       [keyShards]keyShard
+	capPerShard  int
+	tracesPerKey int
+	spansPerKey  int
+	evicted      atomic.Uint64
+}
+
+type keyShard struct {
+	// mu guards every field below and every record reachable from them.
+	mu         sync.Mutex
+	m          map[string]*keyRecord
+	head, tail *keyRecord // most and least recently updated
+}
+
+type spanRef struct {
+	trace      pcommon.TraceID
+	span       pcommon.SpanID
+	start, end pcommon.Timestamp
+	err        bool
+}
+
+type keyRecord struct {
+	key      string
+	traces   []pcommon.TraceID // ring
+	tnext    int
+	spans    []spanRef // ring
+	snext    int
+	lastSeen int64
+	// evictedMaxEnd is the latest end of any span pushed out of the ring:
+	// at or before it, the ring no longer knows every span.
+	evictedMaxEnd pcommon.Timestamp
+	prev, next    *keyRecord
+}
+
+func newKeyIndex(cfg IndexConfig) *keyIndex {
+	k := &keyIndex{
+		capPerShard:  max(1, cfg.MaxKeys/keyShards),
+		tracesPerKey: cfg.TracesPerKey,
+		spansPerKey:  cfg.SpansPerKey,
+	}
+	for i := range k.shards {
+		k.shards[i].m = make(map[string]*keyRecord)
+	}
+	return k
+}
+
+func (k *keyIndex) shard(key string) *keyShard {
+	// FNV-1a, inline so hashing a key does not allocate.
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return &k.shards[h%keyShards]
+}
+
+func (s *keyShard) unlink(r *keyRecord) {
+	if r.prev != nil {
+		r.prev.next = r.next
+	} else {
+		s.head = r.next
+	}
+	if r.next != nil {
+		r.next.prev = r.prev
+	} else {
+		s.tail = r.prev
+	}
+	r.prev, r.next = nil, nil
+}
+
+func (s *keyShard) pushFront(r *keyRecord) {
+	r.next = s.head
+	if s.head != nil {
+		s.head.prev = r
+	}
+	s.head = r
+	if s.tail == nil {
+		s.tail = r
+	}
+}
+
+// record returns key's record, creating it when needed. The caller holds
+// s.mu.
+func (k *keyIndex) record(s *keyShard, key string, now int64) *keyRecord {
+	if r, ok := s.m[key]; ok {
+		s.unlink(r)
+		s.pushFront(r)
+		r.lastSeen = now
+		return r
+	}
+	if len(s.m) >= k.capPerShard {
+		old := s.tail
+		s.unlink(old)
+		delete(s.m, old.key)
+		k.evicted.Add(1)
+	}
+	r := &keyRecord{key: strings.Clone(key), lastSeen: now}
+	s.m[r.key] = r
+	s.pushFront(r)
+	return r
+}
+
+func (r *keyRecord) addTrace(id pcommon.TraceID, max int) {
+	// Spans of one trace come together: skip IDs among the last few.
+	for i, n := 0, len(r.traces); i < 4 && i < n; i++ {
+		if r.traces[(r.tnext-1-i+n)%n] == id {
+			return
+		}
+	}
+	if len(r.traces) < max {
+		r.traces = append(r.traces, id)
+		r.tnext = len(r.traces) % max
+		return
+	}
+	r.traces[r.tnext] = id
+	r.tnext = (r.tnext + 1) % max
+}
+
+func (k *keyIndex) add(key string, ref *spanRef, now int64) {
+	s := k.shard(key)
+	s.mu.Lock()
+	r := k.record(s, key, now)
+	r.addTrace(ref.trace, k.tracesPerKey)
+	if len(r.spans) < k.spansPerKey {
+		r.spans = append(r.spans, *ref)
+		r.snext = len(r.spans) % k.spansPerKey
+	} else {
+		if old := r.spans[r.snext].end; old > r.evictedMaxEnd {
+			r.evictedMaxEnd = old
+		}
+		r.spans[r.snext] = *ref
+		r.snext = (r.snext + 1) % k.spansPerKey
+	}
+	s.mu.Unlock()
+}
+
+func (k *keyIndex) addTrace(key string, id pcommon.TraceID, now int64) {
+	s := k.shard(key)
+	s.mu.Lock()
+	k.record(s, key, now).addTrace(id, k.tracesPerKey)
+	s.mu.Unlock()
+}
+
+// traces returns key's recent trace IDs, newest first.
+func (k *keyIndex) traces(key string) []pcommon.TraceID {
+	s := k.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.m[key]
+	if !ok {
+		return nil
+	}
+	n := len(r.traces)
+	out := make([]pcommon.TraceID, 0, n)
+	for i := 0; i < n; i++ {
+		out = append(out, r.traces[(r.tnext-1-i+2*n)%n])
+	}
+	return out
+}
+
+// infer finds the span active at ts. known is false when the key has no
+// history at all, so the caller may try another key.
+func (k *keyIndex) infer(key string, ts pcommon.Timestamp) (ref SpanRef, ok, known bool) {
+	s := k.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, found := s.m[key]
+	if !found {
+		return SpanRef{}, false, false
+	}
+	if ts <= r.evictedMaxEnd {
+		return SpanRef{}, false, true
+	}
+	var best *spanRef
+	for i := range r.spans {
+		c := &r.spans[i]
+		if c.start > ts || c.end < ts {
+			continue
+		}
+		if best != nil && best.trace != c.trace {
+			return SpanRef{}, false, true
+		}
+		if best == nil || c.start > best.start {
+			best = c
+		}
+	}
+	if best == nil {
+		return SpanRef{}, false, true
+	}
+	return best.export(), true, true
+}
+
+func (c *spanRef) export() SpanRef {
+	return SpanRef{TraceID: c.trace, SpanID: c.span, Start: c.start, End: c.end, Error: c.err}
+}
+
+// recent returns the most recently ended span of key that matches f.
+func (k *keyIndex) recent(key string, f SpanFilter) (SpanRef, bool) {
+	s := k.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, found := s.m[key]
+	if !found {
+		return SpanRef{}, false
+	}
+	var best *spanRef
+	for i := range r.spans {
+		c := &r.spans[i]
+		if f.match(c) && (best == nil || c.end > best.end) {
+			best = c
+		}
+	}
+	if best == nil {
+		return SpanRef{}, false
+	}
+	return best.export(), true
+}
+
+func (k *keyIndex) expire(now, ttl int64) {
+	for i := range k.shards {
+		s := &k.shards[i]
+		s.mu.Lock()
+		for s.tail != nil && now-s.tail.lastSeen > ttl {
+			old := s.tail
+			s.unlink(old)
+			delete(s.m, old.key)
+			k.evicted.Add(1)
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (k *keyIndex) len() int {
+	n := 0
+	for i := range k.shards {
+		s := &k.shards[i]
+		s.mu.Lock()
+		n += len(s.m)
+		s.mu.Unlock()
+	}
+	return n
+}

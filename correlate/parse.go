@@ -1,0 +1,424 @@
+package correlate
+
+import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// maxJSONDepth bounds how deep the JSON scanner descends, so hostile input
+// cannot exhaust the stack.
+const maxJSONDepth = 16
+
+// traceparentLen is the length of a version-00 W3C traceparent value:
+// 00-<32 hex>-<16 hex>-<2 hex>.
+const traceparentLen = 55
+
+var hexVal = func() (t [256]uint8) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = uint8(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = uint8(c-'a') + 10
+	}
+	for c := 'A'; c <= 'F'; c++ {
+		t[c] = uint8(c-'A') + 10
+	}
+	return t
+}()
+
+func isHex(c byte) bool { return hexVal[c] != 0xff }
+
+func isAlnum(c byte) bool {
+	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+}
+
+// decodeHex decodes len(dst)*2 hex digits of s into dst. It reports false
+// for a non-hex digit or an all-zero result.
+func decodeHex(dst []byte, s string) bool {
+	if len(s) != 2*len(dst) {
+		return false
+	}
+	var nonzero byte
+	for i := range dst {
+		hi, lo := hexVal[s[2*i]], hexVal[s[2*i+1]]
+		if hi|lo == 0xff || hi > 15 || lo > 15 {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+		nonzero |= dst[i]
+	}
+	return nonzero != 0
+}
+
+// parseTraceID accepts 32 hex digits, or 16 left-padded to 128 bits as W3C
+// and B3 do.
+func parseTraceID(s string, dst *pcommon.TraceID) bool {
+	var tid pcommon.TraceID
+	switch len(s) {
+	case 32:
+		if !decodeHex(tid[:], s) {
+			return false
+		}
+	case 16:
+		if !decodeHex(tid[8:], s) {
+			return false
+		}
+	default:
+		return false
+	}
+	*dst = tid
+	return true
+}
+
+func parseSpanID(s string, dst *pcommon.SpanID) bool {
+	var sid pcommon.SpanID
+	if !decodeHex(sid[:], s) {
+		return false
+	}
+	*dst = sid
+	return true
+}
+
+// parseTraceparent parses a W3C traceparent value. Versions other than 00
+// may carry more fields after the flags; version ff is invalid.
+func parseTraceparent(s string, tid *pcommon.TraceID, sid *pcommon.SpanID) bool {
+	if len(s) < traceparentLen || s[2] != '-' || s[35] != '-' || s[52] != '-' {
+		return false
+	}
+	if !isHex(s[0]) || !isHex(s[1]) || !isHex(s[53]) || !isHex(s[54]) {
+		return false
+	}
+	version := hexVal[s[0]]<<4 | hexVal[s[1]]
+	if version == 0xff || (version == 0 && len(s) != traceparentLen) ||
+		(len(s) > traceparentLen && s[traceparentLen] != '-') {
+		return false
+	}
+	var t pcommon.TraceID
+	var p pcommon.SpanID
+	if !decodeHex(t[:], s[3:35]) || !decodeHex(p[:], s[36:52]) {
+		return false
+	}
+	*tid, *sid = t, p
+	return true
+}
+
+// parseB3 parses a B3 single-header value:
+// {traceid}-{spanid}[-{sampled}[-{parentspanid}]].
+func parseB3(s string, tid *pcommon.TraceID, sid *pcommon.SpanID) bool {
+	dash := -1
+	for i := 0; i < len(s) && i <= 32; i++ {
+		if s[i] == '-' {
+			dash = i
+			break
+		}
+	}
+	if dash != 16 && dash != 32 {
+		return false
+	}
+	rest := s[dash+1:]
+	if len(rest) < 16 || (len(rest) > 16 && rest[16] != '-') {
+		return false
+	}
+	var t pcommon.TraceID
+	var p pcommon.SpanID
+	if !parseTraceID(s[:dash], &t) || !parseSpanID(rest[:16], &p) {
+		return false
+	}
+	*tid, *sid = t, p
+	return true
+}
+
+// fromString finds trace context in a text body. A JSON object is scanned
+// field by field; other text for key=value and key:value pairs. Then, in
+// any text, a W3C traceparent value and the bracketed [traceid-spanid] that
+// Spring Boot prints are recognised by their exact shape.
+func (x *Extractor) fromString(s string, tc *TraceContext) bool {
+	// The scan state lives inside the scanner so that neither escapes.
+	j := jsonScanner{s: s, x: x}
+	st := &j.st
+	for j.i < len(s) && (s[j.i] == ' ' || s[j.i] == '\t') {
+		j.i++
+	}
+	isJSON := false
+	if j.i < len(s) && s[j.i] == '{' {
+		isJSON = j.object(0) || st.hasTrace
+	}
+	if !isJSON && !st.hasTrace {
+		x.scanPairs(s, st)
+	}
+	if !st.hasTrace {
+		scanTraceparent(s, st)
+	}
+	if !st.hasTrace {
+		scanBracketed(s, st)
+	}
+	return st.result(tc)
+}
+
+func isKeyChar(c byte) bool {
+	return isAlnum(c) || c == '_' || c == '.' || c == '-' || c == '@'
+}
+
+func isValueChar(c byte) bool { return isAlnum(c) || c == '-' }
+
+// scanPairs looks for key=value and key: value pairs whose key is known.
+func (x *Extractor) scanPairs(s string, st *scanState) {
+	for i := 0; i < len(s) && !st.done(); i++ {
+		c := s[i]
+		if c != '=' && c != ':' {
+			continue
+		}
+		// The key ends just before the separator, possibly quoted.
+		end := i
+		quoted := end > 0 && (s[end-1] == '"' || s[end-1] == '\'')
+		if quoted {
+			end--
+		}
+		start := end
+		for start > 0 && end-start < maxKeyLen && isKeyChar(s[start-1]) {
+			start--
+		}
+		if quoted && (start == 0 || s[start-1] != s[end]) {
+			continue
+		}
+		if !quoted && start > 0 && isKeyChar(s[start-1]) {
+			continue // key longer than any known key
+		}
+		role := x.keys.lookup(s[start:end])
+		if role == roleNone {
+			continue
+		}
+		v := i + 1
+		for v < len(s) && s[v] == ' ' {
+			v++
+		}
+		if v < len(s) && (s[v] == '"' || s[v] == '\'') {
+			v++
+		}
+		e := v
+		for e < len(s) && isValueChar(s[e]) {
+			e++
+		}
+		st.offer(role, s[v:e])
+		i = e - 1
+	}
+}
+
+// scanTraceparent finds a version-00 traceparent anywhere in s, standing as
+// a word of its own.
+func scanTraceparent(s string, st *scanState) {
+	for i := 0; i+traceparentLen <= len(s); i++ {
+		if s[i+2] != '-' || s[i+35] != '-' || s[i+52] != '-' || s[i] != '0' || s[i+1] != '0' {
+			continue
+		}
+		if i > 0 && isValueChar(s[i-1]) {
+			continue
+		}
+		if e := i + traceparentLen; e < len(s) && isValueChar(s[e]) {
+			continue
+		}
+		var tid pcommon.TraceID
+		var sid pcommon.SpanID
+		if parseTraceparent(s[i:i+traceparentLen], &tid, &sid) {
+			st.setBoth(tid, sid)
+			return
+		}
+	}
+}
+
+// scanBracketed finds [<32 hex>-<16 hex>], Spring Boot's default
+// correlation field.
+func scanBracketed(s string, st *scanState) {
+	const n = 1 + 32 + 1 + 16 + 1
+	for i := 0; i+n <= len(s); i++ {
+		if s[i] != '[' || s[i+33] != '-' || s[i+50] != ']' {
+			continue
+		}
+		var tid pcommon.TraceID
+		var sid pcommon.SpanID
+		if decodeHex(tid[:], s[i+1:i+33]) && decodeHex(sid[:], s[i+34:i+50]) {
+			st.setBoth(tid, sid)
+			return
+		}
+	}
+}
+
+// jsonScanner walks one JSON object without building it. Strings are
+// sub-slices of the input, so the walk does not allocate.
+type jsonScanner struct {
+	s  string
+	i  int
+	x  *Extractor
+	st scanState
+}
+
+func (j *jsonScanner) ws() {
+	for j.i < len(j.s) {
+		switch j.s[j.i] {
+		case ' ', '\t', '\n', '\r':
+			j.i++
+		default:
+			return
+		}
+	}
+}
+
+func (j *jsonScanner) peek() byte {
+	if j.i < len(j.s) {
+		return j.s[j.i]
+	}
+	return 0
+}
+
+// str reads a string at j.i and returns its raw content (escapes left as
+// they are: an ID never contains one).
+func (j *jsonScanner) str() (string, bool) {
+	if j.peek() != '"' {
+		return "", false
+	}
+	start := j.i + 1
+	for k := start; k < len(j.s); k++ {
+		switch j.s[k] {
+		case '\\':
+			k++
+		case '"':
+			j.i = k + 1
+			return j.s[start:k], true
+		}
+	}
+	return "", false
+}
+
+// skip passes over one value of any kind without recursion.
+func (j *jsonScanner) skip() bool {
+	depth := 0
+	for j.i < len(j.s) {
+		switch c := j.s[j.i]; c {
+		case '"':
+			if _, ok := j.str(); !ok {
+				return false
+			}
+			if depth == 0 {
+				return true
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth < 0 {
+				return false
+			}
+			if depth == 0 {
+				j.i++
+				return true
+			}
+		case ',':
+			if depth == 0 {
+				return true
+			}
+		}
+		j.i++
+		if depth == 0 && j.i < len(j.s) {
+			// A scalar ends at a delimiter.
+			if c := j.s[j.i]; c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\t' || c == '\r' {
+				return true
+			}
+		}
+	}
+	return depth == 0
+}
+
+// object scans the object at j.i. It returns false on malformed input or
+// when the scan stopped early because both IDs were found.
+func (j *jsonScanner) object(depth int) bool {
+	j.i++ // '{'
+	match := depth == 0 || j.x.pathMatches(j.st.path[:depth])
+	j.ws()
+	if j.peek() == '}' {
+		j.i++
+		return true
+	}
+	for {
+		j.ws()
+		key, ok := j.str()
+		if !ok {
+			return false
+		}
+		j.ws()
+		if j.peek() != ':' {
+			return false
+		}
+		j.i++
+		j.ws()
+		role := roleNone
+		if match {
+			role = j.x.keys.lookup(key)
+		}
+		c := j.peek()
+		switch {
+		case role != roleNone && c == '"':
+			v, _ := j.str()
+			j.st.offer(role, v)
+			if j.st.done() {
+				return false
+			}
+		case (c == '{' || c == '[') && depth+1 < maxJSONDepth && j.x.pathPrefix(j.st.path[:depth], key):
+			j.st.path[depth] = key
+			if !j.container(depth + 1) {
+				return false
+			}
+		default:
+			if !j.skip() {
+				return false
+			}
+		}
+		j.ws()
+		switch j.peek() {
+		case ',':
+			j.i++
+		case '}':
+			j.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// container scans an object, or an array whose object elements are scanned
+// at the same depth (arrays are looked through).
+func (j *jsonScanner) container(depth int) bool {
+	if j.peek() == '{' {
+		return j.object(depth)
+	}
+	j.i++ // '['
+	for {
+		j.ws()
+		switch j.peek() {
+		case ']':
+			j.i++
+			return true
+		case '{':
+			if !j.object(depth) {
+				return false
+			}
+		default:
+			if !j.skip() {
+				return false
+			}
+		}
+		j.ws()
+		switch j.peek() {
+		case ',':
+			j.i++
+		case ']':
+			j.i++
+			return true
+		default:
+			return false
+		}
+	}
+}

@@ -1,0 +1,234 @@
+package lokiexporter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/golang/snappy"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+)
+
+// maxErrorBody bounds how much of an error answer is read for its message.
+const maxErrorBody = 1024
+
+type lokiExporter struct {
+	cfg       *Config
+	set       exporter.Settings
+	enc       *encoder
+	client    *http.Client
+	userAgent string
+
+	requests  metric.Int64Counter
+	dropped   metric.Int64Counter
+	truncated metric.Int64Counter
+
+	// loggedMu guards logged, the status codes whose refusal was logged at
+	// error level already (later ones go to debug, the counters count all).
+	loggedMu sync.Mutex
+	logged   map[int]bool
+
+	bufPool sync.Pool // *[]byte, marshalled and compressed request bodies
+}
+
+func newLokiExporter(cfg *Config, set exporter.Settings) (*lokiExporter, error) {
+	meter := set.TelemetrySettings.MeterProvider.Meter("github.com/braidobs/braid/exporters/lokiexporter")
+	e := &lokiExporter{
+		cfg:       cfg,
+		set:       set,
+		enc:       newEncoder(cfg),
+		userAgent: fmt.Sprintf("%s/%s", set.BuildInfo.Command, set.BuildInfo.Version),
+		logged:    map[int]bool{},
+	}
+	var err, errs error
+	e.requests, err = meter.Int64Counter("braid_loki_requests",
+		metric.WithDescription("Push requests sent to Loki, by outcome (ok, retryable, permanent)."),
+		metric.WithUnit("{request}"))
+	errs = errors.Join(errs, err)
+	e.dropped, err = meter.Int64Counter("braid_loki_dropped_entries",
+		metric.WithDescription("Log entries Loki refused for good (a 4xx answer other than 429), by reason."),
+		metric.WithUnit("{entry}"))
+	errs = errors.Join(errs, err)
+	e.truncated, err = meter.Int64Counter("braid_loki_truncated_labels",
+		metric.WithDescription("Label values cut to max_label_value_length."),
+		metric.WithUnit("{label}"))
+	errs = errors.Join(errs, err)
+	if errs != nil {
+		return nil, fmt.Errorf("create loki exporter metrics: %w", errs)
+	}
+	return e, nil
+}
+
+func (e *lokiExporter) start(ctx context.Context, host component.Host) error {
+	client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.set.TelemetrySettings)
+	if err != nil {
+		return fmt.Errorf("create loki http client: %w", err)
+	}
+	e.client = client
+	return nil
+}
+
+func (e *lokiExporter) shutdown(context.Context) error {
+	if e.client != nil {
+		e.client.CloseIdleConnections()
+	}
+	return nil
+}
+
+// pushLogs sends ld as one request per tenant. Tenants whose request failed
+// in a way worth retrying are handed back to exporterhelper as a
+// consumererror.Logs holding only their resources; entries that Loki refused
+// for good are counted and dropped.
+func (e *lokiExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+	enc := e.enc.encode(ld)
+	if enc.truncatedLabels > 0 {
+		e.truncated.Add(ctx, int64(enc.truncatedLabels))
+	}
+	var retryErrs, permErrs []error
+	var retry []int
+	for _, tr := range enc.tenants {
+		err := e.send(ctx, tr)
+		switch {
+		case err == nil:
+			e.requests.Add(ctx, 1, metric.WithAttributes(attribute.String("status", "ok")))
+		case consumererror.IsPermanent(err):
+			e.requests.Add(ctx, 1, metric.WithAttributes(attribute.String("status", "permanent")))
+			permErrs = append(permErrs, err)
+		default:
+			e.requests.Add(ctx, 1, metric.WithAttributes(attribute.String("status", "retryable")))
+			retryErrs = append(retryErrs, err)
+			retry = append(retry, tr.resources...)
+		}
+	}
+	if len(retryErrs) > 0 {
+		err := errors.Join(retryErrs...)
+		if len(retry) == ld.ResourceLogs().Len() {
+			return err // keep any throttle hint for exporterhelper; the whole batch is retried
+		}
+		failed := plog.NewLogs()
+		for _, i := range retry {
+			ld.ResourceLogs().At(i).CopyTo(failed.ResourceLogs().AppendEmpty())
+		}
+		return consumererror.NewLogs(err, failed)
+	}
+	if len(permErrs) > 0 {
+		return consumererror.NewPermanent(errors.Join(permErrs...))
+	}
+	return nil
+}
+
+// send pushes one tenant's request. Errors are permanent unless retrying can
+// help (network errors, 429, 5xx).
+func (e *lokiExporter) send(ctx context.Context, tr *tenantRequest) error {
+	raw, err := tr.req.Marshal()
+	if err != nil {
+		e.drop(ctx, tr.entries, "encode")
+		return consumererror.NewPermanent(fmt.Errorf("marshal push request: %w", err))
+	}
+	bp, _ := e.bufPool.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	defer e.bufPool.Put(bp)
+	if n := snappy.MaxEncodedLen(len(raw)); cap(*bp) < n {
+		*bp = make([]byte, n)
+	}
+	body := snappy.Encode((*bp)[:cap(*bp)], raw)
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.cfg.ClientConfig.Endpoint, bytes.NewReader(body))
+	if err != nil {
+		return consumererror.NewPermanent(fmt.Errorf("build push request: %w", err))
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("User-Agent", e.userAgent)
+	if tr.tenant != "" {
+		req.Header.Set("X-Scope-OrgID", tr.tenant)
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("push to %s: %w", e.cfg.ClientConfig.Endpoint, err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64*1024)) // let the connection be reused
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	err = fmt.Errorf("push to %s (tenant %q): HTTP %d: %s", e.cfg.ClientConfig.Endpoint, tr.tenant, resp.StatusCode, bytes.TrimSpace(msg))
+	if retryable(resp.StatusCode) {
+		if d, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
+			return exporterhelper.NewThrottleRetry(err, d)
+		}
+		return err
+	}
+	e.drop(ctx, tr.entries, dropReason(resp.StatusCode))
+	e.logRefusal(resp.StatusCode, tr, err)
+	return consumererror.NewPermanent(err)
+}
+
+func (e *lokiExporter) drop(ctx context.Context, entries int, reason string) {
+	e.dropped.Add(ctx, int64(entries), metric.WithAttributes(attribute.String("reason", reason)))
+}
+
+// logRefusal logs a permanent refusal with Loki's message: at error level the
+// first time a status code is seen, at debug level afterwards.
+func (e *lokiExporter) logRefusal(code int, tr *tenantRequest, err error) {
+	e.loggedMu.Lock()
+	first := !e.logged[code]
+	e.logged[code] = true
+	e.loggedMu.Unlock()
+	fields := []zap.Field{zap.Int("status", code), zap.String("tenant", tr.tenant), zap.Int("dropped_entries", tr.entries), zap.Error(err)}
+	if first {
+		e.set.Logger.Error("Loki refused a push request; its entries are dropped (counted in braid_loki_dropped_entries, later refusals with this status are logged at debug level)", fields...)
+		return
+	}
+	e.set.Logger.Debug("Loki refused a push request; its entries are dropped", fields...)
+}
+
+// retryable reports whether an HTTP status is worth retrying: rate limiting
+// and server-side failures.
+func retryable(code int) bool {
+	return code == http.StatusTooManyRequests || code >= 500
+}
+
+// dropReason names a permanent refusal for braid_loki_dropped_entries.
+func dropReason(code int) string {
+	switch code {
+	case http.StatusBadRequest:
+		return "bad_request" // invalid labels, entry too old or too new, line too long, ...
+	case http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return "unauthorized"
+	case http.StatusNotFound:
+		return "not_found"
+	default:
+		return "http_" + strconv.Itoa(code)
+	}
+}
+
+func retryAfter(v string) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return time.Until(t), true
+	}
+	return 0, false
+}

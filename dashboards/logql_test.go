@@ -9,14 +9,27 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/braidobs/braid/correlate/links"
+	"github.com/braidobs/braid/internal/lokilabels"
 )
 
 // lokiLabels are the index labels Braid's Loki exporter writes by default,
-// and lokiMetadata the structured metadata fields a query may filter on.
+// and lokiMetadata the structured metadata fields a query may filter on,
+// read from the exporter's own label mapping.
 var (
-	lokiLabels   = links.LogLabels()
-	lokiMetadata = []string{links.LogFieldTraceID, links.LogFieldSpanID, links.LogFieldSeverity}
+	lokiLabels   = lokilabels.DefaultLabelNames()
+	lokiMetadata = []string{lokilabels.MetadataTraceID, lokilabels.MetadataSpanID, lokilabels.MetadataSeverityText}
 )
+
+// The names the link builder and the dashboards use are the exporter's.
+func TestLinkNamesAreTheLokiExportersNames(t *testing.T) {
+	assert.ElementsMatch(t, lokiLabels, links.LogLabels())
+	assert.Equal(t, lokilabels.MetadataTraceID, links.LogFieldTraceID)
+	assert.Equal(t, lokilabels.MetadataSpanID, links.LogFieldSpanID)
+	assert.Equal(t, lokilabels.MetadataSeverityText, links.LogFieldSeverity)
+	for _, l := range links.TraceLogLabels() {
+		assert.Equal(t, lokilabels.LabelName(l.Attribute), l.Label, l.Attribute)
+	}
+}
 
 var (
 	quoted        = regexp.MustCompile("\"(?:[^\"\\\\]|\\\\.)*\"|`[^`]*`")

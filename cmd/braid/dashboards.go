@@ -22,6 +22,8 @@ func newDashboardsCommand() *cobra.Command {
 		Use:   "generate --out DIR",
 		Short: "Write the dashboards, Grafana provisioning files and Prometheus rules to DIR",
 		Args:  cobra.NoArgs,
+		// A bad flag value is reported on its own, not buried under the usage.
+		SilenceUsage: true,
 		RunE: func(c *cobra.Command, _ []string) error {
 			names, err := opts.Run()
 			if err != nil {

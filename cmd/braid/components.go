@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/braidobs/braid/exporters/lokiexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/kafkaexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
@@ -65,6 +66,7 @@ func components() (otelcol.Factories, error) {
 		prometheusexporter.NewFactory(),
 		prometheusremotewriteexporter.NewFactory(),
 		kafkaexporter.NewFactory(),
+		lokiexporter.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err

@@ -1,0 +1,107 @@
+package correlate_test
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/braidobs/braid/correlate"
+)
+
+var sinkTC correlate.TraceContext
+
+func BenchmarkExtract(b *testing.B) {
+	withID := plog.NewLogRecord()
+	withID.SetTraceID(wantTID)
+	withID.SetSpanID(wantSID)
+	withID.Body().SetStr("GET /orders 200 12ms")
+
+	short := plog.NewLogRecord()
+	short.Body().SetStr("GET /healthz 200 1.2ms")
+	short.Attributes().PutStr("log.iostream", "stdout")
+	short.Attributes().PutStr("logtag", "F")
+
+	text := plog.NewLogRecord()
+	text.Body().SetStr("2024-05-01T10:00:00.123Z INFO  [http-nio-8080-exec-1] c.e.OrderService - Order 1042 placed for customer 77 in 12ms, total 31.50 EUR")
+
+	attrs := plog.NewLogRecord()
+	attrs.Attributes().PutStr("trace_id", tHex)
+	attrs.Attributes().PutStr("span_id", sHex)
+	attrs.Body().SetStr("order placed")
+
+	jsonID := plog.NewLogRecord()
+	jsonID.Body().SetStr(bodyCases[0].body)
+	jsonNoID := plog.NewLogRecord()
+	jsonNoID.Body().SetStr(`{"time":"2024-05-01T10:00:00.123456789Z","level":"INFO","msg":"order placed","order_id":1042,"customer":"77","total":31.5}`)
+	logfmt := plog.NewLogRecord()
+	logfmt.Body().SetStr(bodyCases[2].body)
+	python := plog.NewLogRecord()
+	python.Body().SetStr(bodyCases[9].body)
+
+	for _, bc := range []struct {
+		name string
+		lr   plog.LogRecord
+	}{
+		{"present", withID},
+		{"short_no_id", short},
+		{"text_no_id", text},
+		{"attributes", attrs},
+		{"json_with_id", jsonID},
+		{"json_no_id", jsonNoID},
+		{"logfmt", logfmt},
+		{"python_default", python},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sinkTC = correlate.ExtractTraceContext(bc.lr)
+			}
+		})
+	}
+}
+
+func BenchmarkTraceIndexAddSpan(b *testing.B) {
+	idx, _ := newIndex(b, func(c *correlate.IndexConfig) { c.MaxTraces = 100_000 })
+	recs := make([]correlate.SpanRecord, 4096)
+	for i := range recs {
+		recs[i] = correlate.SpanRecord{TraceID: traceID(uint64(i / 4)), SpanID: spanID(uint64(i)), Name: "GET /orders", Service: "shop/orders", PodKey: "uid-" + string(rune('a'+i%16)), Start: ts(0), End: ts(time.Millisecond)}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		idx.AddSpan(&recs[i%len(recs)])
+		i++
+	}
+}
+
+var sinkIndex *correlate.TraceIndex
+
+// BenchmarkTraceIndexMemory fills an index bounded at one million traces
+// with twice as many, and reports the heap it holds per trace. Run it with
+// -benchtime=1x.
+func BenchmarkTraceIndexMemory(b *testing.B) {
+	const max = 1_000_000
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		idx, _ := newIndex(b, func(c *correlate.IndexConfig) { c.MaxTraces = max; c.MaxKeys = 1000 })
+		r := correlate.SpanRecord{Name: "GET /orders", Service: "shop/orders", Start: ts(0), End: ts(time.Millisecond)}
+		pods := []string{"uid-a", "uid-b", "uid-c", "uid-d"}
+		for i := range uint64(2 * max) {
+			r.TraceID, r.SpanID, r.PodKey = traceID(i), spanID(i), pods[i%4]
+			idx.AddSpan(&r)
+		}
+		if idx.Len() > max {
+			b.Fatalf("index holds %d traces, bound is %d", idx.Len(), max)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(idx.Len()), "heap-bytes/trace")
+		b.ReportMetric(float64(idx.Len()), "traces")
+		b.ReportMetric(float64(idx.Stats().EvictedCapacity), "evicted")
+		sinkIndex = idx
+	}
+}

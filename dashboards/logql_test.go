@@ -1,14 +1,21 @@
 package dashboards_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/braidobs/braid/correlate/links"
+	"github.com/braidobs/braid/dashboards"
 	"github.com/braidobs/braid/internal/lokilabels"
 )
 
@@ -131,5 +138,65 @@ func TestCheckLogQL(t *testing.T) {
 			}
 			assert.Contains(t, strings.Join(problems, "; "), tt.wantErr)
 		})
+	}
+}
+
+// logqlSyntaxErrors parses queries with Grafana's LogQL grammar
+// (@grafana/lezer-logql on Node.js, installed by `npm ci --prefix
+// dashboards/logqlcheck`) and returns, per query, "" or its first error.
+func logqlSyntaxErrors(t *testing.T, queries []string) []string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	_, modErr := os.Stat(filepath.Join("logqlcheck", "node_modules", "@grafana", "lezer-logql"))
+	if err != nil || modErr != nil {
+		msg := "LogQL grammar not installed: run npm ci --prefix dashboards/logqlcheck (make dashboards-deps)"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	in, err := json.Marshal(queries)
+	require.NoError(t, err)
+	cmd := exec.Command(node, "check.mjs")
+	cmd.Dir = "logqlcheck"
+	cmd.Stdin = bytes.NewReader(in)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	var res []*struct {
+		At   int    `json:"at"`
+		Near string `json:"near"`
+	}
+	require.NoError(t, json.Unmarshal(out, &res))
+	require.Len(t, res, len(queries))
+	errs := make([]string, len(res))
+	for i, r := range res {
+		if r != nil {
+			errs[i] = fmt.Sprintf("syntax error at %d near %q", r.At, r.Near)
+		}
+	}
+	return errs
+}
+
+// Every generated LogQL query parses with Grafana's own LogQL grammar.
+func TestLogQLSyntax(t *testing.T) {
+	files, err := dashboards.Generate(dashboards.DefaultConfig(), dashboards.DefaultDashboardsPath)
+	require.NoError(t, err)
+	var where, queries []string
+	for _, q := range generatedQueries(t, files) {
+		if q.lang == "logql" {
+			where = append(where, q.where)
+			queries = append(queries, expand(q.expr, links.TraceLogLabels()))
+		}
+	}
+	require.NotEmpty(t, queries)
+	// Controls: the grammar must refuse broken queries.
+	broken := []string{`{service_name="a"`, `sum(rate({service_name="a"}[5m])`, `{service_name="a"} | trace_id=`}
+	errs := logqlSyntaxErrors(t, append(queries, broken...))
+	for i, e := range errs[:len(queries)] {
+		assert.Empty(t, e, "%s: %s", where[i], queries[i])
+	}
+	for i, e := range errs[len(queries):] {
+		assert.NotEmpty(t, e, "the grammar accepts the broken %s", broken[i])
 	}
 }

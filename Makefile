@@ -9,7 +9,7 @@ PKGS    ?= ./...
 BENCH   ?= .
 COUNT   ?= 1
 
-.PHONY: help build run test lint bench fmt clean
+.PHONY: help build run test lint bench fmt clean loadgen bench-e2e
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -32,6 +32,15 @@ fmt: ## format the Go sources
 
 bench: ## run the benchmarks (BENCH=regexp PKGS=./correlate/... COUNT=6 for benchstat)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) $(PKGS)
+
+loadgen: ## build bin/braid-loadgen, the OTLP load generator and sink
+	$(GO) build -trimpath -o bin/braid-loadgen ./cmd/braid-loadgen
+
+bench-e2e: build loadgen ## end-to-end load: plain passthrough vs the full Braid pipeline (max rate, CPU per million, peak RSS)
+	@mkdir -p .tmp
+	./bin/braid-loadgen compare --braid $(BIN) \
+		--pipeline passthrough=bench/passthrough.yaml --pipeline full=bench/full.yaml \
+		--json .tmp/bench-e2e.json
 
 clean: ## remove build output and local state
 	rm -rf bin .tmp

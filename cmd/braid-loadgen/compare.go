@@ -1,0 +1,404 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/braidobs/braid/internal/loadgen"
+)
+
+// pipelineFlag collects repeated --pipeline name=config.yaml flags.
+type pipelineFlag []pipeline
+
+type pipeline struct{ name, config string }
+
+func (p *pipelineFlag) String() string { return fmt.Sprint(*p) }
+
+func (p *pipelineFlag) Set(v string) error {
+	name, cfg, ok := strings.Cut(v, "=")
+	if !ok || name == "" || cfg == "" {
+		return fmt.Errorf("want name=config.yaml, got %q", v)
+	}
+	*p = append(*p, pipeline{name, cfg})
+	return nil
+}
+
+type compareSettings struct {
+	braid       string
+	pipelines   pipelineFlag
+	signals     []loadgen.Signal
+	rates       []float64
+	cpuRate     float64
+	step        time.Duration
+	connections int
+	batch       int
+	workDir     string
+}
+
+// stepResult is one load step against one pipeline.
+type stepResult struct {
+	Pipeline      string         `json:"pipeline"`
+	Signal        string         `json:"signal"`
+	Load          loadgen.Result `json:"load"`
+	Delivered     int64          `json:"delivered"`
+	CPUSeconds    float64        `json:"cpu_seconds"`
+	CPUPerMillion float64        `json:"cpu_seconds_per_million"`
+	Sustained     bool           `json:"sustained"`
+	Why           string         `json:"why,omitempty"`
+}
+
+type pipelineReport struct {
+	Pipeline string `json:"pipeline"`
+	Signal   string `json:"signal"`
+	// MaxSustained is the highest target rate met with nothing refused or lost.
+	MaxSustained float64 `json:"max_sustained_per_second"`
+	// CPUPerMillion is measured at the common --cpu-rate.
+	CPUPerMillion float64      `json:"cpu_seconds_per_million"`
+	PeakRSSMiB    float64      `json:"peak_rss_mib"`
+	Steps         []stepResult `json:"steps"`
+}
+
+func compareCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	s := compareSettings{}
+	fs.StringVar(&s.braid, "braid", "bin/braid", "the braid binary")
+	fs.Var(&s.pipelines, "pipeline", "name=config.yaml, repeated; run in the order given")
+	signals := fs.String("signals", "traces,logs", "signals to load, comma separated")
+	rates := fs.String("rates", "10000,25000,50000,75000,100000,150000,200000", "target rates (items/s) tried in order until one is not sustained")
+	fs.Float64Var(&s.cpuRate, "cpu-rate", 20000, "rate at which CPU per million items is compared")
+	fs.DurationVar(&s.step, "step", 10*time.Second, "duration of each load step")
+	fs.IntVar(&s.connections, "connections", 4, "gRPC connections")
+	fs.IntVar(&s.batch, "batch", 500, "items per export request")
+	out := fs.String("json", "", "also write the full results as JSON to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if len(s.pipelines) == 0 {
+		return errors.New("at least one --pipeline name=config.yaml is needed")
+	}
+	for _, name := range strings.Split(*signals, ",") {
+		sig, err := loadgen.ParseSignal(strings.TrimSpace(name))
+		if err != nil {
+			return err
+		}
+		s.signals = append(s.signals, sig)
+	}
+	for _, r := range strings.Split(*rates, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
+		if err != nil || v <= 0 {
+			return fmt.Errorf("bad rate %q in --rates", r)
+		}
+		s.rates = append(s.rates, v)
+	}
+	var err error
+	if s.workDir, err = os.MkdirTemp("", "braid-compare-"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(s.workDir)
+
+	var reports []pipelineReport
+	for _, p := range s.pipelines {
+		for _, sig := range s.signals {
+			r, err := measure(ctx, s, p, sig)
+			if err != nil {
+				return fmt.Errorf("pipeline %s, %s: %w", p.name, sig, err)
+			}
+			reports = append(reports, r)
+		}
+	}
+	printTable(os.Stdout, s, reports)
+	if *out != "" {
+		b, err := json.MarshalIndent(reports, "", "  ")
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(*out, b, 0o644)
+	}
+	return nil
+}
+
+// measure starts a fresh Braid on pipeline p and runs the CPU step and the
+// rate ladder for one signal.
+func measure(ctx context.Context, s compareSettings, p pipeline, sig loadgen.Signal) (pipelineReport, error) {
+	rep := pipelineReport{Pipeline: p.name, Signal: string(sig)}
+	sink, err := loadgen.StartSink("127.0.0.1:0", "127.0.0.1:0")
+	if err != nil {
+		return rep, err
+	}
+	defer sink.Close(context.Background())
+
+	b, err := startBraid(ctx, s, p, sig, sink)
+	if err != nil {
+		return rep, err
+	}
+	defer b.stop()
+
+	step := func(rate float64) (stepResult, error) {
+		cpu0, err := cpuSeconds(b.cmd.Process.Pid)
+		if err != nil {
+			return stepResult{}, err
+		}
+		before := delivered(sig, sink.Counts())
+		res, err := loadgen.Run(ctx, loadgen.LoadConfig{
+			Endpoint: b.otlp, Signal: sig, Rate: rate, Connections: s.connections, BatchSize: s.batch,
+			Duration: s.step, Shape: loadgen.DefaultShape, Seed: uint64(rate),
+		}, nil)
+		if err != nil {
+			return stepResult{}, err
+		}
+		got := waitDelivered(ctx, sink, sig, before+res.Accepted)
+		cpu1, err := cpuSeconds(b.cmd.Process.Pid)
+		if err != nil {
+			return stepResult{}, fmt.Errorf("braid exited during the run (log: %s): %w", b.logPath, err)
+		}
+		sr := stepResult{Pipeline: p.name, Signal: string(sig), Load: res, Delivered: got - before, CPUSeconds: cpu1 - cpu0}
+		if res.Accepted > 0 {
+			sr.CPUPerMillion = sr.CPUSeconds / (float64(res.Accepted) / 1e6)
+		}
+		switch {
+		case res.Refused > 0:
+			sr.Why = fmt.Sprintf("%d refused", res.Refused)
+		case res.Failed > 0:
+			sr.Why = fmt.Sprintf("%d failed: %s", res.Failed, res.FirstError)
+		case res.AcceptedPerSecond() < 0.95*rate:
+			sr.Why = fmt.Sprintf("only %.0f/s accepted", res.AcceptedPerSecond())
+		case sr.Delivered < res.Accepted:
+			sr.Why = fmt.Sprintf("%d accepted but %d delivered", res.Accepted, sr.Delivered)
+		default:
+			sr.Sustained = true
+		}
+		fmt.Fprintf(os.Stderr, "%-12s %-7s target=%-7.0f accepted/s=%-8.0f delivered=%-9d cpu/M=%.2fs %s\n",
+			p.name, sig, rate, res.AcceptedPerSecond(), sr.Delivered, sr.CPUPerMillion, sr.Why)
+		return sr, nil
+	}
+
+	cpuStep, err := step(s.cpuRate)
+	if err != nil {
+		return rep, err
+	}
+	rep.CPUPerMillion = cpuStep.CPUPerMillion
+	rep.Steps = append(rep.Steps, cpuStep)
+	for _, rate := range s.rates {
+		sr, err := step(rate)
+		if err != nil {
+			return rep, err
+		}
+		rep.Steps = append(rep.Steps, sr)
+		if !sr.Sustained {
+			break
+		}
+		rep.MaxSustained = rate
+	}
+	rep.PeakRSSMiB, err = peakRSSMiB(b.cmd.Process.Pid)
+	return rep, err
+}
+
+// delivered is what reached the backends for sig: OTLP to the next hop, or
+// Loki push for logs.
+func delivered(sig loadgen.Signal, c loadgen.Counts) int64 {
+	switch sig {
+	case loadgen.Traces:
+		return c.Spans
+	case loadgen.Logs:
+		return c.LogRecords + c.LokiEntries
+	default:
+		return c.DataPoints
+	}
+}
+
+// waitDelivered waits, bounded, until the sink has want items of sig or
+// stops making progress, and returns what it has.
+func waitDelivered(ctx context.Context, sink *loadgen.Sink, sig loadgen.Signal, want int64) int64 {
+	deadline := time.Now().Add(30 * time.Second)
+	last, lastChange := delivered(sig, sink.Counts()), time.Now()
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		got := delivered(sig, sink.Counts())
+		if got >= want {
+			return got
+		}
+		if got != last {
+			last, lastChange = got, time.Now()
+		} else if time.Since(lastChange) > 5*time.Second {
+			return got
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return delivered(sig, sink.Counts())
+}
+
+type braidProcess struct {
+	cmd     *exec.Cmd
+	otlp    string
+	logPath string
+	done    chan error
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// startBraid runs braid on p's config with every listener on a free loopback
+// port and every exporter pointed at the sink, and waits for its health check.
+func startBraid(ctx context.Context, s compareSettings, p pipeline, sig loadgen.Signal, sink *loadgen.Sink) (*braidProcess, error) {
+	addrs := make([]string, 5)
+	for i := range addrs {
+		a, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		addrs[i] = a
+	}
+	_, telemetryPort, _ := net.SplitHostPort(addrs[3])
+	storage := filepath.Join(s.workDir, p.name+"-"+string(sig))
+	logPath := storage + ".log"
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(s.braid, "--config", p.config)
+	cmd.Env = append(os.Environ(),
+		"BRAID_OTLP_GRPC_ENDPOINT="+addrs[0],
+		"BRAID_OTLP_HTTP_ENDPOINT="+addrs[1],
+		"BRAID_HEALTH_ENDPOINT="+addrs[2],
+		"BRAID_TELEMETRY_HOST=127.0.0.1",
+		"BRAID_TELEMETRY_PORT="+telemetryPort,
+		"BRAID_PROMETHEUS_ENDPOINT="+addrs[4],
+		"BRAID_STORAGE_DIR="+storage,
+		"BENCH_SINK_OTLP="+sink.GRPCAddr(),
+		"BENCH_SINK_HTTP=http://"+sink.HTTPAddr(),
+	)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	b := &braidProcess{cmd: cmd, otlp: addrs[0], logPath: logPath, done: make(chan error, 1)}
+	go func() { b.done <- cmd.Wait(); logFile.Close() }()
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-b.done:
+			return nil, fmt.Errorf("braid exited at start: %v; log:\n%s", err, tail(logPath))
+		default:
+		}
+		if resp, err := http.Get("http://" + addrs[2] + "/"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return b, nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			b.stop()
+			return nil, fmt.Errorf("braid not healthy in time; log:\n%s", tail(logPath))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (b *braidProcess) stop() {
+	_ = b.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-b.done:
+	case <-time.After(30 * time.Second):
+		_ = b.cmd.Process.Kill()
+		<-b.done
+	}
+}
+
+func tail(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(f)
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat CPU times on Linux.
+const clockTicks = 100
+
+// cpuSeconds is the user plus system CPU time the process has used.
+func cpuSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return (utime + stime) / clockTicks, nil
+}
+
+// peakRSSMiB is the process's high-water mark of resident memory.
+func peakRSSMiB(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+}
+
+func printTable(w io.Writer, s compareSettings, reports []pipelineReport) {
+	fmt.Fprintf(w, "| pipeline | signal | max sustained (items/s) | CPU-s per million at %.0f/s | peak RSS (MiB) |\n", s.cpuRate)
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- |")
+	for _, r := range reports {
+		fmt.Fprintf(w, "| %s | %s | %.0f | %.2f | %.0f |\n", r.Pipeline, r.Signal, r.MaxSustained, r.CPUPerMillion, r.PeakRSSMiB)
+	}
+	if len(s.pipelines) < 2 {
+		return
+	}
+	base, other := s.pipelines[0].name, s.pipelines[len(s.pipelines)-1].name
+	fmt.Fprintln(w)
+	for _, sig := range s.signals {
+		var a, b pipelineReport
+		for _, r := range reports {
+			if r.Signal == string(sig) && r.Pipeline == base {
+				a = r
+			}
+			if r.Signal == string(sig) && r.Pipeline == other {
+				b = r
+			}
+		}
+		if a.CPUPerMillion > 0 {
+			fmt.Fprintf(w, "%s: %s / %s CPU per million = %.2fx\n", sig, other, base, b.CPUPerMillion/a.CPUPerMillion)
+		}
+	}
+}

@@ -1,0 +1,113 @@
+// Command braid-loadgen sends realistic OTLP load to Braid, counts what
+// Braid delivers, and compares pipelines end to end.
+//
+//	braid-loadgen send    --endpoint 127.0.0.1:4317 --signal traces --rate 50000 --duration 30s
+//	braid-loadgen sink    --grpc 127.0.0.1:24317 --http 127.0.0.1:24318
+//	braid-loadgen compare --braid bin/braid --pipeline passthrough=bench/passthrough.yaml --pipeline full=bench/full.yaml
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/braidobs/braid/internal/loadgen"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "braid-loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: braid-loadgen send|sink|compare [flags] (-h for each)")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "send":
+		return sendCmd(ctx, args[1:])
+	case "sink":
+		return sinkCmd(ctx, args[1:])
+	case "compare":
+		return compareCmd(ctx, args[1:])
+	}
+	return fmt.Errorf("unknown command %q: want send, sink or compare", args[0])
+}
+
+func shapeFlags(fs *flag.FlagSet) *loadgen.Shape {
+	s := loadgen.DefaultShape
+	fs.IntVar(&s.Services, "services", s.Services, "distinct service.name values")
+	fs.IntVar(&s.PodsPerService, "pods-per-service", s.PodsPerService, "pods behind each service")
+	fs.IntVar(&s.SpansPerTrace, "spans-per-trace", s.SpansPerTrace, "spans in each trace")
+	fs.Float64Var(&s.TracedLogShare, "traced-log-share", s.TracedLogShare, "share of log lines with trace context")
+	return &s
+}
+
+func sendCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	cfg := loadgen.LoadConfig{}
+	fs.StringVar(&cfg.Endpoint, "endpoint", "127.0.0.1:4317", "OTLP gRPC address")
+	sig := fs.String("signal", "traces", "traces, logs or metrics")
+	fs.Float64Var(&cfg.Rate, "rate", 10000, "items per second over all connections; 0 = as fast as accepted")
+	fs.IntVar(&cfg.Connections, "connections", 4, "gRPC connections, one sender each")
+	fs.IntVar(&cfg.BatchSize, "batch", 500, "items per export request")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to send")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed for the generated telemetry")
+	quiet := fs.Bool("quiet", false, "no per-second progress")
+	shape := shapeFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if cfg.Signal, err = loadgen.ParseSignal(*sig); err != nil {
+		return err
+	}
+	cfg.Shape = *shape
+	var last loadgen.Tick
+	progress := func(t loadgen.Tick) {
+		if !*quiet {
+			fmt.Fprintf(os.Stderr, "%3ds sent/s=%-8d accepted/s=%-8d refused/s=%-6d failed=%-6d p50=%s p99=%s\n",
+				t.Second, t.Sent-last.Sent, t.Accepted-last.Accepted, t.Refused-last.Refused, t.Failed,
+				t.LatencyP50.Round(time.Microsecond), t.LatencyP99.Round(time.Microsecond))
+		}
+		last = t
+	}
+	res, err := loadgen.Run(ctx, cfg, progress)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		loadgen.Result
+		AcceptedPerSecond float64 `json:"accepted_per_second"`
+	}{res, res.AcceptedPerSecond()})
+}
+
+func sinkCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("sink", flag.ContinueOnError)
+	grpcAddr := fs.String("grpc", "127.0.0.1:24317", "OTLP gRPC listen address")
+	httpAddr := fs.String("http", "127.0.0.1:24318", "HTTP listen address (Loki push, remote write, GET /counts)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sink, err := loadgen.StartSink(*grpcAddr, *httpAddr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "sink: OTLP gRPC on %s, HTTP on %s (GET /counts)\n", sink.GRPCAddr(), sink.HTTPAddr())
+	<-ctx.Done()
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return sink.Close(shutdown)
+}

@@ -1,0 +1,161 @@
+package loadgen_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang/snappy"
+	"github.com/grafana/loki/pkg/push"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/braidobs/braid/internal/loadgen"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestGeneratorProducesExactlyTheItemsAskedFor(t *testing.T) {
+	for _, n := range []int{1, 7, 100, 1000} {
+		g := loadgen.NewGenerator(loadgen.DefaultShape, 1)
+		assert.Equal(t, n, g.Traces(n).SpanCount(), "spans")
+		assert.Equal(t, n, g.Logs(n).LogRecordCount(), "log records")
+		assert.Equal(t, n, g.Metrics(n).DataPointCount(), "data points")
+	}
+}
+
+func TestGeneratedLogsMixTracedAndUntracedLines(t *testing.T) {
+	g := loadgen.NewGenerator(loadgen.DefaultShape, 1)
+	ld := g.Logs(5000)
+	var inRecord, inBody, none int
+	rls := ld.ResourceLogs()
+	for i := range rls.Len() {
+		rl := rls.At(i)
+		_, hasPod := rl.Resource().Attributes().Get("k8s.pod.uid")
+		require.True(t, hasPod, "every resource carries pod identity")
+		lrs := rl.ScopeLogs().At(0).LogRecords()
+		for j := range lrs.Len() {
+			lr := lrs.At(j)
+			switch {
+			case !lr.TraceID().IsEmpty():
+				inRecord++
+			case strings.Contains(lr.Body().Str(), "trace_id"):
+				inBody++
+			default:
+				none++
+			}
+		}
+	}
+	// 60% traced, split three ways; loose bounds, the mix matters, not the digits.
+	assert.InDelta(t, 0.4, float64(none)/5000, 0.05)
+	assert.InDelta(t, 0.4, float64(inBody)/5000, 0.05)
+	assert.InDelta(t, 0.2, float64(inRecord)/5000, 0.05)
+}
+
+func TestRunDeliversEverythingAcceptedToTheSink(t *testing.T) {
+	sink, err := loadgen.StartSink("127.0.0.1:0", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer func() { require.NoError(t, sink.Close(context.Background())) }()
+
+	for _, sig := range []loadgen.Signal{loadgen.Traces, loadgen.Logs, loadgen.Metrics} {
+		t.Run(string(sig), func(t *testing.T) {
+			before := sink.Counts()
+			var ticks int
+			res, err := loadgen.Run(context.Background(), loadgen.LoadConfig{
+				Endpoint: sink.GRPCAddr(), Signal: sig, Rate: 5000, Connections: 2, BatchSize: 50,
+				Duration: 1500 * time.Millisecond, Shape: loadgen.DefaultShape, Seed: 3,
+			}, func(loadgen.Tick) { ticks++ })
+			require.NoError(t, err)
+			require.Empty(t, res.FirstError)
+			assert.Positive(t, res.Accepted)
+			assert.Equal(t, res.Sent, res.Accepted)
+			assert.Zero(t, res.Refused)
+			assert.Positive(t, ticks)
+			after := sink.Counts()
+			got := map[loadgen.Signal]int64{
+				loadgen.Traces:  after.Spans - before.Spans,
+				loadgen.Logs:    after.LogRecords - before.LogRecords,
+				loadgen.Metrics: after.DataPoints - before.DataPoints,
+			}[sig]
+			assert.Equal(t, res.Accepted, got)
+		})
+	}
+}
+
+func TestRunRefusesBadSettings(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  loadgen.LoadConfig
+		want string
+	}{
+		{"no endpoint", loadgen.LoadConfig{Signal: loadgen.Traces, Connections: 1, BatchSize: 1, Duration: time.Second}, "endpoint"},
+		{"zero connections", loadgen.LoadConfig{Endpoint: "x:1", Signal: loadgen.Traces, BatchSize: 1, Duration: time.Second}, "connections"},
+		{"bad signal", loadgen.LoadConfig{Endpoint: "x:1", Signal: "profiles", Connections: 1, BatchSize: 1, Duration: time.Second}, "profiles"},
+		{"negative rate", loadgen.LoadConfig{Endpoint: "x:1", Signal: loadgen.Logs, Rate: -1, Connections: 1, BatchSize: 1, Duration: time.Second}, "rate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadgen.Run(context.Background(), tt.cfg, nil)
+			assert.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+func TestSinkCountsLokiPushEntriesAndRefusesGarbage(t *testing.T) {
+	sink, err := loadgen.StartSink("127.0.0.1:0", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer func() { require.NoError(t, sink.Close(context.Background())) }()
+
+	req := push.PushRequest{Streams: []push.Stream{
+		{Labels: `{service_name="a"}`, Entries: []push.Entry{{Timestamp: time.Now(), Line: "one"}, {Timestamp: time.Now(), Line: "two"}}},
+		{Labels: `{service_name="b"}`, Entries: []push.Entry{{Timestamp: time.Now(), Line: "three"}}},
+	}}
+	raw, err := req.Marshal()
+	require.NoError(t, err)
+	url := "http://" + sink.HTTPAddr() + "/loki/api/v1/push"
+	resp, err := http.Post(url, "application/x-protobuf", bytes.NewReader(snappy.Encode(nil, raw)))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+
+	resp, err = http.Post(url, "application/x-protobuf", strings.NewReader("not snappy"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+
+	c := sink.Counts()
+	assert.Equal(t, int64(3), c.LokiEntries)
+	assert.Equal(t, int64(1), c.LokiRequests)
+	assert.Equal(t, int64(1), c.BadRequests)
+}
+
+var benchSink any
+
+func BenchmarkGenerate(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		g := loadgen.NewGenerator(loadgen.DefaultShape, 1)
+		b.Run("traces/"+itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				benchSink = g.Traces(n)
+			}
+		})
+		b.Run("logs/"+itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				benchSink = g.Logs(n)
+			}
+		})
+	}
+}
+
+func itoa(n int) string {
+	if n >= 1000 {
+		return "1000"
+	}
+	return "100"
+}

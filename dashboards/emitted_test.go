@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,8 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
+
+	"github.com/braidobs/braid/exporters/lokiexporter"
 )
 
 // emitted is what a metrics endpoint really exposes: series name → label
@@ -43,9 +46,10 @@ type emitted map[string]map[string]bool
 
 // collectorConfig mirrors Braid's pipeline where it decides metric names:
 // the span_metrics connector (cumulative, exemplars, the pod dimensions)
-// into the Prometheus exporter, and the collector's own telemetry reader
-// without units, type suffixes or scope labels. A dead OTLP/HTTP backend
-// makes every signal's refused, failed and queue metrics appear.
+// into the Prometheus exporter, Braid's Loki exporter, and the collector's
+// own telemetry reader without units, type suffixes or scope labels. A dead
+// OTLP/HTTP backend makes every signal's refused, failed and queue metrics
+// appear; a Loki that refuses everything makes the Loki exporter's.
 const collectorConfig = `
 receivers:
   otlp:
@@ -74,6 +78,13 @@ exporters:
       enabled: false
     sending_queue:
       enabled: false
+  loki:
+    # Loki answers 400: a permanent refusal, counted as dropped entries.
+    endpoint: %[5]s/loki/api/v1/push
+    retry_on_failure:
+      enabled: false
+    sending_queue:
+      enabled: false
   otlp_http/queued:
     endpoint: http://%[4]s
     retry_on_failure:
@@ -92,7 +103,7 @@ service:
       exporters: [prometheus, otlp_http/dead, otlp_http/queued]
     logs:
       receivers: [otlp]
-      exporters: [otlp_http/dead, otlp_http/queued]
+      exporters: [otlp_http/dead, otlp_http/queued, loki]
   telemetry:
     logs:
       # The dead backend makes every export fail on purpose; keep the test output quiet.
@@ -126,7 +137,7 @@ func testFactories() (otelcol.Factories, error) {
 	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](batchprocessor.NewFactory()); err != nil {
 		return f, err
 	}
-	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](prometheusexporter.NewFactory(), otlphttpexporter.NewFactory()); err != nil {
+	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](prometheusexporter.NewFactory(), otlphttpexporter.NewFactory(), lokiexporter.NewFactory()); err != nil {
 		return f, err
 	}
 	f.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](spanmetricsconnector.NewFactory())
@@ -142,7 +153,12 @@ func pipelineMetrics(t *testing.T) (spans, self emitted, openMetrics, text strin
 	otlpAddr, promAddr, telAddr, deadAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
 	_, telPort, err := net.SplitHostPort(telAddr)
 	require.NoError(t, err)
-	cfg := fmt.Sprintf(collectorConfig, otlpAddr, promAddr, telPort, deadAddr)
+	loki := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		http.Error(w, "entry too far behind", http.StatusBadRequest)
+	}))
+	t.Cleanup(loki.Close)
+	cfg := fmt.Sprintf(collectorConfig, otlpAddr, promAddr, telPort, deadAddr, loki.URL)
 
 	col, err := otelcol.NewCollector(otelcol.CollectorSettings{
 		BuildInfo: component.NewDefaultBuildInfo(),
@@ -184,7 +200,8 @@ func pipelineMetrics(t *testing.T) (spans, self emitted, openMetrics, text strin
 		return spans["traces_span_metrics_calls_total"] != nil &&
 			self["otelcol_exporter_send_failed_log_records"] != nil &&
 			self["otelcol_exporter_send_failed_metric_points"] != nil &&
-			self["otelcol_exporter_send_failed_spans"] != nil
+			self["otelcol_exporter_send_failed_spans"] != nil &&
+			self["braid_loki_dropped_entries"] != nil
 	}, 30*time.Second, 100*time.Millisecond)
 
 	get := func(accept string) string {

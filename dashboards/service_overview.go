@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/units"
 
 	"github.com/braidobs/braid/correlate/links"
 )
@@ -44,7 +45,7 @@ func ServiceOverview(cfg Config) (dashboard.Dashboard, error) {
 		WithPanel(latencyPanel(cfg, serviceMatchers)).
 		WithRow(dashboard.NewRowBuilder("By operation and pod")).
 		WithPanel(latencyByOperationPanel(cfg, serviceMatchers)).
-		WithPanel(timeseriesPanel("Request rate by pod", "Served calls per second of each pod of the service.", "reqps", halfWidth).
+		WithPanel(timeseriesPanel("Request rate by pod", "Served calls per second of each pod of the service.", units.RequestsPerSecond, halfWidth).
 			WithTarget(promQuery(cfg, "A",
 				fmt.Sprintf(`sum by (%s) (rate(%s{%s}[%s]))`, links.MetricLabelPod, links.MetricSpanCalls, serviceMatchers, rateWindow),
 				"{{"+links.MetricLabelPod+"}}")))

@@ -183,7 +183,7 @@ func TestLogQLSyntax(t *testing.T) {
 	files, err := dashboards.Generate(dashboards.DefaultConfig(), dashboards.DefaultDashboardsPath)
 	require.NoError(t, err)
 	var where, queries []string
-	for _, q := range generatedQueries(t, files) {
+	for _, q := range append(generatedQueries(t, files), linkQueries(t, dashboards.DefaultConfig())...) {
 		if q.lang == "logql" {
 			where = append(where, q.where)
 			queries = append(queries, expand(q.expr, links.TraceLogLabels()))

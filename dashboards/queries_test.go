@@ -3,6 +3,7 @@ package dashboards_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -242,7 +243,7 @@ func TestQueriesUseEmittedNames(t *testing.T) {
 		files, err := dashboards.Generate(cfg, dashboards.DefaultDashboardsPath)
 		require.NoError(t, err)
 		names := known(spans, self, recordedSeries(t, files[dashboards.RulesFile]))
-		queries := generatedQueries(t, files)
+		queries := append(generatedQueries(t, files), linkQueries(t, cfg)...)
 		require.NotEmpty(t, queries)
 		for _, q := range queries {
 			t.Run(cfgName+"/"+q.where, func(t *testing.T) {
@@ -260,6 +261,35 @@ func TestQueriesUseEmittedNames(t *testing.T) {
 			})
 		}
 	}
+}
+
+// linkQueries are the queries inside the link builder's Explore links.
+func linkQueries(t *testing.T, cfg dashboards.Config) []query {
+	t.Helper()
+	b, err := links.NewLinkBuilder(cfg.GrafanaURL, cfg.Datasources)
+	require.NoError(t, err)
+	sel := links.Selector{Cluster: "prod", Namespace: "shop", Service: "checkout", Pod: "checkout-7d4b9"}
+	var out []query
+	for _, l := range []struct{ name, url string }{
+		{"trace logs", b.TraceLogs(sampleTraceID, sel, links.TimeRange{})},
+		{"service metrics", b.ServiceMetrics(sel, links.TimeRange{})},
+	} {
+		u, err := url.Parse(l.url)
+		require.NoError(t, err)
+		var panes map[string]struct {
+			Queries []map[string]any `json:"queries"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(u.Query().Get("panes")), &panes))
+		for _, p := range panes {
+			for _, q := range p.Queries {
+				ds := q["datasource"].(map[string]any)
+				lang := map[any]string{links.TypePrometheus: "promql", links.TypeLoki: "logql"}[ds["type"]]
+				require.NotEmpty(t, lang)
+				out = append(out, query{fmt.Sprintf("link %s %v", l.name, q["refId"]), lang, q["expr"].(string)})
+			}
+		}
+	}
+	return out
 }
 
 func selectorName(t *testing.T, sel string) string {

@@ -1,6 +1,7 @@
 package links_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"time"
@@ -45,4 +46,30 @@ func ExampleLinkBuilder_Dashboard() {
 	fmt.Println(b.Dashboard(links.DashboardServiceOverview, map[string]string{links.VarService: "checkout"}, links.TimeRange{}))
 	// Output:
 	// https://grafana.example.com/d/braid-service-overview?from=now-1h&orgId=1&to=now&var-service=checkout
+}
+
+func ExampleLinkBuilder_ServiceMetrics() {
+	b, err := links.NewLinkBuilder(links.DefaultGrafanaURL, links.DefaultDatasources())
+	if err != nil {
+		panic(err)
+	}
+	link := b.ServiceMetrics(links.Selector{Namespace: "shop", Service: "checkout"}, links.TimeRange{})
+
+	u, err := url.Parse(link)
+	if err != nil {
+		panic(err)
+	}
+	var panes map[string]struct {
+		Queries []struct{ Expr string }
+	}
+	if err := json.Unmarshal([]byte(u.Query().Get("panes")), &panes); err != nil {
+		panic(err)
+	}
+	for _, q := range panes["braid"].Queries {
+		fmt.Println(q.Expr)
+	}
+	// Output:
+	// sum by (span_name) (rate(traces_span_metrics_calls_total{k8s_namespace_name="shop", service_name="checkout"}[5m]))
+	// sum by (span_name) (rate(traces_span_metrics_calls_total{k8s_namespace_name="shop", service_name="checkout", status_code="STATUS_CODE_ERROR"}[5m]))
+	// histogram_quantile(0.99, sum by (span_name, le) (rate(traces_span_metrics_duration_milliseconds_bucket{k8s_namespace_name="shop", service_name="checkout"}[5m])))
 }

@@ -1,0 +1,174 @@
+package drill
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/braidobs/braid/correlate"
+	"github.com/braidobs/braid/correlate/links"
+)
+
+// WebhookPayload is Alertmanager's webhook body (version 4), taken as
+// Alertmanager sends it.
+type WebhookPayload struct {
+	Version           string            `json:"version"`
+	GroupKey          string            `json:"groupKey"`
+	TruncatedAlerts   int               `json:"truncatedAlerts"`
+	Status            string            `json:"status"`
+	Receiver          string            `json:"receiver"`
+	GroupLabels       map[string]string `json:"groupLabels"`
+	CommonLabels      map[string]string `json:"commonLabels"`
+	CommonAnnotations map[string]string `json:"commonAnnotations"`
+	ExternalURL       string            `json:"externalURL"`
+	Alerts            []WebhookAlert    `json:"alerts"`
+}
+
+// WebhookAlert is one alert of a webhook payload.
+type WebhookAlert struct {
+	Status       string            `json:"status"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL"`
+	Fingerprint  string            `json:"fingerprint"`
+}
+
+// Label names read from alerts, in order of preference: Braid's own metric
+// labels first, then the names Kubernetes alerting rules commonly use.
+var (
+	serviceLabels   = []string{links.MetricLabelService, "service", "job"}
+	namespaceLabels = []string{links.MetricLabelNamespace, "namespace"}
+	podLabels       = []string{links.MetricLabelPod, "pod"}
+	podUIDLabels    = []string{"k8s_pod_uid", "pod_uid", "uid"}
+)
+
+func firstLabel(l map[string]string, names []string) string {
+	for _, n := range names {
+		if v := l[n]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// DecodeWebhook reads and checks an Alertmanager webhook body.
+func DecodeWebhook(r io.Reader) (WebhookPayload, error) {
+	var p WebhookPayload
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&p); err != nil {
+		return p, fmt.Errorf("decode alertmanager webhook: %w", err)
+	}
+	if p.Version != "" && p.Version != "4" {
+		return p, fmt.Errorf("alertmanager webhook version %q: only version 4 is understood", p.Version)
+	}
+	if len(p.Alerts) == 0 {
+		return p, errors.New("alertmanager webhook has no alerts")
+	}
+	for i, a := range p.Alerts {
+		if a.StartsAt.IsZero() {
+			return p, fmt.Errorf("alerts[%d]: startsAt is missing", i)
+		}
+	}
+	return p, nil
+}
+
+const alertTraceLimit = 5
+
+func (s *Server) postAlerts(w http.ResponseWriter, r *http.Request) {
+	p, err := DecodeWebhook(http.MaxBytesReader(w, r.Body, maxRequestBytes))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	resp := AlertResponse{Alerts: make([]AlertEnrichment, 0, len(p.Alerts))}
+	for _, a := range p.Alerts {
+		e, err := s.enrich(r, p, a)
+		if err != nil {
+			writeError(w, http.StatusBadGateway, err.Error())
+			return
+		}
+		s.alerts.put(e)
+		resp.Alerts = append(resp.Alerts, e)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// enrich picks the traces most likely behind one alert: those of its pod
+// when it names one, else of its service, from a little before it started;
+// errors first, then slowest.
+func (s *Server) enrich(r *http.Request, p WebhookPayload, a WebhookAlert) (AlertEnrichment, error) {
+	labels := make(map[string]string, len(p.CommonLabels)+len(a.Labels))
+	for k, v := range p.CommonLabels {
+		labels[k] = v
+	}
+	for k, v := range a.Labels {
+		labels[k] = v
+	}
+	e := AlertEnrichment{
+		Fingerprint: a.Fingerprint, Status: a.Status, Labels: labels, StartsAt: a.StartsAt.UTC(),
+		Service:   serviceName(firstLabel(labels, serviceLabels)),
+		Namespace: firstLabel(labels, namespaceLabels),
+		Pod:       firstLabel(labels, podLabels),
+		Scope:     "none",
+		Traces:    []Trace{},
+	}
+	q := correlate.Query{Since: a.StartsAt.Add(-s.cfg.AlertLookback), Limit: alertTraceLimit}
+
+	if key := s.podKey(labels, e.Namespace, e.Pod); key != "" {
+		if found := s.cfg.Index.TracesForPod(key, q); len(found) > 0 {
+			e.Scope, e.Traces = "pod", s.summaries(found)
+		}
+	}
+	if e.Scope == "none" && e.Service != "" {
+		found, err := s.forService(r.Context(), e.Service, q)
+		if err != nil {
+			return e, err
+		}
+		// The index keys services as namespace/name when service.namespace is set.
+		if len(found) == 0 && e.Namespace != "" {
+			found = s.summaries(s.cfg.Index.TracesForService(correlate.ServiceKey(e.Namespace, e.Service), q))
+		}
+		e.Scope, e.Traces = "service", found
+	}
+	if e.Service != "" && s.cfg.ServiceDashboardUID != "" {
+		e.Dashboard = s.cfg.Links.Dashboard(s.cfg.ServiceDashboardUID,
+			map[string]string{links.MetricLabelService: e.Service},
+			links.TimeRange{From: a.StartsAt.Add(-s.cfg.AlertLookback), To: a.StartsAt.Add(s.cfg.AlertLookback)})
+	}
+	return e, nil
+}
+
+// podKey is the index key of the alert's pod: its UID from the labels or
+// the resolver, else namespace/name.
+func (s *Server) podKey(labels map[string]string, namespace, pod string) string {
+	if uid := firstLabel(labels, podUIDLabels); uid != "" {
+		return uid
+	}
+	if pod == "" {
+		return ""
+	}
+	if s.cfg.Pods != nil && namespace != "" {
+		if p, ok := s.cfg.Pods.ByName(namespace, pod); ok && p.UID != "" {
+			return p.UID
+		}
+	}
+	if namespace == "" {
+		return ""
+	}
+	return namespace + "/" + pod
+}
+
+func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
+	fp := strings.TrimSpace(r.PathValue("fingerprint"))
+	if e, ok := s.alerts.get(fp); ok {
+		writeJSON(w, http.StatusOK, e)
+		return
+	}
+	writeError(w, http.StatusNotFound, "no enrichment for alert fingerprint "+fp)
+}

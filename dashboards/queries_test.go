@@ -268,7 +268,7 @@ func linkQueries(t *testing.T, cfg dashboards.Config) []query {
 	t.Helper()
 	b, err := links.NewLinkBuilder(cfg.GrafanaURL, cfg.Datasources)
 	require.NoError(t, err)
-	sel := links.Selector{Cluster: "prod", Namespace: "shop", Service: "checkout", Pod: "checkout-7d4b9"}
+	sel := links.Selector{Cluster: "prod", Namespace: "shop", Service: "checkout", Services: []string{"cart", "pay.v2"}, Pod: "checkout-7d4b9"}
 	var out []query
 	for _, l := range []struct{ name, url string }{
 		{"trace logs", b.TraceLogs(sampleTraceID, sel, links.TimeRange{})},

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,13 +20,29 @@ type TimeRange struct {
 	From, To time.Time
 }
 
-// Selector picks a service or a pod. Empty fields are left out of queries;
-// Service or Pod should be set.
+// Selector picks a service or a pod. Empty fields are left out of queries.
+// With neither Service, Services nor Pod set, a logs query reads every
+// stream that has a service name (correct, but costly on a large Loki).
 type Selector struct {
 	Cluster   string
 	Namespace string
 	Service   string
-	Pod       string
+	// Services selects any of several services (the services of one trace);
+	// Service, when also set, is one of them.
+	Services []string
+	Pod      string
+}
+
+// services returns the selector's services, Service first, without
+// duplicates.
+func (s Selector) services() []string {
+	var out []string
+	for _, v := range append([]string{s.Service}, s.Services...) {
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // LinkBuilder renders Grafana Explore URLs (the panes form, schemaVersion 1)
@@ -144,7 +162,7 @@ func LogMatchers(sel Selector) string {
 	m := joinMatchers(
 		matcher(LogLabelCluster, sel.Cluster),
 		matcher(LogLabelNamespace, sel.Namespace),
-		matcher(LogLabelService, sel.Service),
+		anyOf(LogLabelService, sel.services()),
 		matcher(LogLabelPod, sel.Pod),
 	)
 	if m == "" {
@@ -159,7 +177,7 @@ func MetricMatchers(sel Selector) string {
 	return joinMatchers(
 		matcher(MetricLabelCluster, sel.Cluster),
 		matcher(MetricLabelNamespace, sel.Namespace),
-		matcher(MetricLabelService, sel.Service),
+		anyOf(MetricLabelService, sel.services()),
 		matcher(MetricLabelPod, sel.Pod),
 	)
 }
@@ -169,6 +187,22 @@ func matcher(label, value string) string {
 		return ""
 	}
 	return label + "=" + strconv.Quote(value)
+}
+
+// anyOf matches one value exactly, or any of several with an (anchored)
+// regular expression.
+func anyOf(label string, values []string) string {
+	switch len(values) {
+	case 0:
+		return ""
+	case 1:
+		return matcher(label, values[0])
+	}
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = regexp.QuoteMeta(v)
+	}
+	return label + "=~" + strconv.Quote(strings.Join(quoted, "|"))
 }
 
 func joinMatchers(ms ...string) string {

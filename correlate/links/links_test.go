@@ -134,6 +134,30 @@ func TestLogMatchersUseExporterLabels(t *testing.T) {
 	assert.Equal(t, `service_name=~".+"`, links.LogMatchers(links.Selector{}))
 }
 
+func TestSelectorMatchers(t *testing.T) {
+	tests := []struct {
+		name       string
+		sel        links.Selector
+		wantLogs   string
+		wantMetric string
+	}{
+		{name: "one service", sel: links.Selector{Service: "checkout"},
+			wantLogs: `service_name="checkout"`, wantMetric: `service_name="checkout"`},
+		{name: "services of a trace", sel: links.Selector{Service: "checkout", Services: []string{"cart", "checkout", "pay.v2"}},
+			wantLogs: `service_name=~"checkout|cart|pay\\.v2"`, wantMetric: `service_name=~"checkout|cart|pay\\.v2"`},
+		{name: "pod in namespace", sel: links.Selector{Cluster: "prod", Namespace: "shop", Pod: "checkout-7d4b9"},
+			wantLogs:   `k8s_cluster_name="prod", k8s_namespace_name="shop", k8s_pod_name="checkout-7d4b9"`,
+			wantMetric: `k8s_cluster_name="prod", k8s_namespace_name="shop", k8s_pod_name="checkout-7d4b9"`},
+		{name: "nothing", sel: links.Selector{}, wantLogs: `service_name=~".+"`, wantMetric: ``},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.wantLogs, links.LogMatchers(tt.sel))
+			assert.Equal(t, tt.wantMetric, links.MetricMatchers(tt.sel))
+		})
+	}
+}
+
 func TestNewLinkBuilderRefusesBadInput(t *testing.T) {
 	tests := []struct {
 		name    string

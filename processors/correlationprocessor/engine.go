@@ -1,0 +1,430 @@
+package correlationprocessor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/client"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/braidobs/braid/correlate"
+)
+
+const scopeName = "github.com/braidobs/braid/processors/correlationprocessor"
+
+// engine is the state that the traces, logs and metrics processors of one
+// component ID share.
+type engine struct {
+	cfg       *Config
+	extractor *correlate.Extractor
+	index     *correlate.TraceIndex
+	resolver  correlate.PodResolver // nil when there is none
+	now       func() time.Time
+	tel       *telemetry
+
+	podFromAttributes, podFromLogPath, podFromSender bool
+
+	// delayed counts log records held by the logs processors' delay
+	// buffers.
+	delayed atomic.Int64
+
+	startOnce sync.Once
+	stopOnce  sync.Once
+	stop      chan struct{}
+	done      chan struct{}
+}
+
+func newEngine(cfg *Config, set component.TelemetrySettings, resolver correlate.PodResolver, now func() time.Time) (*engine, error) {
+	x, err := correlate.NewExtractor(cfg.TraceContext.extractorConfig())
+	if err != nil {
+		return nil, fmt.Errorf("trace_context::%w", err)
+	}
+	idx, err := correlate.NewTraceIndex(correlate.IndexConfig{
+		MaxTraces:   cfg.MaxTraces,
+		TTL:         cfg.TTL,
+		Shards:      cfg.Shards,
+		MaxKeys:     cfg.MaxKeys,
+		SpansPerKey: cfg.SpansPerKey,
+		Now:         now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	e := &engine{
+		cfg: cfg, extractor: x, index: idx, resolver: resolver, now: now,
+		stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	for _, s := range cfg.PodIdentity.Sources {
+		switch s {
+		case PodSourceAttributes:
+			e.podFromAttributes = true
+		case PodSourceLogPath:
+			e.podFromLogPath = true
+		case PodSourceSenderAddress:
+			e.podFromSender = true
+		}
+	}
+	e.tel, err = newTelemetry(set, e)
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// start launches the index's expiry loop once, whichever pipeline's
+// processor starts first.
+func (e *engine) start() {
+	e.startOnce.Do(func() {
+		go e.expireLoop()
+	})
+}
+
+func (e *engine) expireLoop() {
+	defer close(e.done)
+	interval := min(max(e.cfg.TTL/10, time.Second), 30*time.Second)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+			e.index.Expire()
+		}
+	}
+}
+
+// shutdown stops the expiry loop (if it ever started) and unregisters the
+// self-metrics.
+func (e *engine) shutdown() error {
+	e.stopOnce.Do(func() {
+		close(e.stop)
+		started := true
+		e.startOnce.Do(func() { started = false })
+		if started {
+			<-e.done
+		}
+	})
+	return e.tel.shutdown()
+}
+
+// registry holds one engine per component ID, reference-counted by the
+// processors (one per pipeline) that use it.
+type registry struct {
+	// mu guards engines.
+	mu      sync.Mutex
+	engines map[component.ID]*registryEntry
+}
+
+type registryEntry struct {
+	e    *engine
+	refs int
+}
+
+func newRegistry() *registry { return &registry{engines: make(map[component.ID]*registryEntry)} }
+
+// acquire returns the engine of id, creating it with build on first use.
+func (r *registry) acquire(id component.ID, build func() (*engine, error)) (*engine, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ent, ok := r.engines[id]; ok {
+		ent.refs++
+		return ent.e, nil
+	}
+	e, err := build()
+	if err != nil {
+		return nil, err
+	}
+	r.engines[id] = &registryEntry{e: e, refs: 1}
+	return e, nil
+}
+
+// release drops one reference; the last one shuts the engine down.
+func (r *registry) release(id component.ID) error {
+	r.mu.Lock()
+	ent, ok := r.engines[id]
+	if !ok {
+		r.mu.Unlock()
+		return nil
+	}
+	ent.refs--
+	if ent.refs > 0 {
+		r.mu.Unlock()
+		return nil
+	}
+	delete(r.engines, id)
+	r.mu.Unlock()
+	return ent.e.shutdown()
+}
+
+func (r *registry) get(id component.ID) *engine {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ent, ok := r.engines[id]; ok {
+		return ent.e
+	}
+	return nil
+}
+
+// podIdentity is the identity of one resource, resolved once per resource.
+type podIdentity struct {
+	pod     correlate.Pod
+	key     string // UID, or namespace/name
+	altKey  string // namespace/name when key is the UID
+	service string
+}
+
+func (p *podIdentity) known() bool { return p.key != "" }
+
+func identityOf(attrs pcommon.Map) podIdentity {
+	pod := correlate.PodFromAttributes(attrs)
+	id := podIdentity{pod: pod, key: pod.Key()}
+	if pod.UID != "" && pod.Namespace != "" && pod.Name != "" {
+		id.altKey = pod.Namespace + "/" + pod.Name
+	}
+	var ns string
+	if v, ok := attrs.Get(correlate.AttrServiceNS); ok {
+		ns = v.Str()
+	}
+	if pod.ServiceName != "" {
+		id.service = correlate.ServiceKey(ns, pod.ServiceName)
+	}
+	return id
+}
+
+// identify gives a resource its pod identity from the configured sources
+// and writes what it learns into attrs. logPath is a log record's file path
+// (empty for other signals).
+func (e *engine) identify(ctx context.Context, attrs pcommon.Map, logPath string, lc *lookupCounts) podIdentity {
+	var pod correlate.Pod
+	found := false
+	if e.podFromAttributes {
+		pod = correlate.PodFromAttributes(attrs)
+		found = pod.Known()
+		lc.add(srcAttributes, found)
+	}
+	if !found && e.podFromLogPath {
+		path := logPath
+		if v, ok := attrs.Get(correlate.AttrLogFilePath); ok && v.Type() == pcommon.ValueTypeStr {
+			path = v.Str()
+		}
+		if path != "" {
+			p, ok := correlate.PodFromLogPath(path)
+			lc.add(srcLogPath, ok)
+			if ok {
+				pod, found = pod.Merge(p), true
+			}
+		}
+	}
+	if !found && e.podFromSender && e.resolver != nil {
+		if ip := senderIP(ctx); ip != "" {
+			p, ok := e.resolver.ByIP(ip)
+			lc.add(srcSender, ok)
+			if ok {
+				pod, found = pod.Merge(p), true
+			}
+		}
+	}
+	if found && e.resolver != nil {
+		// Fill in what the resolver knows: node, workload, service.
+		var p correlate.Pod
+		var ok bool
+		if pod.UID != "" {
+			p, ok = e.resolver.ByUID(pod.UID)
+		}
+		if !ok && pod.Namespace != "" && pod.Name != "" {
+			p, ok = e.resolver.ByName(pod.Namespace, pod.Name)
+		}
+		lc.add(srcKubernetes, ok)
+		if ok {
+			pod = pod.Merge(p)
+		}
+	}
+	if found {
+		correlate.ApplyPod(attrs, pod)
+	}
+	return identityOf(attrs)
+}
+
+func senderIP(ctx context.Context) string {
+	switch a := client.FromContext(ctx).Addr.(type) {
+	case nil:
+		return ""
+	case *net.TCPAddr:
+		return a.IP.String()
+	case *net.UDPAddr:
+		return a.IP.String()
+	case *net.IPAddr:
+		return a.IP.String()
+	default:
+		host, _, err := net.SplitHostPort(a.String())
+		if err != nil {
+			return a.String()
+		}
+		return host
+	}
+}
+
+// chainResolver asks each resolver in turn.
+type chainResolver []correlate.PodResolver
+
+func (c chainResolver) ByUID(uid string) (correlate.Pod, bool) {
+	for _, r := range c {
+		if p, ok := r.ByUID(uid); ok {
+			return p, true
+		}
+	}
+	return correlate.Pod{}, false
+}
+
+func (c chainResolver) ByIP(ip string) (correlate.Pod, bool) {
+	for _, r := range c {
+		if p, ok := r.ByIP(ip); ok {
+			return p, true
+		}
+	}
+	return correlate.Pod{}, false
+}
+
+func (c chainResolver) ByName(namespace, name string) (correlate.Pod, bool) {
+	for _, r := range c {
+		if p, ok := r.ByName(namespace, name); ok {
+			return p, true
+		}
+	}
+	return correlate.Pod{}, false
+}
+
+// Pod lookup sources, as reported in braid_correlation_pod_lookups.
+const (
+	srcAttributes = iota
+	srcLogPath
+	srcSender
+	srcKubernetes
+	numSources
+)
+
+var sourceNames = [numSources]string{"attributes", "log_path", "sender_address", "kubernetes"}
+
+// lookupCounts accumulates a batch's pod lookups so they reach the meter in
+// a few calls rather than one per resource.
+type lookupCounts [numSources][2]int64
+
+func (lc *lookupCounts) add(src int, hit bool) {
+	if hit {
+		lc[src][0]++
+	} else {
+		lc[src][1]++
+	}
+}
+
+// Log outcomes, as reported in braid_correlation_logs.
+const (
+	outcomePresent = iota
+	outcomeExtracted
+	outcomeInferred
+	outcomeNone
+	numOutcomes
+)
+
+var outcomeNames = [numOutcomes]string{"present", "extracted", "inferred", "none"}
+
+type telemetry struct {
+	logs          metric.Int64Counter
+	exemplars     metric.Int64Counter
+	podLookups    metric.Int64Counter
+	registration  metric.Registration
+	outcomeAttrs  [numOutcomes]metric.AddOption
+	lookupAttrs   [numSources][2]metric.AddOption
+	shutdownOnce  sync.Once
+	unregisterErr error
+}
+
+func newTelemetry(set component.TelemetrySettings, e *engine) (*telemetry, error) {
+	m := set.MeterProvider.Meter(scopeName)
+	t := &telemetry{}
+	var errs, err error
+	t.logs, err = m.Int64Counter("braid_correlation_logs",
+		metric.WithDescription("Log records seen, by where their trace context came from (present, extracted, inferred, none)."),
+		metric.WithUnit("{record}"))
+	errs = errors.Join(errs, err)
+	t.exemplars, err = m.Int64Counter("braid_correlation_exemplars_added",
+		metric.WithDescription("Inferred exemplars added to metric points."),
+		metric.WithUnit("{exemplar}"))
+	errs = errors.Join(errs, err)
+	t.podLookups, err = m.Int64Counter("braid_correlation_pod_lookups",
+		metric.WithDescription("Pod identity lookups, by source and result."),
+		metric.WithUnit("{lookup}"))
+	errs = errors.Join(errs, err)
+	traces, err := m.Int64ObservableGauge("braid_correlation_index_traces",
+		metric.WithDescription("Traces held in the correlation index."),
+		metric.WithUnit("{trace}"))
+	errs = errors.Join(errs, err)
+	evictions, err := m.Int64ObservableCounter("braid_correlation_index_evictions",
+		metric.WithDescription("Traces evicted from the correlation index, by reason (capacity, ttl)."),
+		metric.WithUnit("{trace}"))
+	errs = errors.Join(errs, err)
+	delayed, err := m.Int64ObservableGauge("braid_correlation_delayed_logs",
+		metric.WithDescription("Log records held in the inference delay buffer."),
+		metric.WithUnit("{record}"))
+	errs = errors.Join(errs, err)
+	if errs != nil {
+		return nil, fmt.Errorf("create self-metrics: %w", errs)
+	}
+	capacity := metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "capacity")))
+	ttl := metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "ttl")))
+	t.registration, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		st := e.index.Stats()
+		o.ObserveInt64(traces, int64(st.Traces))
+		o.ObserveInt64(evictions, int64(st.EvictedCapacity), capacity)
+		o.ObserveInt64(evictions, int64(st.EvictedTTL), ttl)
+		o.ObserveInt64(delayed, e.delayed.Load())
+		return nil
+	}, traces, evictions, delayed)
+	if err != nil {
+		return nil, fmt.Errorf("register self-metrics callback: %w", err)
+	}
+	for i, n := range outcomeNames {
+		t.outcomeAttrs[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", n)))
+	}
+	for i, n := range sourceNames {
+		t.lookupAttrs[i][0] = metric.WithAttributeSet(attribute.NewSet(attribute.String("source", n), attribute.String("result", "hit")))
+		t.lookupAttrs[i][1] = metric.WithAttributeSet(attribute.NewSet(attribute.String("source", n), attribute.String("result", "miss")))
+	}
+	return t, nil
+}
+
+func (t *telemetry) recordOutcomes(ctx context.Context, counts *[numOutcomes]int64) {
+	for i, n := range counts {
+		if n > 0 {
+			t.logs.Add(ctx, n, t.outcomeAttrs[i])
+		}
+	}
+}
+
+func (t *telemetry) recordLookups(ctx context.Context, lc *lookupCounts) {
+	for src := range lc {
+		for r, n := range lc[src] {
+			if n > 0 {
+				t.podLookups.Add(ctx, n, t.lookupAttrs[src][r])
+			}
+		}
+	}
+}
+
+func (t *telemetry) shutdown() error {
+	t.shutdownOnce.Do(func() {
+		if t.registration != nil {
+			t.unregisterErr = t.registration.Unregister()
+		}
+	})
+	return t.unregisterErr
+}

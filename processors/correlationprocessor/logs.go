@@ -1,0 +1,346 @@
+package correlationprocessor
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+	"go.uber.org/zap"
+
+	"github.com/braidobs/braid/correlate"
+)
+
+// logsProcessor links log records to traces. With inferred links and a
+// delay configured, records that have no trace context yet wait in a
+// bounded buffer for their spans, then go on linked or not.
+type logsProcessor struct {
+	*base
+	next   consumer.Logs
+	logger *zap.Logger
+
+	// mu guards held and heldCount.
+	mu        sync.Mutex
+	held      []heldBatch
+	heldCount int
+
+	stopOnce sync.Once
+	stop     chan struct{}
+	done     chan struct{}
+	started  bool
+}
+
+type heldBatch struct {
+	logs     plog.Logs
+	n        int
+	deadline time.Time
+}
+
+func newLogsProcessor(b *base, next consumer.Logs, logger *zap.Logger) *logsProcessor {
+	return &logsProcessor{base: b, next: next, logger: logger, stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+func (p *logsProcessor) delaying() bool {
+	c := &p.e.cfg.InferLogLinks
+	return c.Enabled && c.Delay > 0 && c.MaxDelayedLogs > 0
+}
+
+func (p *logsProcessor) start(ctx context.Context, host component.Host) error {
+	if err := p.base.start(ctx, host); err != nil {
+		return err
+	}
+	if p.delaying() {
+		p.mu.Lock()
+		p.started = true
+		p.mu.Unlock()
+		go p.flushLoop()
+	}
+	return nil
+}
+
+func (p *logsProcessor) flushLoop() {
+	defer close(p.done)
+	interval := max(p.e.cfg.InferLogLinks.Delay/4, 10*time.Millisecond)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			if err := p.flushDue(time.Now(), false); err != nil {
+				p.logger.Warn("passing on delayed log records failed", zap.Error(err))
+			}
+		}
+	}
+}
+
+// shutdown stops the flush loop and passes every held record on, so
+// nothing is lost.
+func (p *logsProcessor) shutdown(ctx context.Context) error {
+	var err error
+	p.stopOnce.Do(func() {
+		close(p.stop)
+		p.mu.Lock()
+		started := p.started
+		p.mu.Unlock()
+		if started {
+			select {
+			case <-p.done:
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+		}
+		err = errors.Join(err, p.flushDue(time.Time{}, true))
+	})
+	return errors.Join(err, p.base.shutdown(ctx))
+}
+
+// flushDue passes on the held batches whose deadline is before now (all of
+// them when all is set), after a last attempt to link their records.
+func (p *logsProcessor) flushDue(now time.Time, all bool) error {
+	p.mu.Lock()
+	n := 0
+	for n < len(p.held) && (all || !p.held[n].deadline.After(now)) {
+		n++
+	}
+	due := make([]heldBatch, n)
+	copy(due, p.held[:n])
+	p.held = append(p.held[:0], p.held[n:]...)
+	for _, b := range due {
+		p.heldCount -= b.n
+	}
+	p.mu.Unlock()
+
+	var errs error
+	for _, b := range due {
+		p.e.delayed.Add(-int64(b.n))
+		p.linkHeld(b.logs)
+		// The original request's context is gone by now.
+		if err := p.next.ConsumeLogs(context.Background(), b.logs); err != nil {
+			errs = errors.Join(errs, err)
+		}
+	}
+	return errs
+}
+
+// linkHeld tries inference once more on held records and counts them.
+func (p *logsProcessor) linkHeld(ld plog.Logs) {
+	var counts [numOutcomes]int64
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		id := identityOf(rl.Resource().Attributes())
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				lr := lrs.At(k)
+				if p.infer(lr, &id) {
+					counts[outcomeInferred]++
+				} else {
+					counts[outcomeNone]++
+				}
+			}
+		}
+	}
+	p.e.tel.recordOutcomes(context.Background(), &counts)
+}
+
+// infer links lr to the only span active in its pod at its timestamp.
+func (p *logsProcessor) infer(lr plog.LogRecord, id *podIdentity) bool {
+	if !id.known() {
+		return false
+	}
+	ref, ok := p.e.index.InferSpan(logTime(lr.Timestamp(), lr.ObservedTimestamp()), id.key, id.altKey)
+	if !ok {
+		return false
+	}
+	correlate.ApplyTraceContext(lr, correlate.TraceContext{TraceID: ref.TraceID, SpanID: ref.SpanID, Source: correlate.SourceInferred})
+	p.e.index.AddLog(ref.TraceID, id.key, id.service)
+	return true
+}
+
+func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	var counts [numOutcomes]int64
+	var lc lookupCounts
+	e := p.e
+	infer := e.cfg.InferLogLinks.Enabled
+	delaying := p.delaying()
+
+	var held plog.Logs
+	heldN := 0
+	room := 0
+	if delaying {
+		p.mu.Lock()
+		room = e.cfg.InferLogLinks.MaxDelayedLogs - p.heldCount
+		p.mu.Unlock()
+	}
+
+	splitByLogPath(ld, e)
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		id := e.identify(ctx, rl.Resource().Attributes(), firstLogPath(rl), &lc)
+		var heldRL plog.ResourceLogs
+		hasHeldRL := false
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			sl := sls.At(j)
+			var heldSL plog.ScopeLogs
+			hasHeldSL := false
+			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+				tc := e.extractor.Extract(lr)
+				switch tc.Source {
+				case correlate.SourcePresent:
+					counts[outcomePresent]++
+					e.index.AddLog(tc.TraceID, id.key, id.service)
+					return false
+				case correlate.SourceAttribute, correlate.SourceBody:
+					correlate.ApplyTraceContext(lr, tc)
+					counts[outcomeExtracted]++
+					e.index.AddLog(tc.TraceID, id.key, id.service)
+					return false
+				}
+				if !infer || !id.known() {
+					counts[outcomeNone]++
+					return false
+				}
+				if p.infer(lr, &id) {
+					counts[outcomeInferred]++
+					return false
+				}
+				if heldN >= room {
+					counts[outcomeNone]++
+					return false
+				}
+				// Hold the record for its spans to arrive.
+				if heldN == 0 {
+					held = plog.NewLogs()
+				}
+				if !hasHeldRL {
+					heldRL = held.ResourceLogs().AppendEmpty()
+					rl.Resource().CopyTo(heldRL.Resource())
+					heldRL.SetSchemaUrl(rl.SchemaUrl())
+					hasHeldRL = true
+				}
+				if !hasHeldSL {
+					heldSL = heldRL.ScopeLogs().AppendEmpty()
+					sl.Scope().CopyTo(heldSL.Scope())
+					heldSL.SetSchemaUrl(sl.SchemaUrl())
+					hasHeldSL = true
+				}
+				lr.MoveTo(heldSL.LogRecords().AppendEmpty())
+				heldN++
+				return true
+			})
+		}
+		if hasHeldRL {
+			rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool { return sl.LogRecords().Len() == 0 })
+		}
+	}
+	e.tel.recordOutcomes(ctx, &counts)
+	e.tel.recordLookups(ctx, &lc)
+
+	if heldN > 0 {
+		ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool { return rl.ScopeLogs().Len() == 0 })
+		p.mu.Lock()
+		p.held = append(p.held, heldBatch{logs: held, n: heldN, deadline: time.Now().Add(e.cfg.InferLogLinks.Delay)})
+		p.heldCount += heldN
+		p.mu.Unlock()
+		e.delayed.Add(int64(heldN))
+		if ld.LogRecordCount() == 0 {
+			return ld, processorhelper.ErrSkipProcessingData
+		}
+	}
+	return ld, nil
+}
+
+// firstLogPath returns the log.file.path attribute of the resource's first
+// record; splitByLogPath has made it the same for all of them.
+func firstLogPath(rl plog.ResourceLogs) string {
+	sls := rl.ScopeLogs()
+	for j := 0; j < sls.Len(); j++ {
+		lrs := sls.At(j).LogRecords()
+		if lrs.Len() > 0 {
+			if v, ok := lrs.At(0).Attributes().Get(correlate.AttrLogFilePath); ok {
+				return v.Str()
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
+// splitByLogPath moves the records of a resource that carry different
+// container log paths, and no pod identity of their own, into one resource
+// per path, so each can get its pod's identity.
+func splitByLogPath(ld plog.Logs, e *engine) {
+	if !e.podFromLogPath {
+		return
+	}
+	rls := ld.ResourceLogs()
+	n := rls.Len()
+	for i := 0; i < n; i++ {
+		rl := rls.At(i)
+		if correlate.PodFromAttributes(rl.Resource().Attributes()).Known() {
+			continue
+		}
+		first, seen, mixed := "", false, false
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len() && !mixed; j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				path := ""
+				if v, ok := lrs.At(k).Attributes().Get(correlate.AttrLogFilePath); ok {
+					path = v.Str()
+				}
+				if !seen {
+					first, seen = path, true
+				} else if path != first {
+					mixed = true
+					break
+				}
+			}
+		}
+		if !mixed {
+			continue
+		}
+		// One new resource per path other than the first.
+		byPath := map[string]plog.ResourceLogs{}
+		for j := 0; j < sls.Len(); j++ {
+			sl := sls.At(j)
+			scopes := map[string]plog.ScopeLogs{}
+			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+				path := ""
+				if v, ok := lr.Attributes().Get(correlate.AttrLogFilePath); ok {
+					path = v.Str()
+				}
+				if path == first {
+					return false
+				}
+				dst, ok := scopes[path]
+				if !ok {
+					drl, ok := byPath[path]
+					if !ok {
+						drl = rls.AppendEmpty()
+						rl.Resource().CopyTo(drl.Resource())
+						drl.SetSchemaUrl(rl.SchemaUrl())
+						byPath[path] = drl
+					}
+					dst = drl.ScopeLogs().AppendEmpty()
+					sl.Scope().CopyTo(dst.Scope())
+					dst.SetSchemaUrl(sl.SchemaUrl())
+					scopes[path] = dst
+				}
+				lr.MoveTo(dst.LogRecords().AppendEmpty())
+				return true
+			})
+		}
+		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool { return sl.LogRecords().Len() == 0 })
+	}
+}

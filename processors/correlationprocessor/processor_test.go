@@ -1,0 +1,452 @@
+package correlationprocessor
+
+import (
+	"context"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/client"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/goleak"
+
+	"github.com/braidobs/braid/correlate"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const (
+	podUID  = "1f2e3d4c-5b6a-4789-8a7b-6c5d4e3f2a1b"
+	podIP   = "10.0.0.7"
+	logPath = "/var/log/pods/shop_orders-0_" + podUID + "/orders/0.log"
+)
+
+var (
+	epoch = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	tid1  = pcommon.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36}
+	tid2  = pcommon.TraceID{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01}
+	sid1  = pcommon.SpanID{0, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7}
+	sid2  = pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8}
+)
+
+func at(d time.Duration) pcommon.Timestamp { return pcommon.NewTimestampFromTime(epoch.Add(d)) }
+
+// rig builds the traces, logs and metrics processors of one component ID
+// from one factory, each feeding a sink.
+type rig struct {
+	t        *testing.T
+	state    *factory
+	lp       *logsProcessor
+	factory  processor.Factory
+	tel      *componenttest.Telemetry
+	traces   processor.Traces
+	logs     processor.Logs
+	metrics  processor.Metrics
+	tSink    *consumertest.TracesSink
+	lSink    *consumertest.LogsSink
+	mSink    *consumertest.MetricsSink
+	shutOnce sync.Once
+}
+
+func newRig(t *testing.T, mutate func(*Config), opts ...Option) *rig {
+	r := &rig{t: t, tel: componenttest.NewTelemetry(), tSink: new(consumertest.TracesSink), lSink: new(consumertest.LogsSink), mSink: new(consumertest.MetricsSink)}
+	r.state = newFactory(opts...)
+	r.state.logsHook = func(p *logsProcessor) { r.lp = p }
+	r.factory = r.state.processorFactory()
+	cfg := r.factory.CreateDefaultConfig().(*Config)
+	if mutate != nil {
+		mutate(cfg)
+	}
+	require.NoError(t, cfg.Validate())
+	set := processortest.NewNopSettings(Type)
+	set.ID = component.NewIDWithName(Type, "test")
+	set.TelemetrySettings = r.tel.NewTelemetrySettings()
+	ctx := context.Background()
+	var err error
+	r.traces, err = r.factory.CreateTraces(ctx, set, cfg, r.tSink)
+	require.NoError(t, err)
+	r.logs, err = r.factory.CreateLogs(ctx, set, cfg, r.lSink)
+	require.NoError(t, err)
+	r.metrics, err = r.factory.CreateMetrics(ctx, set, cfg, r.mSink)
+	require.NoError(t, err)
+	host := componenttest.NewNopHost()
+	require.NoError(t, r.traces.Start(ctx, host))
+	require.NoError(t, r.logs.Start(ctx, host))
+	require.NoError(t, r.metrics.Start(ctx, host))
+	t.Cleanup(r.shutdown)
+	return r
+}
+
+func (r *rig) shutdown() {
+	r.shutOnce.Do(func() {
+		ctx := context.Background()
+		assert.NoError(r.t, r.traces.Shutdown(ctx))
+		assert.NoError(r.t, r.logs.Shutdown(ctx))
+		assert.NoError(r.t, r.metrics.Shutdown(ctx))
+		assert.NoError(r.t, r.tel.Shutdown(ctx))
+	})
+}
+
+func (r *rig) engine() *engine {
+	return r.state.registry.get(component.NewIDWithName(Type, "test"))
+}
+
+// sumByAttr reads an int64 sum self-metric as attribute value → total.
+func (r *rig) sumByAttr(name, key string) map[string]int64 {
+	m, err := r.tel.GetMetric(name)
+	require.NoError(r.t, err)
+	out := map[string]int64{}
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		v, _ := dp.Attributes.Value(attribute.Key(key))
+		out[v.AsString()] += dp.Value
+	}
+	return out
+}
+
+func traces(podAttrs map[string]any, spans ...func(ptrace.Span)) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	_ = rs.Resource().Attributes().FromRaw(podAttrs)
+	ss := rs.ScopeSpans().AppendEmpty()
+	for _, f := range spans {
+		f(ss.Spans().AppendEmpty())
+	}
+	return td
+}
+
+func span(tid pcommon.TraceID, sid pcommon.SpanID, name string, from, to time.Duration, isErr bool) func(ptrace.Span) {
+	return func(s ptrace.Span) {
+		s.SetTraceID(tid)
+		s.SetSpanID(sid)
+		s.SetName(name)
+		s.SetStartTimestamp(at(from))
+		s.SetEndTimestamp(at(to))
+		if isErr {
+			s.Status().SetCode(ptrace.StatusCodeError)
+		}
+	}
+}
+
+var ordersPod = map[string]any{"k8s.pod.uid": podUID, "k8s.pod.name": "orders-0", "k8s.namespace.name": "shop", "service.name": "orders"}
+
+func logsFromFile(lines ...string) plog.Logs {
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	for i, l := range lines {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.Body().SetStr(l)
+		lr.SetTimestamp(at(time.Duration(i+1) * 10 * time.Millisecond))
+		lr.Attributes().PutStr(correlate.AttrLogFilePath, logPath)
+	}
+	return ld
+}
+
+func allLogs(sink *consumertest.LogsSink) []plog.LogRecord {
+	var out []plog.LogRecord
+	for _, ld := range sink.AllLogs() {
+		rls := ld.ResourceLogs()
+		for i := 0; i < rls.Len(); i++ {
+			sls := rls.At(i).ScopeLogs()
+			for j := 0; j < sls.Len(); j++ {
+				lrs := sls.At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					out = append(out, lrs.At(k))
+				}
+			}
+		}
+	}
+	return out
+}
+
+func sourceOf(lr plog.LogRecord) string {
+	if v, ok := lr.Attributes().Get(correlate.SourceAttributeKey); ok {
+		return v.Str()
+	}
+	return ""
+}
+
+// Traces, then logs, then metrics through the three pipelines of one
+// processor ID: the logs and metrics are linked to the traces.
+func TestSharedEngineLinksSignals(t *testing.T) {
+	r := newRig(t, func(c *Config) {
+		c.InferLogLinks.Enabled = true
+		c.InferLogLinks.Delay = 0
+		c.Exemplars.Enabled = true
+		c.Exemplars.MaxAge = time.Hour
+	})
+	ctx := context.Background()
+
+	require.NoError(t, r.traces.ConsumeTraces(ctx, traces(ordersPod,
+		span(tid1, sid1, "GET /orders", 0, 100*time.Millisecond, true))))
+
+	// Logs from the container's log file: the pod comes from the path.
+	require.NoError(t, r.logs.ConsumeLogs(ctx, logsFromFile(
+		`{"level":"info","msg":"order placed","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}`,
+		`order 1042 written to the database`,
+	)))
+	recs := allLogs(r.lSink)
+	require.Len(t, recs, 2)
+	assert.Equal(t, tid1, recs[0].TraceID())
+	assert.Equal(t, "body", sourceOf(recs[0]))
+	assert.Equal(t, tid1, recs[1].TraceID(), "the only span active in the pod")
+	assert.Equal(t, sid1, recs[1].SpanID())
+	assert.Equal(t, "inferred", sourceOf(recs[1]))
+	res := r.lSink.AllLogs()[0].ResourceLogs().At(0).Resource().Attributes().AsRaw()
+	assert.Equal(t, podUID, res["k8s.pod.uid"])
+	assert.Equal(t, "orders-0", res["k8s.pod.name"])
+	assert.Equal(t, "shop", res["k8s.namespace.name"])
+	assert.Equal(t, "orders", res["k8s.container.name"])
+
+	sum, ok := r.engine().index.Get(tid1)
+	require.True(t, ok)
+	assert.Equal(t, 1, sum.SpanCount)
+	assert.Equal(t, 2, sum.LogCount)
+	assert.Equal(t, "GET /orders", sum.RootName)
+
+	// A histogram of the pod without exemplars gets one in the right bucket.
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	_ = rm.Resource().Attributes().FromRaw(ordersPod)
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("http.server.request.duration")
+	m.SetUnit("s")
+	dp := m.SetEmptyHistogram().DataPoints().AppendEmpty()
+	dp.SetTimestamp(at(time.Second))
+	dp.ExplicitBounds().FromRaw([]float64{0.05, 0.25, 1})
+	dp.BucketCounts().FromRaw([]uint64{3, 1, 0, 0})
+	c := rm.ScopeMetrics().At(0).Metrics().AppendEmpty()
+	c.SetName("http.server.errors")
+	c.SetEmptySum().SetIsMonotonic(true)
+	c.Sum().DataPoints().AppendEmpty().SetIntValue(4)
+	c.Sum().DataPoints().At(0).SetTimestamp(at(time.Second))
+	require.NoError(t, r.metrics.ConsumeMetrics(ctx, md))
+
+	got := r.mSink.AllMetrics()[0].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	exs := got.At(0).Histogram().DataPoints().At(0).Exemplars()
+	require.Equal(t, 1, exs.Len(), "one span, in the (0.05, 0.25] bucket")
+	assert.Equal(t, tid1, exs.At(0).TraceID())
+	assert.InDelta(t, 0.1, exs.At(0).DoubleValue(), 1e-9)
+	v, _ := exs.At(0).FilteredAttributes().Get(correlate.SourceAttributeKey)
+	assert.Equal(t, "inferred", v.Str())
+	sumExs := got.At(1).Sum().DataPoints().At(0).Exemplars()
+	require.Equal(t, 1, sumExs.Len(), "the error span for an error counter")
+	assert.Equal(t, tid1, sumExs.At(0).TraceID())
+
+	assert.Equal(t, map[string]int64{"extracted": 1, "inferred": 1}, r.sumByAttr("braid_correlation_logs", "outcome"))
+	assert.Equal(t, map[string]int64{"": 2}, r.sumByAttr("braid_correlation_exemplars_added", ""))
+	lookups := r.sumByAttr("braid_correlation_pod_lookups", "source")
+	assert.Equal(t, int64(1), lookups["log_path"])
+}
+
+func TestInferredLinksOnlyWhenUnambiguous(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.InferLogLinks.Enabled = true; c.InferLogLinks.Delay = 0 })
+	ctx := context.Background()
+	// Two requests overlap between 50 and 100ms.
+	require.NoError(t, r.traces.ConsumeTraces(ctx, traces(ordersPod,
+		span(tid1, sid1, "GET /a", 0, 100*time.Millisecond, false),
+		span(tid2, sid2, "GET /b", 50*time.Millisecond, 200*time.Millisecond, false))))
+
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	_ = rl.Resource().Attributes().FromRaw(ordersPod)
+	for _, ms := range []time.Duration{20, 70, 150, 500} {
+		lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		lr.SetTimestamp(at(ms * time.Millisecond))
+		lr.Body().SetStr("working")
+	}
+	// A pod with no spans at all.
+	other := ld.ResourceLogs().AppendEmpty()
+	other.Resource().Attributes().PutStr("k8s.pod.uid", "other-uid")
+	other.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().SetTimestamp(at(20 * time.Millisecond))
+	require.NoError(t, r.logs.ConsumeLogs(ctx, ld))
+
+	recs := allLogs(r.lSink)
+	require.Len(t, recs, 5)
+	assert.Equal(t, tid1, recs[0].TraceID(), "20ms: only /a")
+	assert.True(t, recs[1].TraceID().IsEmpty(), "70ms: ambiguous")
+	assert.Equal(t, tid2, recs[2].TraceID(), "150ms: only /b")
+	assert.True(t, recs[3].TraceID().IsEmpty(), "500ms: nothing active")
+	assert.True(t, recs[4].TraceID().IsEmpty(), "unknown pod")
+	for _, i := range []int{1, 3, 4} {
+		assert.Empty(t, sourceOf(recs[i]))
+	}
+	assert.Equal(t, map[string]int64{"inferred": 2, "none": 3}, r.sumByAttr("braid_correlation_logs", "outcome"))
+}
+
+func TestInferenceOffByDefault(t *testing.T) {
+	r := newRig(t, nil)
+	ctx := context.Background()
+	require.NoError(t, r.traces.ConsumeTraces(ctx, traces(ordersPod, span(tid1, sid1, "GET /a", 0, time.Second, false))))
+	require.NoError(t, r.logs.ConsumeLogs(ctx, logsFromFile("no context here")))
+	recs := allLogs(r.lSink)
+	require.Len(t, recs, 1)
+	assert.True(t, recs[0].TraceID().IsEmpty())
+}
+
+// Logs that arrive before their spans wait in the delay buffer and are
+// linked when it flushes; whatever is still held at shutdown goes on.
+func TestDelayBuffer(t *testing.T) {
+	r := newRig(t, func(c *Config) {
+		c.InferLogLinks.Enabled = true
+		c.InferLogLinks.Delay = time.Hour // only explicit flushes in this test
+		c.InferLogLinks.MaxDelayedLogs = 3
+	})
+	ctx := context.Background()
+
+	require.NoError(t, r.logs.ConsumeLogs(ctx, logsFromFile("a", "b", `trace_id=4bf92f3577b34da6a3ce929d0e0e4736 c`)))
+	recs := allLogs(r.lSink)
+	require.Len(t, recs, 1, "the record with trace context goes on at once")
+	assert.Equal(t, "body", sourceOf(recs[0]))
+	assert.Equal(t, int64(2), r.engine().delayed.Load())
+
+	// Two more: only one fits in the buffer; the other goes on unlinked.
+	require.NoError(t, r.logs.ConsumeLogs(ctx, logsFromFile("d", "e")))
+	assert.Len(t, allLogs(r.lSink), 2)
+	assert.Equal(t, int64(3), r.engine().delayed.Load())
+
+	// The spans arrive; a flush now links the held lines.
+	require.NoError(t, r.traces.ConsumeTraces(ctx, traces(ordersPod, span(tid2, sid2, "job", 0, time.Second, false))))
+	procs := r.logsProcessor()
+	require.NoError(t, procs.flushDue(time.Now(), false), "nothing due yet")
+	assert.Len(t, allLogs(r.lSink), 2)
+	require.NoError(t, procs.flushDue(time.Now().Add(2*time.Hour), false))
+	recs = allLogs(r.lSink)
+	require.Len(t, recs, 5)
+	for _, lr := range recs[2:] {
+		assert.Equal(t, tid2, lr.TraceID())
+		assert.Equal(t, "inferred", sourceOf(lr))
+	}
+	assert.Zero(t, r.engine().delayed.Load())
+
+	// Held at shutdown: passed on, not lost.
+	require.NoError(t, r.logs.ConsumeLogs(ctx, plogWithoutSpansPod("late 1", "late 2")))
+	assert.Len(t, allLogs(r.lSink), 5)
+	r.shutdown()
+	recs = allLogs(r.lSink)
+	require.Len(t, recs, 7)
+	assert.Equal(t, "late 1", recs[5].Body().Str())
+	assert.True(t, recs[5].TraceID().IsEmpty())
+}
+
+func plogWithoutSpansPod(lines ...string) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("k8s.pod.uid", "quiet-pod")
+	sl := rl.ScopeLogs().AppendEmpty()
+	for _, l := range lines {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.Body().SetStr(l)
+		lr.SetTimestamp(at(0))
+	}
+	return ld
+}
+
+func (r *rig) logsProcessor() *logsProcessor {
+	require.NotNil(r.t, r.lp)
+	return r.lp
+}
+
+func TestPodIdentityFromSenderAddress(t *testing.T) {
+	r := newRig(t, func(c *Config) {
+		c.Pods = []correlate.Pod{{UID: podUID, Name: "orders-0", Namespace: "shop", IP: podIP, NodeName: "node-1", StatefulSetName: "orders", ServiceName: "orders"}}
+	})
+	ctx := client.NewContext(context.Background(), client.Info{Addr: &net.TCPAddr{IP: net.ParseIP(podIP), Port: 43210}})
+	td := traces(map[string]any{}, span(tid1, sid1, "GET /", 0, time.Millisecond, false))
+	require.NoError(t, r.traces.ConsumeTraces(ctx, td))
+	attrs := r.tSink.AllTraces()[0].ResourceSpans().At(0).Resource().Attributes().AsRaw()
+	assert.Equal(t, map[string]any{
+		"k8s.pod.uid": podUID, "k8s.pod.name": "orders-0", "k8s.namespace.name": "shop", "k8s.node.name": "node-1",
+		"k8s.statefulset.name": "orders", "service.name": "orders",
+	}, attrs)
+
+	// An unknown sender leaves the resource alone.
+	ctx = client.NewContext(context.Background(), client.Info{Addr: &net.TCPAddr{IP: net.ParseIP("10.9.9.9"), Port: 1}})
+	require.NoError(t, r.traces.ConsumeTraces(ctx, traces(map[string]any{"service.name": "x"}, span(tid2, sid2, "GET /", 0, time.Millisecond, false))))
+	assert.Equal(t, map[string]any{"service.name": "x"}, r.tSink.AllTraces()[1].ResourceSpans().At(0).Resource().Attributes().AsRaw())
+
+	lookups := map[string]map[string]int64{}
+	m, err := r.tel.GetMetric("braid_correlation_pod_lookups")
+	require.NoError(t, err)
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		s, _ := dp.Attributes.Value("source")
+		res, _ := dp.Attributes.Value("result")
+		if lookups[s.AsString()] == nil {
+			lookups[s.AsString()] = map[string]int64{}
+		}
+		lookups[s.AsString()][res.AsString()] = dp.Value
+	}
+	assert.Equal(t, map[string]int64{"hit": 1, "miss": 1}, lookups["sender_address"])
+	assert.Equal(t, map[string]int64{"hit": 1}, lookups["kubernetes"])
+	assert.Equal(t, map[string]int64{"miss": 2}, lookups["attributes"])
+}
+
+func TestWithPodResolver(t *testing.T) {
+	injected := correlate.NewStaticPodResolver([]correlate.Pod{{UID: podUID, Name: "orders-0", Namespace: "shop", NodeName: "node-7", DeploymentName: "orders"}})
+	calls := 0
+	r := newRig(t, nil, WithPodResolver(func(processor.Settings, *Config) (correlate.PodResolver, error) {
+		calls++
+		return injected, nil
+	}))
+	assert.Equal(t, 1, calls, "one resolver per processor ID, shared by the pipelines")
+	require.NoError(t, r.traces.ConsumeTraces(context.Background(), traces(map[string]any{"k8s.pod.uid": podUID}, span(tid1, sid1, "GET /", 0, time.Millisecond, false))))
+	attrs := r.tSink.AllTraces()[0].ResourceSpans().At(0).Resource().Attributes().AsRaw()
+	assert.Equal(t, "node-7", attrs["k8s.node.name"])
+	assert.Equal(t, "orders", attrs["k8s.deployment.name"])
+}
+
+func TestSplitByLogPath(t *testing.T) {
+	r := newRig(t, nil)
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	for _, p := range []string{logPath, "/var/log/pods/shop_cart-1_uid-cart/cart/0.log", logPath, "/var/log/syslog"} {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.Attributes().PutStr(correlate.AttrLogFilePath, p)
+		lr.Body().SetStr(p)
+	}
+	require.NoError(t, r.logs.ConsumeLogs(context.Background(), ld))
+	out := r.lSink.AllLogs()[0]
+	assert.Equal(t, 4, out.LogRecordCount())
+	byPod := map[string][]string{}
+	for i := 0; i < out.ResourceLogs().Len(); i++ {
+		rl := out.ResourceLogs().At(i)
+		name, _ := rl.Resource().Attributes().Get("k8s.pod.name")
+		lrs := rl.ScopeLogs().At(0).LogRecords()
+		for k := 0; k < lrs.Len(); k++ {
+			byPod[name.Str()] = append(byPod[name.Str()], lrs.At(k).Body().Str())
+		}
+	}
+	assert.Equal(t, map[string][]string{
+		"orders-0": {logPath, logPath},
+		"cart-1":   {"/var/log/pods/shop_cart-1_uid-cart/cart/0.log"},
+		"":         {"/var/log/syslog"},
+	}, byPod)
+}
+
+func TestEngineReleasedByLastShutdown(t *testing.T) {
+	r := newRig(t, nil)
+	id := component.NewIDWithName(Type, "test")
+	reg := r.state.registry
+	ctx := context.Background()
+	require.NoError(t, r.traces.Shutdown(ctx))
+	require.NoError(t, r.traces.Shutdown(ctx), "idempotent")
+	assert.NotNil(t, reg.get(id))
+	require.NoError(t, r.logs.Shutdown(ctx))
+	assert.NotNil(t, reg.get(id))
+	require.NoError(t, r.metrics.Shutdown(ctx))
+	assert.Nil(t, reg.get(id), "the last shutdown releases the engine")
+}

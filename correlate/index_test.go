@@ -33,7 +33,9 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 var epoch = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 
-func ts(offset time.Duration) pcommon.Timestamp { return pcommon.NewTimestampFromTime(epoch.Add(offset)) }
+func ts(offset time.Duration) pcommon.Timestamp {
+	return pcommon.NewTimestampFromTime(epoch.Add(offset))
+}
 
 func traceID(n uint64) pcommon.TraceID {
 	var t pcommon.TraceID

@@ -105,5 +105,6 @@ func newCommand() *cobra.Command {
 		},
 	})
 	cmd.AddCommand(newDashboardsCommand())
+	cmd.AddCommand(newDrillCommand())
 	return cmd
 }

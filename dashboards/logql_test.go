@@ -149,8 +149,10 @@ func logqlSyntaxErrors(t *testing.T, queries []string) []string {
 	node, err := exec.LookPath("node")
 	_, modErr := os.Stat(filepath.Join("logqlcheck", "node_modules", "@grafana", "lezer-logql"))
 	if err != nil || modErr != nil {
-		msg := "LogQL grammar not installed: run npm ci --prefix dashboards/logqlcheck (make dashboards-deps)"
-		if os.Getenv("CI") != "" {
+		msg := "LogQL grammar not installed: run make dashboards-deps (npm ci --prefix dashboards/logqlcheck)"
+		// make test installs the grammar and sets BRAID_LOGQL_CHECK=require,
+		// so there the check cannot be skipped.
+		if os.Getenv("BRAID_LOGQL_CHECK") == "require" {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)

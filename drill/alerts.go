@@ -138,7 +138,7 @@ func (s *Server) enrich(r *http.Request, p WebhookPayload, a WebhookAlert) (Aler
 	}
 	if e.Service != "" && s.cfg.ServiceDashboardUID != "" {
 		e.Dashboard = s.cfg.Links.Dashboard(s.cfg.ServiceDashboardUID,
-			map[string]string{links.MetricLabelService: e.Service},
+			map[string]string{links.VarService: e.Service},
 			links.TimeRange{From: a.StartsAt.Add(-s.cfg.AlertLookback), To: a.StartsAt.Add(s.cfg.AlertLookback)})
 	}
 	return e, nil

@@ -62,7 +62,7 @@ func newServer(t *testing.T, idx drill.Index, jaegerURL string) *httptest.Server
 	t.Helper()
 	lb, err := links.NewLinkBuilder("http://grafana.example:3000", links.DefaultDatasources())
 	require.NoError(t, err)
-	cfg := drill.Config{Index: idx, Links: lb, Now: func() time.Time { return alertTime }, ServiceDashboardUID: "braid-service-overview"}
+	cfg := drill.Config{Index: idx, Links: lb, Now: func() time.Time { return alertTime }, ServiceDashboardUID: links.DashboardServiceOverview}
 	if jaegerURL != "" {
 		cfg.Jaeger, err = drill.NewJaegerClient(jaegerURL, nil)
 		require.NoError(t, err)
@@ -211,7 +211,7 @@ func TestAlertmanagerWebhookPicksTheTracesBehindEachAlert(t *testing.T) {
 	assert.Equal(t, []string{errTrace.String(), slowTrace.String(), fastTrace.String()}, ids(pod.Traces))
 	assert.Equal(t, "page", pod.Labels["severity"], "common labels are merged in")
 	assert.Contains(t, pod.Dashboard, "/d/braid-service-overview")
-	assert.Contains(t, pod.Dashboard, "var-service_name=checkout")
+	assert.Contains(t, pod.Dashboard, "var-service=checkout")
 
 	svc := resp.Alerts[1]
 	assert.Equal(t, "service", svc.Scope)

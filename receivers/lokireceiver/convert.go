@@ -80,7 +80,6 @@ func fillRecord(lr plog.LogRecord, e *push.Entry, observed pcommon.Timestamp) {
 		return
 	}
 	attrs := lr.Attributes()
-	attrs.EnsureCapacity(len(e.StructuredMetadata))
 	for _, m := range e.StructuredMetadata {
 		switch m.Name {
 		case lokilabels.MetadataTraceID:

@@ -171,4 +171,3 @@ func TestRoundTripThroughBraid(t *testing.T) {
 		})
 	}
 }
-

@@ -37,6 +37,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
+	"github.com/braidobs/braid/correlate/links"
 	"github.com/braidobs/braid/exporters/lokiexporter"
 )
 
@@ -319,7 +320,17 @@ func sampleLogs() plog.Logs {
 }
 
 func TestPipelineExposesSpanMetricsWithExemplars(t *testing.T) {
-	spans, self, om, _ := pipelineMetrics(t)
+	spans, self, om, text := pipelineMetrics(t)
+	// The label values the queries and rules match on.
+	for _, v := range []string{
+		links.MetricLabelSpanKind + `="` + links.SpanKindServer + `"`,
+		links.MetricLabelStatusCode + `="` + links.StatusCodeError + `"`,
+		links.MetricLabelService + `="checkout"`,
+		links.MetricLabelPod + `="checkout-7d4b9"`,
+		links.MetricLabelJob + `="shop/checkout"`,
+	} {
+		require.Contains(t, text, v)
+	}
 	for _, name := range []string{"traces_span_metrics_calls_total", "traces_span_metrics_duration_milliseconds_bucket"} {
 		require.Contains(t, spans, name)
 		// An exemplar line: series value # {trace_id="…",…} value timestamp.

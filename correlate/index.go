@@ -358,6 +358,36 @@ func (t *TraceIndex) AddSpan(r *SpanRecord) {
 		return
 	}
 	now := t.now().UnixNano()
+	t.addEntry(r, now)
+	ref := spanRef{trace: r.TraceID, span: r.SpanID, start: r.Start, end: r.End, err: r.Error}
+	if r.PodKey != "" {
+		t.pods.add(r.PodKey, &ref, now)
+	}
+	if r.PodAltKey != "" {
+		t.pods.add(r.PodAltKey, &ref, now)
+	}
+	if r.Service != "" {
+		t.svcs.add(r.Service, &ref, now)
+	}
+}
+
+// AddSpans records a batch of spans, as AddSpan does for each. It reads the
+// clock once, and updates the history of a pod or service once for each run
+// of consecutive spans that share it (the spans of one resource), which
+// makes it several times cheaper per span than AddSpan.
+func (t *TraceIndex) AddSpans(recs []SpanRecord) {
+	now := t.now().UnixNano()
+	for i := range recs {
+		if !recs[i].TraceID.IsEmpty() {
+			t.addEntry(&recs[i], now)
+		}
+	}
+	t.pods.addRuns(recs, func(r *SpanRecord) string { return r.PodKey }, now)
+	t.pods.addRuns(recs, func(r *SpanRecord) string { return r.PodAltKey }, now)
+	t.svcs.addRuns(recs, func(r *SpanRecord) string { return r.Service }, now)
+}
+
+func (t *TraceIndex) addEntry(r *SpanRecord, now int64) {
 	s := t.shard(r.TraceID)
 	s.mu.Lock()
 	e := t.entry(s, r.TraceID, now)
@@ -375,17 +405,6 @@ func (t *TraceIndex) AddSpan(r *SpanRecord) {
 	e.services = addValue(e.services, r.Service, s)
 	e.pods = addValue(e.pods, r.PodKey, s)
 	s.mu.Unlock()
-
-	ref := spanRef{trace: r.TraceID, span: r.SpanID, start: r.Start, end: r.End, err: r.Error}
-	if r.PodKey != "" {
-		t.pods.add(r.PodKey, &ref, now)
-	}
-	if r.PodAltKey != "" {
-		t.pods.add(r.PodAltKey, &ref, now)
-	}
-	if r.Service != "" {
-		t.svcs.add(r.Service, &ref, now)
-	}
 }
 
 // AddLog counts a log record of a trace, from the given pod and service

@@ -135,19 +135,49 @@ func (r *keyRecord) addTrace(id pcommon.TraceID, max int) {
 func (k *keyIndex) add(key string, ref *spanRef, now int64) {
 	s := k.shard(key)
 	s.mu.Lock()
-	r := k.record(s, key, now)
-	r.addTrace(ref.trace, k.tracesPerKey)
-	if len(r.spans) < k.spansPerKey {
-		r.spans = append(r.spans, *ref)
-		r.snext = len(r.spans) % k.spansPerKey
-	} else {
-		if old := r.spans[r.snext].end; old > r.evictedMaxEnd {
-			r.evictedMaxEnd = old
-		}
-		r.spans[r.snext] = *ref
-		r.snext = (r.snext + 1) % k.spansPerKey
-	}
+	k.record(s, key, now).addSpan(ref, k.tracesPerKey, k.spansPerKey)
 	s.mu.Unlock()
+}
+
+func (r *keyRecord) addSpan(ref *spanRef, tracesPerKey, spansPerKey int) {
+	r.addTrace(ref.trace, tracesPerKey)
+	if len(r.spans) < spansPerKey {
+		r.spans = append(r.spans, *ref)
+		r.snext = len(r.spans) % spansPerKey
+		return
+	}
+	if old := r.spans[r.snext].end; old > r.evictedMaxEnd {
+		r.evictedMaxEnd = old
+	}
+	r.spans[r.snext] = *ref
+	r.snext = (r.snext + 1) % spansPerKey
+}
+
+// addRuns adds recs to the histories named by key, locking each history
+// once per run of consecutive records with the same key.
+func (k *keyIndex) addRuns(recs []SpanRecord, key func(*SpanRecord) string, now int64) {
+	for i := 0; i < len(recs); {
+		kv := key(&recs[i])
+		j := i + 1
+		for j < len(recs) && key(&recs[j]) == kv {
+			j++
+		}
+		if kv != "" {
+			s := k.shard(kv)
+			s.mu.Lock()
+			r := k.record(s, kv, now)
+			for n := i; n < j; n++ {
+				rec := &recs[n]
+				if rec.TraceID.IsEmpty() {
+					continue
+				}
+				ref := spanRef{trace: rec.TraceID, span: rec.SpanID, start: rec.Start, end: rec.End, err: rec.Error}
+				r.addSpan(&ref, k.tracesPerKey, k.spansPerKey)
+			}
+			s.mu.Unlock()
+		}
+		i = j
+	}
 }
 
 func (k *keyIndex) addTrace(key string, id pcommon.TraceID, now int64) {

@@ -42,33 +42,46 @@ type tracesProcessor struct {
 func (p *tracesProcessor) shutdown(ctx context.Context) error { return p.base.shutdown(ctx) }
 
 // process gives each resource its pod identity and feeds every span into
-// the index.
+// the index, one resource at a time.
 func (p *tracesProcessor) process(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	var lc lookupCounts
+	bufp := spanBufs.Get().(*[]correlate.SpanRecord)
+	recs := (*bufp)[:0]
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		id := p.e.identify(ctx, rs.Resource().Attributes(), "", &lc)
-		rec := correlate.SpanRecord{Service: id.service, PodKey: id.key, PodAltKey: id.altKey}
+		recs = recs[:0]
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
 				s := spans.At(k)
-				rec.TraceID = s.TraceID()
-				rec.SpanID = s.SpanID()
-				rec.ParentSpanID = s.ParentSpanID()
-				rec.Name = s.Name()
-				rec.Start = s.StartTimestamp()
-				rec.End = s.EndTimestamp()
-				rec.Error = s.Status().Code() == ptrace.StatusCodeError
-				p.e.index.AddSpan(&rec)
+				recs = append(recs, correlate.SpanRecord{
+					TraceID:      s.TraceID(),
+					SpanID:       s.SpanID(),
+					ParentSpanID: s.ParentSpanID(),
+					Name:         s.Name(),
+					Service:      id.service,
+					PodKey:       id.key,
+					PodAltKey:    id.altKey,
+					Start:        s.StartTimestamp(),
+					End:          s.EndTimestamp(),
+					Error:        s.Status().Code() == ptrace.StatusCodeError,
+				})
 			}
 		}
+		p.e.index.AddSpans(recs)
 	}
+	clear(recs)
+	*bufp = recs[:0]
+	spanBufs.Put(bufp)
 	p.e.tel.recordLookups(ctx, &lc)
 	return td, nil
 }
+
+// spanBufs recycles the per-batch span buffers.
+var spanBufs = sync.Pool{New: func() any { s := make([]correlate.SpanRecord, 0, 1024); return &s }}
 
 // logTime is when a log record happened: its timestamp, or when it was
 // observed.

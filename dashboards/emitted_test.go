@@ -39,6 +39,7 @@ import (
 
 	"github.com/braidobs/braid/correlate/links"
 	"github.com/braidobs/braid/exporters/lokiexporter"
+	"github.com/braidobs/braid/processors/correlationprocessor"
 )
 
 // emitted is what a metrics endpoint really exposes: series name → label
@@ -47,8 +48,9 @@ type emitted map[string]map[string]bool
 
 // collectorConfig mirrors Braid's pipeline where it decides metric names:
 // the span_metrics connector (cumulative, exemplars, the pod dimensions)
-// into the Prometheus exporter, Braid's Loki exporter, and the collector's
-// own telemetry reader without units, type suffixes or scope labels. A dead
+// into the Prometheus exporter, Braid's correlation processor and Loki
+// exporter, and the collector's own telemetry reader without units, type
+// suffixes or scope labels. A dead
 // OTLP/HTTP backend makes every signal's refused, failed and queue metrics
 // appear; a Loki that refuses everything makes the Loki exporter's.
 const collectorConfig = `
@@ -59,6 +61,9 @@ receivers:
         endpoint: %[1]s
 processors:
   batch: {}
+  correlation:
+    exemplars:
+      enabled: true
 connectors:
   span_metrics:
     metrics_flush_interval: 100ms
@@ -97,13 +102,15 @@ service:
   pipelines:
     traces:
       receivers: [otlp]
-      processors: [batch]
+      processors: [correlation, batch]
       exporters: [span_metrics, otlp_http/dead, otlp_http/queued]
     metrics:
       receivers: [otlp, span_metrics]
+      processors: [correlation]
       exporters: [prometheus, otlp_http/dead, otlp_http/queued]
     logs:
       receivers: [otlp]
+      processors: [correlation]
       exporters: [otlp_http/dead, otlp_http/queued, loki]
   telemetry:
     logs:
@@ -135,7 +142,7 @@ func testFactories() (otelcol.Factories, error) {
 	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory()); err != nil {
 		return f, err
 	}
-	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](batchprocessor.NewFactory()); err != nil {
+	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](batchprocessor.NewFactory(), correlationprocessor.NewFactory()); err != nil {
 		return f, err
 	}
 	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](prometheusexporter.NewFactory(), otlphttpexporter.NewFactory(), lokiexporter.NewFactory()); err != nil {
@@ -202,7 +209,10 @@ func pipelineMetrics(t *testing.T) (spans, self emitted, openMetrics, text strin
 			self["otelcol_exporter_send_failed_log_records"] != nil &&
 			self["otelcol_exporter_send_failed_metric_points"] != nil &&
 			self["otelcol_exporter_send_failed_spans"] != nil &&
-			self["braid_loki_dropped_entries"] != nil
+			self["braid_loki_dropped_entries"] != nil &&
+			self["braid_correlation_logs"] != nil &&
+			self["braid_correlation_pod_lookups"] != nil &&
+			self["braid_correlation_exemplars_added"] != nil
 	}, 30*time.Second, 100*time.Millisecond)
 
 	get := func(accept string) string {
@@ -301,11 +311,20 @@ func sampleMetrics() pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
 	putResource(rm.Resource())
-	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	ms := rm.ScopeMetrics().AppendEmpty().Metrics()
+	m := ms.AppendEmpty()
 	m.SetName("app_queue_depth")
 	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
 	dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 	dp.SetIntValue(3)
+	c := ms.AppendEmpty()
+	c.SetName("app_orders")
+	sum := c.SetEmptySum()
+	sum.SetIsMonotonic(true)
+	sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	cp := sum.DataPoints().AppendEmpty()
+	cp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	cp.SetIntValue(7)
 	return md
 }
 

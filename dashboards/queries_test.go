@@ -109,24 +109,12 @@ func expand(expr string, tags []links.Label) string {
 	})
 }
 
-// braidSelfMetrics are the correlation engine's instruments and their
-// attributes, as fixed across Braid (braid_<area>_<what>, served without
-// suffixes). The Loki exporter's braid_loki_* metrics are not listed: the
-// pipeline run exposes them from the real exporter.
-var braidSelfMetrics = map[string][]string{
-	"braid_correlation_logs":            {"outcome"},
-	"braid_correlation_index_traces":    nil,
-	"braid_correlation_index_evictions": {"reason"},
-	"braid_correlation_exemplars_added": nil,
-	"braid_correlation_pod_lookups":     {"source", "result"},
-	"braid_correlation_delayed_logs":    nil,
-}
-
 // scrapeLabels are added by Prometheus to every scraped series.
 var scrapeLabels = []string{"job", "instance"}
 
-// known merges the names the pipeline really emitted, Braid's self-metrics
-// and the rule file's recorded series.
+// known merges the names the pipeline really emitted (span metrics, the
+// collector's and Braid's own self-metrics) and the rule file's recorded
+// series.
 func known(spans, self emitted, recorded map[string][]string) emitted {
 	out := emitted{}
 	add := func(name string, labels []string) {
@@ -144,9 +132,6 @@ func known(spans, self emitted, recorded map[string][]string) emitted {
 				out[name][l] = true
 			}
 		}
-	}
-	for name, ls := range braidSelfMetrics {
-		add(name, ls)
 	}
 	for name, ls := range recorded {
 		add(name, ls)
@@ -230,7 +215,9 @@ func recordedSeries(t *testing.T, rules []byte) map[string][]string {
 // only labels Braid's Loki exporter writes.
 func TestQueriesUseEmittedNames(t *testing.T) {
 	spans, self, _, _ := pipelineMetrics(t)
-	for _, name := range []string{"traces_span_metrics_calls_total", "traces_span_metrics_duration_milliseconds_bucket", "otelcol_receiver_refused_spans", "otelcol_exporter_queue_size", "braid_loki_requests", "braid_loki_dropped_entries"} {
+	for _, name := range []string{"traces_span_metrics_calls_total", "traces_span_metrics_duration_milliseconds_bucket", "otelcol_receiver_refused_spans", "otelcol_exporter_queue_size", "braid_loki_requests", "braid_loki_dropped_entries",
+		"braid_correlation_logs", "braid_correlation_index_traces", "braid_correlation_index_evictions", "braid_correlation_exemplars_added",
+		"braid_correlation_pod_lookups", "braid_correlation_delayed_logs"} {
 		require.Contains(t, known(spans, self, nil), name, "the pipeline run exposed too little to check against")
 	}
 

@@ -2,7 +2,8 @@ package dashboards
 
 // Names of the self-metrics Braid serves on its telemetry endpoint
 // (without unit, type suffix or scope labels), as the dashboards and alert
-// rules query them.
+// rules query them. The tests check every one against a collector running
+// Braid's correlation processor and Loki exporter.
 
 // Collector self-metrics, per signal.
 type signalMetrics struct {

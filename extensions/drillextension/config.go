@@ -1,0 +1,129 @@
+package drillextension
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+
+	"github.com/braidobs/braid/correlate/links"
+)
+
+// Config is the drill extension's configuration.
+type Config struct {
+	// ServerConfig is the HTTP server: endpoint (default localhost:8890),
+	// tls, auth (e.g. authenticator: bearertokenauth), and the rest of the
+	// collector's HTTP server settings.
+	confighttp.ServerConfig `mapstructure:",squash"`
+
+	// Correlation is the ID of the correlation processor whose trace index
+	// the API reads (default "correlation").
+	Correlation string `mapstructure:"correlation"`
+
+	// PodResolver optionally names an extension that resolves pods (such as
+	// k8s_pods), to show pod names and match alerts by pod name.
+	PodResolver string `mapstructure:"pod_resolver"`
+
+	// GrafanaURL is the Grafana the links open in (default http://127.0.0.1:3000).
+	GrafanaURL string `mapstructure:"grafana_url"`
+
+	// Datasources are the Grafana datasource UIDs the links use; they must
+	// match the provisioned ones (defaults: braid-prometheus, braid-loki,
+	// braid-jaeger, as `braid dashboards generate` provisions them).
+	Datasources DatasourcesConfig `mapstructure:"datasources"`
+
+	// Jaeger is the fallback for traces that have left the index. Off when
+	// query_url is empty (the default).
+	Jaeger JaegerConfig `mapstructure:"jaeger"`
+
+	// AlertLookback is how long before an alert's start its traces are
+	// looked for (default 15m).
+	AlertLookback time.Duration `mapstructure:"alert_lookback"`
+
+	// AlertsRetained bounds the alert enrichments kept for reading back by
+	// fingerprint (default 1000).
+	AlertsRetained int `mapstructure:"alerts_retained"`
+}
+
+// DatasourcesConfig holds Grafana datasource UIDs.
+type DatasourcesConfig struct {
+	// PrometheusUID (default braid-prometheus).
+	PrometheusUID string `mapstructure:"prometheus_uid"`
+	// LokiUID (default braid-loki).
+	LokiUID string `mapstructure:"loki_uid"`
+	// JaegerUID (default braid-jaeger).
+	JaegerUID string `mapstructure:"jaeger_uid"`
+}
+
+// JaegerConfig is the Jaeger query API fallback.
+type JaegerConfig struct {
+	// QueryURL is Jaeger's query service, e.g. http://127.0.0.1:16686.
+	QueryURL string `mapstructure:"query_url"`
+	// Timeout bounds each query (default 5s).
+	Timeout time.Duration `mapstructure:"timeout"`
+}
+
+var _ component.Config = (*Config)(nil)
+
+func createDefaultConfig() component.Config {
+	server := confighttp.NewDefaultServerConfig()
+	server.NetAddr.Endpoint = "localhost:8890"
+	return &Config{
+		ServerConfig: server,
+		Correlation:  "correlation",
+		GrafanaURL:   links.DefaultGrafanaURL,
+		Datasources: DatasourcesConfig{
+			PrometheusUID: links.DefaultPrometheusUID,
+			LokiUID:       links.DefaultLokiUID,
+			JaegerUID:     links.DefaultJaegerUID,
+		},
+		Jaeger:         JaegerConfig{Timeout: 5 * time.Second},
+		AlertLookback:  15 * time.Minute,
+		AlertsRetained: 1000,
+	}
+}
+
+func (c *Config) datasources() links.Datasources {
+	ds := links.DefaultDatasources()
+	ds.Prometheus.UID = c.Datasources.PrometheusUID
+	ds.Loki.UID = c.Datasources.LokiUID
+	ds.Jaeger.UID = c.Datasources.JaegerUID
+	return ds
+}
+
+// Validate checks the configuration, naming the key at fault.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.NetAddr.Endpoint == "" {
+		errs = append(errs, errors.New("endpoint must be set"))
+	}
+	if _, err := parseID(c.Correlation); err != nil {
+		errs = append(errs, fmt.Errorf("correlation %q is not a component ID: %w", c.Correlation, err))
+	}
+	if c.PodResolver != "" {
+		if _, err := parseID(c.PodResolver); err != nil {
+			errs = append(errs, fmt.Errorf("pod_resolver %q is not a component ID: %w", c.PodResolver, err))
+		}
+	}
+	if _, err := links.NewLinkBuilder(c.GrafanaURL, c.datasources()); err != nil {
+		errs = append(errs, fmt.Errorf("grafana_url / datasources: %w", err))
+	}
+	if c.Jaeger.QueryURL != "" && c.Jaeger.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("jaeger::timeout must be positive, got %s", c.Jaeger.Timeout))
+	}
+	if c.AlertLookback <= 0 {
+		errs = append(errs, fmt.Errorf("alert_lookback must be positive, got %s", c.AlertLookback))
+	}
+	if c.AlertsRetained <= 0 {
+		errs = append(errs, fmt.Errorf("alerts_retained must be positive, got %d", c.AlertsRetained))
+	}
+	return errors.Join(errs...)
+}
+
+func parseID(s string) (component.ID, error) {
+	var id component.ID
+	err := id.UnmarshalText([]byte(s))
+	return id, err
+}

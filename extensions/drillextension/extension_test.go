@@ -1,0 +1,156 @@
+package drillextension
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configauth"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/extension/extensiontest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.uber.org/goleak"
+
+	"github.com/braidobs/braid/correlate"
+	"github.com/braidobs/braid/drill"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type host struct {
+	component.Host
+	exts map[component.ID]component.Component
+}
+
+func (h host) GetExtensions() map[component.ID]component.Component { return h.exts }
+
+func freeEndpoint(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+var traceID = pcommon.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36}
+
+func indexWithOneTrace(t *testing.T) *correlate.TraceIndex {
+	t.Helper()
+	idx, err := correlate.NewTraceIndex(correlate.DefaultIndexConfig())
+	require.NoError(t, err)
+	now := time.Now()
+	idx.AddSpan(&correlate.SpanRecord{TraceID: traceID, SpanID: pcommon.SpanID{1}, Name: "GET /", Service: "checkout",
+		Start: pcommon.NewTimestampFromTime(now.Add(-time.Second)), End: pcommon.NewTimestampFromTime(now)})
+	return idx
+}
+
+func get(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+func TestServesTheProcessorsIndex(t *testing.T) {
+	idx := indexWithOneTrace(t)
+	running := true
+	lookup := func(id component.ID) (drill.Index, bool) {
+		if running && id == component.NewID(component.MustNewType("correlation")) {
+			return idx, true
+		}
+		return nil, false
+	}
+	cfg := createDefaultConfig().(*Config)
+	cfg.NetAddr.Endpoint = freeEndpoint(t)
+	ext, err := NewFactory(lookup).Create(context.Background(), extensiontest.NewNopSettings(Type), cfg)
+	require.NoError(t, err)
+	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, ext.Shutdown(context.Background())) }()
+
+	status, body := get(t, "http://"+cfg.NetAddr.Endpoint+"/api/v1/traces/"+traceID.String(), "")
+	require.Equal(t, http.StatusOK, status, body)
+	var tr drill.Trace
+	require.NoError(t, json.Unmarshal([]byte(body), &tr))
+	assert.Equal(t, traceID.String(), tr.TraceID)
+	assert.Equal(t, []string{"checkout"}, tr.Services)
+
+	running = false
+	status, body = get(t, "http://"+cfg.NetAddr.Endpoint+"/api/v1/traces/"+traceID.String(), "")
+	assert.Equal(t, http.StatusServiceUnavailable, status)
+	assert.Contains(t, body, "correlation processor correlation is not running")
+}
+
+func TestBearerTokenAuth(t *testing.T) {
+	authFactory := bearertokenauthextension.NewFactory()
+	authCfg := authFactory.CreateDefaultConfig().(*bearertokenauthextension.Config)
+	authCfg.BearerToken = "s3cret"
+	authExt, err := authFactory.Create(context.Background(), extensiontest.NewNopSettings(authFactory.Type()), authCfg)
+	require.NoError(t, err)
+	authID := component.NewID(authFactory.Type())
+	h := host{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{authID: authExt}}
+	require.NoError(t, authExt.Start(context.Background(), h))
+	defer func() { require.NoError(t, authExt.Shutdown(context.Background())) }()
+
+	idx := indexWithOneTrace(t)
+	cfg := createDefaultConfig().(*Config)
+	cfg.NetAddr.Endpoint = freeEndpoint(t)
+	cfg.Auth = configoptional.Some(confighttp.AuthConfig{Config: configauth.Config{AuthenticatorID: authID}})
+	ext, err := NewFactory(func(component.ID) (drill.Index, bool) { return idx, true }).
+		Create(context.Background(), extensiontest.NewNopSettings(Type), cfg)
+	require.NoError(t, err)
+	require.NoError(t, ext.Start(context.Background(), h))
+	defer func() { require.NoError(t, ext.Shutdown(context.Background())) }()
+
+	u := "http://" + cfg.NetAddr.Endpoint + "/api/v1/traces/" + traceID.String()
+	for name, tt := range map[string]struct {
+		token string
+		want  int
+	}{
+		"no token":    {"", http.StatusUnauthorized},
+		"wrong token": {"guess", http.StatusUnauthorized},
+		"token":       {"s3cret", http.StatusOK},
+	} {
+		t.Run(name, func(t *testing.T) {
+			status, _ := get(t, u, tt.token)
+			assert.Equal(t, tt.want, status)
+		})
+	}
+}
+
+func TestStartFailsOnAMissingPodResolver(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.NetAddr.Endpoint = freeEndpoint(t)
+	cfg.PodResolver = "k8s_pods"
+	ext, err := NewFactory(func(component.ID) (drill.Index, bool) { return nil, false }).
+		Create(context.Background(), extensiontest.NewNopSettings(Type), cfg)
+	require.NoError(t, err)
+	err = ext.Start(context.Background(), componenttest.NewNopHost())
+	assert.ErrorContains(t, err, `pod_resolver: extension "k8s_pods" is not configured`)
+	require.NoError(t, ext.Shutdown(context.Background()))
+}
+
+func TestShutdownWithoutStart(t *testing.T) {
+	ext, err := NewFactory(func(component.ID) (drill.Index, bool) { return nil, false }).
+		Create(context.Background(), extensiontest.NewNopSettings(Type), createDefaultConfig())
+	require.NoError(t, err)
+	require.NoError(t, ext.Shutdown(context.Background()))
+	require.NoError(t, ext.Shutdown(context.Background()))
+}

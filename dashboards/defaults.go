@@ -138,7 +138,7 @@ func timeseriesPanel(title, description, unit string, width uint32) *timeseries.
 			Sort(common.SortOrderDescending))
 }
 
-// rateQueries is the RED request-rate panel's query: calls per second by
+// requestRatePanel is the RED request-rate panel: calls per second by
 // operation, with exemplars.
 func requestRatePanel(cfg Config, matchers string) *timeseries.PanelBuilder {
 	return timeseriesPanel("Request rate", "Served calls per second by operation (span metrics). Dots are exemplars: click one to open its trace.", units.RequestsPerSecond, thirdWidth).

@@ -296,6 +296,9 @@ func validate(uris ...string) error {
 func TestShippedConfigsValidate(t *testing.T) {
 	paths, err := filepath.Glob("../../deploy/configs/*.yaml")
 	require.NoError(t, err)
+	benchPaths, err := filepath.Glob("../../bench/*.yaml")
+	require.NoError(t, err)
+	paths = append(paths, benchPaths...)
 	require.NotEmpty(t, paths)
 	uris := []string{defaultConfigURI}
 	for _, p := range paths {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/braidobs/braid/exporters/lokiexporter"
+	"github.com/braidobs/braid/processors/correlationprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/kafkaexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
@@ -54,6 +55,7 @@ func components() (otelcol.Factories, error) {
 		batchprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
 		resourceprocessor.NewFactory(),
+		correlationprocessor.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err

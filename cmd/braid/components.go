@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/braidobs/braid/exporters/lokiexporter"
 	"github.com/braidobs/braid/processors/correlationprocessor"
+	"github.com/braidobs/braid/receivers/lokireceiver"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/kafkaexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
@@ -46,6 +47,7 @@ func components() (otelcol.Factories, error) {
 		jaegerreceiver.NewFactory(),
 		zipkinreceiver.NewFactory(),
 		kafkareceiver.NewFactory(),
+		lokireceiver.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err

@@ -39,7 +39,7 @@ func freeAddr(t *testing.T) string {
 // defaultEndpoints moves every listener of the embedded default to a free
 // loopback port, through the same BRAID_* variables users set.
 type defaultEndpoints struct {
-	grpc, http, prometheus, health, telemetry string
+	grpc, http, prometheus, health, telemetry, loki string
 }
 
 func useFreePorts(t *testing.T) defaultEndpoints {
@@ -50,6 +50,7 @@ func useFreePorts(t *testing.T) defaultEndpoints {
 		prometheus: freeAddr(t),
 		health:     freeAddr(t),
 		telemetry:  freeAddr(t),
+		loki:       freeAddr(t),
 	}
 	_, telemetryPort, err := net.SplitHostPort(e.telemetry)
 	require.NoError(t, err)
@@ -57,6 +58,7 @@ func useFreePorts(t *testing.T) defaultEndpoints {
 	t.Setenv("BRAID_OTLP_HTTP_ENDPOINT", e.http)
 	t.Setenv("BRAID_PROMETHEUS_ENDPOINT", e.prometheus)
 	t.Setenv("BRAID_HEALTH_ENDPOINT", e.health)
+	t.Setenv("BRAID_LOKI_RECEIVER_ENDPOINT", e.loki)
 	t.Setenv("BRAID_TELEMETRY_HOST", "127.0.0.1")
 	t.Setenv("BRAID_TELEMETRY_PORT", telemetryPort)
 	t.Setenv("BRAID_SPAN_METRICS_FLUSH_INTERVAL", "200ms")

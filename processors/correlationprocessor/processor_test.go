@@ -450,3 +450,5 @@ func TestEngineReleasedByLastShutdown(t *testing.T) {
 	require.NoError(t, r.metrics.Shutdown(ctx))
 	assert.Nil(t, reg.get(id), "the last shutdown releases the engine")
 }
+
+func pcommonTime(t time.Time) pcommon.Timestamp { return pcommon.NewTimestampFromTime(t) }

@@ -1,6 +1,7 @@
 package lokireceiver
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -8,10 +9,12 @@ import (
 	"github.com/grafana/loki/pkg/push"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processortest"
 
-	"github.com/braidobs/braid/correlate"
+	"github.com/braidobs/braid/processors/correlationprocessor"
 )
 
 // Payloads shaped as the four shippers send them, from their documented
@@ -68,7 +71,7 @@ func TestShipperPayloads(t *testing.T) {
 			name: "vector json with structured metadata",
 			body: []byte(`{"streams":[{"stream":{"service_name":"checkout","source_type":"kubernetes_logs"},"values":[` +
 				`["` + ns + `","cart loaded"],` +
-				`["` + ns + `","payment failed",{"trace_id":"` + traceHex + `","pod_uid":"8a1c"}]]}]}`),
+				`["` + ns + `","payment failed",{"trace_id":"` + traceHex + `","span_id":"` + spanHex + `","pod_uid":"8a1c"}]]}]}`),
 			headers:  []string{"Content-Type", "application/json"},
 			resource: map[string]any{"service.name": "checkout", "source_type": "kubernetes_logs"},
 		},
@@ -87,8 +90,9 @@ func TestShipperPayloads(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// Shipper → Loki receiver → Braid's correlation processor → sink.
 			sink := new(consumertest.LogsSink)
-			url := startReceiver(t, nil, sink)
+			url := startReceiver(t, nil, startCorrelation(t, sink))
 			status, msg := post(t, url, tt.body, tt.headers...)
 			require.Equal(t, http.StatusNoContent, status, msg)
 
@@ -100,21 +104,22 @@ func TestShipperPayloads(t *testing.T) {
 
 			lrs := rl.ScopeLogs().At(0).LogRecords()
 			require.Equal(t, 2, lrs.Len())
-			assert.True(t, correlate.ExtractTraceContext(lrs.At(0)).TraceID.IsEmpty(), "the line without trace context stays unlinked")
-			tc := correlate.ExtractTraceContext(lrs.At(1))
-			assert.Equal(t, wantTraceID, tc.TraceID, "the line with trace context comes out linked")
-			assertSpan(t, lrs.At(1), tc)
+			assert.True(t, lrs.At(0).TraceID().IsEmpty(), "the line without trace context stays unlinked")
+			linked := lrs.At(1)
+			assert.Equal(t, wantTraceID, linked.TraceID(), "the line with trace context comes out linked")
+			assert.Equal(t, wantSpanID, linked.SpanID())
 		})
 	}
 }
 
-func assertSpan(t *testing.T, lr plog.LogRecord, tc correlate.TraceContext) {
+// startCorrelation starts Braid's correlation processor (default settings)
+// in front of next.
+func startCorrelation(t *testing.T, next consumer.Logs) consumer.Logs {
 	t.Helper()
-	if !lr.SpanID().IsEmpty() {
-		assert.Equal(t, wantSpanID, lr.SpanID())
-		return
-	}
-	if !tc.SpanID.IsEmpty() {
-		assert.Equal(t, wantSpanID, tc.SpanID)
-	}
+	f := correlationprocessor.NewFactory()
+	p, err := f.CreateLogs(context.Background(), processortest.NewNopSettings(f.Type()), f.CreateDefaultConfig(), next)
+	require.NoError(t, err)
+	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, p.Shutdown(context.Background())) })
+	return p
 }

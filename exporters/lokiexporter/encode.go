@@ -45,12 +45,19 @@ func newEncoder(cfg *Config) *encoder {
 		maxLabelValue:      cfg.MaxLabelValueLength,
 		now:                time.Now,
 	}
-	for _, a := range cfg.Labels.ResourceAttributes {
-		e.resourceLabels = append(e.resourceLabels, labelSource{attr: a, label: lokilabels.LabelName(a)})
+	// Validate refuses two attributes with one label name; keep the first
+	// anyway, so that a stream can never carry a label twice.
+	add := func(list []labelSource, attrs []string) []labelSource {
+		for _, a := range attrs {
+			ls := labelSource{attr: a, label: lokilabels.LabelName(a)}
+			if !slices.ContainsFunc(list, func(o labelSource) bool { return o.label == ls.label }) {
+				list = append(list, ls)
+			}
+		}
+		return list
 	}
-	for _, a := range cfg.Labels.Attributes {
-		e.recordLabels = append(e.recordLabels, labelSource{attr: a, label: lokilabels.LabelName(a)})
-	}
+	e.resourceLabels = add(nil, cfg.Labels.ResourceAttributes)
+	e.recordLabels = add(nil, cfg.Labels.Attributes)
 	return e
 }
 

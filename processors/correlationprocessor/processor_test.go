@@ -452,3 +452,36 @@ func TestEngineReleasedByLastShutdown(t *testing.T) {
 }
 
 func pcommonTime(t time.Time) pcommon.Timestamp { return pcommon.NewTimestampFromTime(t) }
+
+// The flush loop passes held records on by itself once their delay is up,
+// linking those whose spans arrived meanwhile.
+func TestDelayBufferFlushLoop(t *testing.T) {
+	r := newRig(t, func(c *Config) {
+		c.InferLogLinks.Enabled = true
+		c.InferLogLinks.Delay = 50 * time.Millisecond
+	})
+	ctx := context.Background()
+	require.NoError(t, r.logs.ConsumeLogs(ctx, logsFromFile("before the spans")))
+	require.NoError(t, r.traces.ConsumeTraces(ctx, traces(ordersPod, span(tid1, sid1, "job", 0, time.Second, false))))
+	require.Eventually(t, func() bool { return r.lSink.LogRecordCount() == 1 }, 10*time.Second, 5*time.Millisecond)
+	recs := allLogs(r.lSink)
+	assert.Equal(t, tid1, recs[0].TraceID())
+	assert.Equal(t, "inferred", sourceOf(recs[0]))
+	assert.Zero(t, r.engine().delayed.Load())
+}
+
+func TestIndexSelfMetrics(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.MaxTraces = 2; c.Shards = 1 })
+	ctx := context.Background()
+	for i := range 5 {
+		tid := pcommon.TraceID{byte(i + 1)}
+		require.NoError(t, r.traces.ConsumeTraces(ctx, traces(ordersPod, span(tid, sid1, "GET /", 0, time.Millisecond, false))))
+	}
+	assert.Equal(t, map[string]int64{"capacity": 3, "ttl": 0}, r.sumByAttr("braid_correlation_index_evictions", "reason"))
+	m, err := r.tel.GetMetric("braid_correlation_index_traces")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
+	m, err = r.tel.GetMetric("braid_correlation_delayed_logs")
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
+}

@@ -9,7 +9,7 @@ PKGS    ?= ./...
 BENCH   ?= .
 COUNT   ?= 1
 
-.PHONY: help build run test lint bench fmt clean loadgen bench-e2e
+.PHONY: help build run test lint bench fmt clean loadgen bench-e2e dashboards dashboards-deps
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -20,8 +20,14 @@ build: ## build bin/braid with version and commit stamped in
 run: build ## run Braid on its embedded default (OTLP on localhost:4317/4318, metrics on :8889)
 	./$(BIN)
 
-test: ## run every test (unit, component, in-process collector, fuzz seed corpora)
-	$(GO) test -count=1 $(PKGS)
+test: dashboards-deps ## run every test (unit, component, in-process collector, fuzz seed corpora)
+	BRAID_LOGQL_CHECK=require $(GO) test -count=1 $(PKGS)
+
+dashboards: ## regenerate deploy/grafana/ (dashboards, Grafana provisioning, Prometheus rules)
+	$(GO) test -count=1 -run TestGeneratedFilesAreCurrent ./dashboards/ -update
+
+dashboards-deps: ## install the LogQL grammar the dashboards tests check queries with (Node.js + npm)
+	npm ci --prefix dashboards/logqlcheck --no-audit --no-fund
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

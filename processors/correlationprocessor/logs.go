@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -23,10 +24,13 @@ type logsProcessor struct {
 	next   consumer.Logs
 	logger *zap.Logger
 
-	// mu guards held and heldCount.
-	mu        sync.Mutex
-	held      []heldBatch
-	heldCount int
+	// mu guards held and started.
+	mu   sync.Mutex
+	held []heldBatch
+	// reserved counts the records held or about to be; a record is held
+	// only if it can reserve a place, so the bound holds under concurrent
+	// batches.
+	reserved atomic.Int64
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -111,13 +115,11 @@ func (p *logsProcessor) flushDue(now time.Time, all bool) error {
 	due := make([]heldBatch, n)
 	copy(due, p.held[:n])
 	p.held = append(p.held[:0], p.held[n:]...)
-	for _, b := range due {
-		p.heldCount -= b.n
-	}
 	p.mu.Unlock()
 
 	var errs error
 	for _, b := range due {
+		p.reserved.Add(-int64(b.n))
 		p.e.delayed.Add(-int64(b.n))
 		p.linkHeld(b.logs)
 		// The original request's context is gone by now.
@@ -174,12 +176,7 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 
 	var held plog.Logs
 	heldN := 0
-	room := 0
-	if delaying {
-		p.mu.Lock()
-		room = e.cfg.InferLogLinks.MaxDelayedLogs - p.heldCount
-		p.mu.Unlock()
-	}
+	limit := int64(e.cfg.InferLogLinks.MaxDelayedLogs)
 
 	splitByLogPath(ld, e)
 	rls := ld.ResourceLogs()
@@ -214,7 +211,10 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 					counts[outcomeInferred]++
 					return false
 				}
-				if heldN >= room {
+				if !delaying || p.reserved.Add(1) > limit {
+					if delaying {
+						p.reserved.Add(-1)
+					}
 					counts[outcomeNone]++
 					return false
 				}
@@ -250,9 +250,16 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 		ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool { return rl.ScopeLogs().Len() == 0 })
 		p.mu.Lock()
 		p.held = append(p.held, heldBatch{logs: held, n: heldN, deadline: time.Now().Add(e.cfg.InferLogLinks.Delay)})
-		p.heldCount += heldN
 		p.mu.Unlock()
 		e.delayed.Add(int64(heldN))
+		select {
+		case <-p.stop:
+			// Shut down meanwhile: nothing would flush these later.
+			if err := p.flushDue(time.Time{}, true); err != nil {
+				return ld, err
+			}
+		default:
+		}
 		if ld.LogRecordCount() == 0 {
 			return ld, processorhelper.ErrSkipProcessingData
 		}

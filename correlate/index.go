@@ -37,6 +37,10 @@ type IndexConfig struct {
 	// SpansPerKey is how many recent spans are kept per pod and per service
 	// (for inferred log links and exemplars). Zero means 128.
 	SpansPerKey int
+	// NoSpanHistory keeps no recent spans at all, only recent trace IDs:
+	// cheaper when neither InferSpan nor RecentSpan is used (they then find
+	// nothing).
+	NoSpanHistory bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

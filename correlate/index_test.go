@@ -283,3 +283,13 @@ func TestTraceIndexConcurrent(t *testing.T) {
 	assert.LessOrEqual(t, st.Traces, 500)
 	assert.Equal(t, uint64(8000-st.Traces), st.EvictedCapacity)
 }
+
+func TestNoSpanHistory(t *testing.T) {
+	idx, _ := newIndex(t, func(c *correlate.IndexConfig) { c.NoSpanHistory = true })
+	idx.AddSpans([]correlate.SpanRecord{{TraceID: traceID(1), SpanID: spanID(1), PodKey: "uid-a", Service: "svc", Start: ts(0), End: ts(time.Second)}})
+	_, ok := idx.InferSpan(ts(time.Millisecond), "uid-a")
+	assert.False(t, ok)
+	_, ok = idx.RecentSpan(correlate.SpanFilter{}, "svc", "uid-a")
+	assert.False(t, ok)
+	assert.Len(t, idx.TracesForPod("uid-a", correlate.Query{}), 1, "trace history is still kept")
+}

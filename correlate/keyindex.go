@@ -54,6 +54,9 @@ func newKeyIndex(cfg IndexConfig) *keyIndex {
 		tracesPerKey: cfg.TracesPerKey,
 		spansPerKey:  cfg.SpansPerKey,
 	}
+	if cfg.NoSpanHistory {
+		k.spansPerKey = 0
+	}
 	for i := range k.shards {
 		k.shards[i].m = make(map[string]*keyRecord)
 	}
@@ -141,6 +144,9 @@ func (k *keyIndex) add(key string, ref *spanRef, now int64) {
 
 func (r *keyRecord) addSpan(ref *spanRef, tracesPerKey, spansPerKey int) {
 	r.addTrace(ref.trace, tracesPerKey)
+	if spansPerKey == 0 {
+		return
+	}
 	if len(r.spans) < spansPerKey {
 		r.spans = append(r.spans, *ref)
 		r.snext = len(r.spans) % spansPerKey
@@ -169,6 +175,10 @@ func (k *keyIndex) addRuns(recs []SpanRecord, key func(*SpanRecord) string, now 
 			for n := i; n < j; n++ {
 				rec := &recs[n]
 				if rec.TraceID.IsEmpty() {
+					continue
+				}
+				if k.spansPerKey == 0 {
+					r.addTrace(rec.TraceID, k.tracesPerKey)
 					continue
 				}
 				ref := spanRef{trace: rec.TraceID, span: rec.SpanID, start: rec.Start, end: rec.End, err: rec.Error}

@@ -53,7 +53,9 @@ func newEngine(cfg *Config, set component.TelemetrySettings, resolver correlate.
 		Shards:      cfg.Shards,
 		MaxKeys:     cfg.MaxKeys,
 		SpansPerKey: cfg.SpansPerKey,
-		Now:         now,
+		// Recent spans serve only inference and exemplars.
+		NoSpanHistory: !cfg.InferLogLinks.Enabled && !cfg.Exemplars.Enabled,
+		Now:           now,
 	})
 	if err != nil {
 		return nil, err

@@ -14,9 +14,6 @@ import (
 	"github.com/braidobs/braid/internal/lokilabels"
 )
 
-// maxTenantLength is Loki's limit on the length of a tenant ID.
-const maxTenantLength = 150
-
 // Config is the configuration of the Loki exporter.
 type Config struct {
 	// ClientConfig holds the push URL (endpoint, required, e.g.
@@ -90,8 +87,10 @@ func (cfg *Config) Validate() error {
 	if cfg.MaxLabelValueLength <= 0 {
 		errs = append(errs, fmt.Errorf("max_label_value_length must be positive, got %d", cfg.MaxLabelValueLength))
 	}
-	if len(cfg.Tenant.Value) > maxTenantLength {
-		errs = append(errs, fmt.Errorf("tenant.value must be at most %d characters, got %d", maxTenantLength, len(cfg.Tenant.Value)))
+	if len(cfg.Tenant.Value) > lokilabels.MaxTenantLength {
+		errs = append(errs, fmt.Errorf("tenant.value must be at most %d characters, got %d", lokilabels.MaxTenantLength, len(cfg.Tenant.Value)))
+	} else if err := lokilabels.ValidateTenant(cfg.Tenant.Value); err != nil {
+		errs = append(errs, fmt.Errorf("tenant.value %q: %w", cfg.Tenant.Value, err))
 	}
 	seen := map[string]string{}
 	check := func(key string, names []string) {

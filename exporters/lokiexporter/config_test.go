@@ -51,6 +51,7 @@ func TestLoadConfig(t *testing.T) {
 		{id: "loki/bad_length", wantErr: "max_label_value_length must be positive, got -1"},
 		{id: "loki/duplicate_label", wantErr: `labels.resource_attributes[1]: "service.name" and "service_name" both map to label "service_name"`},
 		{id: "loki/empty_label", wantErr: "labels.attributes[0] must not be empty"},
+		{id: "loki/bad_tenant", wantErr: `tenant.value "team a": tenant ID has a character Loki does not allow at offset 4`},
 		{id: "loki/long_tenant", wantErr: "tenant.value must be at most 150 characters, got 171"},
 	}
 	for _, tt := range tests {

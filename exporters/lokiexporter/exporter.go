@@ -20,6 +20,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+
+	"github.com/braidobs/braid/internal/lokilabels"
 )
 
 // maxErrorBody bounds how much of an error answer is read for its message.
@@ -133,6 +135,13 @@ func (e *lokiExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 // send pushes one tenant's request. Errors are permanent unless retrying can
 // help (network errors, 429, 5xx).
 func (e *lokiExporter) send(ctx context.Context, tr *tenantRequest) error {
+	if err := lokilabels.ValidateTenant(tr.tenant); err != nil {
+		// No retry can fix it, and another tenant must not get these entries.
+		e.drop(ctx, tr.entries, "invalid_tenant")
+		err = fmt.Errorf("tenant %q from %s: %w", truncate(tr.tenant), e.cfg.Tenant.FromAttribute, err)
+		e.logRefusal(0, tr, err)
+		return consumererror.NewPermanent(err)
+	}
 	raw, err := tr.req.Marshal()
 	if err != nil {
 		e.drop(ctx, tr.entries, "encode")
@@ -183,8 +192,9 @@ func (e *lokiExporter) drop(ctx context.Context, entries int, reason string) {
 	e.dropped.Add(ctx, int64(entries), metric.WithAttributes(attribute.String("reason", reason)))
 }
 
-// logRefusal logs a permanent refusal with Loki's message: at error level the
-// first time a status code is seen, at debug level afterwards.
+// logRefusal logs a permanent refusal with Loki's message (status 0: refused
+// before sending): at error level the first time a status code is seen, at
+// debug level afterwards.
 func (e *lokiExporter) logRefusal(code int, tr *tenantRequest, err error) {
 	e.loggedMu.Lock()
 	first := !e.logged[code]
@@ -192,10 +202,10 @@ func (e *lokiExporter) logRefusal(code int, tr *tenantRequest, err error) {
 	e.loggedMu.Unlock()
 	fields := []zap.Field{zap.Int("status", code), zap.String("tenant", tr.tenant), zap.Int("dropped_entries", tr.entries), zap.Error(err)}
 	if first {
-		e.set.Logger.Error("Loki refused a push request; its entries are dropped (counted in braid_loki_dropped_entries, later refusals with this status are logged at debug level)", fields...)
+		e.set.Logger.Error("Push request refused for good; its entries are dropped (counted in braid_loki_dropped_entries; later refusals with this status are logged at debug level)", fields...)
 		return
 	}
-	e.set.Logger.Debug("Loki refused a push request; its entries are dropped", fields...)
+	e.set.Logger.Debug("Push request refused for good; its entries are dropped", fields...)
 }
 
 // retryable reports whether an HTTP status is worth retrying: rate limiting
@@ -231,4 +241,12 @@ func retryAfter(v string) (time.Duration, bool) {
 		return time.Until(t), true
 	}
 	return 0, false
+}
+
+func truncate(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
 }

@@ -285,6 +285,23 @@ func TestPartialTenantFailureRetriesOnlyThatTenant(t *testing.T) {
 	assert.Equal(t, "flaky", v.Str())
 }
 
+func TestInvalidTenantIsDroppedNotRetried(t *testing.T) {
+	loki := newFakeLoki(t)
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	exp := startExporter(t, testConfig(loki.url()), nil, tel)
+	ld := plog.NewLogs()
+	addRecord(addResource(ld, map[string]string{"service.name": "a", lokilabels.TenantAttribute: "good"}), "kept", baseTime)
+	bad := addResource(ld, map[string]string{"service.name": "b", lokilabels.TenantAttribute: "bad\ntenant"})
+	addRecord(bad, "dropped 1", baseTime)
+	addRecord(bad, "dropped 2", baseTime)
+	err := exp.ConsumeLogs(context.Background(), ld)
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err), "no retry can fix a tenant ID")
+	assert.Equal(t, []string{"kept"}, loki.acceptedLines(), "the valid tenant is still sent")
+	assert.Equal(t, map[string]int64{"invalid_tenant": 2}, counterValues(t, tel, "braid_loki_dropped_entries", "reason"))
+}
+
 func TestRetryUntilSuccess(t *testing.T) {
 	loki := newFakeLoki(t)
 	loki.setAnswer(func(n int, _ received) (int, string) {

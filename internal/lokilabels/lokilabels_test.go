@@ -1,6 +1,7 @@
 package lokilabels_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/grafana/loki/pkg/push"
@@ -90,6 +91,29 @@ func TestParse(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestValidateTenant(t *testing.T) {
+	tests := []struct{ name, tenant, wantErr string }{
+		{"empty is single tenant", "", ""},
+		{"plain", "team-a", ""},
+		{"all allowed punctuation", "a!-_.*'()", ""},
+		{"space", "team a", "offset 4"},
+		{"newline", "a\nb", "offset 1"},
+		{"pipe", "a|b", "offset 1"},
+		{"dot", ".", `must not be "."`},
+		{"too long", strings.Repeat("a", 151), "longer than 150"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := lokilabels.ValidateTenant(tt.tenant)
+			if tt.wantErr == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorContains(t, err, tt.wantErr)
 		})
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
+
+	"github.com/braidobs/braid/internal/lokilabels"
 )
 
 // PushPath is the path of Loki's push API.
@@ -119,6 +121,11 @@ func (r *lokiReceiver) handlePush(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
+	tenant := req.Header.Get("X-Scope-OrgID")
+	if err := lokilabels.ValidateTenant(tenant); err != nil {
+		http.Error(w, "X-Scope-OrgID: "+err.Error(), http.StatusBadRequest)
+		return
+	}
 	if len(body) == 0 {
 		w.WriteHeader(http.StatusNoContent) // nothing pushed, nothing to do
 		return
@@ -143,7 +150,7 @@ func (r *lokiReceiver) handlePush(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	ld, count := r.conv.toLogs(streams, req.Header.Get("X-Scope-OrgID"), pcommon.NewTimestampFromTime(time.Now()))
+	ld, count := r.conv.toLogs(streams, tenant, pcommon.NewTimestampFromTime(time.Now()))
 	if count == 0 {
 		w.WriteHeader(http.StatusNoContent)
 		return

@@ -165,6 +165,7 @@ func TestBadRequests(t *testing.T) {
 		{name: "wire body over the limit", body: []byte(`{"streams":[],"pad":"` + strings.Repeat("x", 2048) + `"}`), headers: []string{"Content-Type", "application/json"}, maxBody: 1024, wantStatus: 413},
 		{name: "gzip body over the limit once inflated", body: gzipBytes(t, []byte(`{"streams":[],"pad":"`+strings.Repeat("x", 8192)+`"}`)), headers: []string{"Content-Type", "application/json", "Content-Encoding", "gzip"}, maxBody: 1024, wantStatus: 413},
 		{name: "snappy body over the limit once inflated", body: bomb, maxBody: 1024, wantStatus: 413, wantMsg: "larger than max_request_body_size"},
+		{name: "invalid tenant", body: valid, headers: []string{"X-Scope-OrgID", "team a"}, wantStatus: 400, wantMsg: "X-Scope-OrgID: tenant ID has a character"},
 		{name: "empty body", body: nil, wantStatus: 204},
 		{name: "empty json", body: []byte(`{"streams":[]}`), headers: []string{"Content-Type", "application/json"}, wantStatus: 204},
 	}

@@ -121,8 +121,10 @@ func (e *encoder) encode(ld plog.Logs) *encoded {
 		var used []string
 		for _, ls := range e.resourceLabels {
 			if v, ok := res.Get(ls.attr); ok {
-				resLabels = append(resLabels, push.LabelAdapter{Name: ls.label, Value: e.labelValue(v, out)})
 				used = append(used, ls.attr)
+				if !isEmpty(v) { // an empty label is no label, in Loki as in Prometheus
+					resLabels = append(resLabels, push.LabelAdapter{Name: ls.label, Value: e.labelValue(v, out)})
+				}
 			}
 		}
 		if e.honorHints {
@@ -133,7 +135,7 @@ func (e *encoder) encode(ld plog.Logs) *encoded {
 						continue
 					}
 					v, ok := res.Get(attr)
-					if !ok {
+					if !ok || isEmpty(v) {
 						continue
 					}
 					name := lokilabels.LabelName(attr)
@@ -170,7 +172,7 @@ func (e *encoder) encode(ld plog.Logs) *encoded {
 					var recLabels []push.LabelAdapter
 					attrs := lr.Attributes()
 					for _, ls := range e.recordLabels {
-						if v, ok := attrs.Get(ls.attr); ok {
+						if v, ok := attrs.Get(ls.attr); ok && !isEmpty(v) {
 							if recLabels == nil {
 								recLabels = slices.Clone(resLabels)
 							}
@@ -275,6 +277,11 @@ func (e *encoder) labelValue(v pcommon.Value, out *encoded) string {
 		cut--
 	}
 	return s[:cut]
+}
+
+// isEmpty reports whether v renders as an empty string.
+func isEmpty(v pcommon.Value) bool {
+	return v.Type() == pcommon.ValueTypeEmpty || (v.Type() == pcommon.ValueTypeStr && v.Str() == "")
 }
 
 // valueString renders an attribute value as text, valid UTF-8.

@@ -165,7 +165,7 @@ func TestPushRecordLabelsHintsAndFallback(t *testing.T) {
 	addRecord(lrs, "info line", baseTime).Attributes().PutStr("level", "info")
 	addRecord(lrs, "error line", baseTime).Attributes().PutStr("level", "error")
 	addRecord(lrs, "no level", baseTime)
-	addRecord(addResource(ld, map[string]string{"host.name": "n1"}), "nothing to label", baseTime)
+	addRecord(addResource(ld, map[string]string{"host.name": "n1", "service.name": ""}), "nothing to label", baseTime)
 	require.NoError(t, exp.ConsumeLogs(context.Background(), ld))
 
 	req := loki.received()[0].req

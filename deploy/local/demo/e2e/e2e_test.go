@@ -1,0 +1,18 @@
+//go:build e2e
+
+package e2e
+
+import "testing"
+
+// TestStack runs the checks in an order that matters: the outage test
+// restarts Braid and Jaeger, and the dashboard queries run last so that
+// Braid's failure counters, which the outage makes exist, are there.
+func TestStack(t *testing.T) {
+	t.Run("trace in Jaeger with pod identity", traceInJaegerWithPodIdentity)
+	t.Run("span metrics count every request", spanMetricsCountEveryRequest)
+	t.Run("exemplars point at traces in Jaeger", exemplarsPointAtTracesInJaeger)
+	t.Run("logs carry their trace ID", logsCarryTheirTraceID)
+	t.Run("inferred links point at their own request", inferredLinksPointAtTheirOwnRequest)
+	t.Run("Jaeger outage under load loses nothing Braid acknowledged", jaegerOutageUnderLoad)
+	t.Run("every PromQL query of the dashboards and rules returns data", everyPromQLQueryReturnsData)
+}

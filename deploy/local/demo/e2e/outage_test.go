@@ -1,0 +1,135 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/braidobs/braid/deploy/local/demo/shop"
+)
+
+// jaegerOutageUnderLoad stops Jaeger under load, restarts Braid while Jaeger
+// is still down, keeps the load going, brings Jaeger back, and counts.
+//
+// Jaeger keeps traces in memory, so what it had accepted before it stopped is
+// gone with it: that loss is Jaeger's, not Braid's, and is not counted. What
+// is counted is every request that started after Jaeger had exited: Braid
+// acknowledged those spans while no backend could take them, so they can only
+// reach Jaeger through Braid's sending queue, and across Braid's restart only
+// through the queue's file_storage on disk. Jaeger must end up with exactly
+// those traces, each with all its spans (counted by span ID: delivery is at
+// least once).
+func jaegerOutageUnderLoad(t *testing.T) {
+	const (
+		before = 10 // requests before Jaeger is stopped
+		during = 30 // requests in the same load run, after it stopped
+		second = 20 // requests after Braid restarted, Jaeger still down
+		after  = 20 // requests once Jaeger is back
+	)
+	var (
+		mu       sync.Mutex // guards stopped and stopErr
+		stopped  time.Time
+		stopErr  error
+		counted  []shop.Request
+		uncounted int
+	)
+	cfg := st.config("outage", before+during, 11)
+	cfg.OnRequest = func(r shop.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.ID == fmt.Sprintf("%s-%06d", cfg.Prefix, before) && stopped.IsZero() {
+			// Stop Jaeger with the load running: the SDKs and Braid's batch
+			// still hold spans of the requests before this one.
+			stopErr = st.stop("jaeger")
+			stopped = time.Now()
+		}
+	}
+	load := func(c shop.Config) []shop.Request {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		rs, err := shop.Run(ctx, c)
+		if err != nil {
+			t.Fatalf("load %s: %v", c.Prefix, err)
+		}
+		return rs
+	}
+
+	first := load(cfg)
+	if stopErr != nil {
+		t.Fatalf("stop jaeger: %v", stopErr)
+	}
+	if stopped.IsZero() {
+		t.Fatal("jaeger was never stopped")
+	}
+	for _, r := range first {
+		if r.Start.After(stopped) {
+			counted = append(counted, r)
+		} else {
+			uncounted++
+		}
+	}
+	if len(counted) != during {
+		t.Fatalf("%d requests started after Jaeger stopped, want %d", len(counted), during)
+	}
+	if conn, err := net.DialTimeout("tcp", st.jaegerOTLP(), time.Second); err == nil {
+		conn.Close()
+		t.Fatalf("jaeger's OTLP port %s still answers after stop", st.jaegerOTLP())
+	}
+
+	// Braid restarts while its queue holds the spans: only the disk has them now.
+	st.run(t, "stop", "braid")
+	st.run(t, "start", "braid")
+	counted = append(counted, load(st.config("outage2-", second, 12))...)
+
+	st.run(t, "start", "jaeger")
+	counted = append(counted, load(st.config("outage3-", after, 13))...)
+
+	want := during + second + after
+	if len(counted) != want {
+		t.Fatalf("sent %d requests to count, want %d", len(counted), want)
+	}
+	var missing []string
+	duplicated := 0
+	eventually(t, 3*time.Minute, fmt.Sprintf("the %d traces sent during and after the outage in Jaeger", want), func() error {
+		missing = missing[:0]
+		duplicated = 0
+		for _, r := range counted {
+			tr, found, err := st.jaegerTraceByID(r.TraceID)
+			if err != nil {
+				return err
+			}
+			if !found || tr.distinctSpans() != spansPerRequest {
+				missing = append(missing, fmt.Sprintf("%s (%d spans)", r.TraceID, tr.distinctSpans()))
+				continue
+			}
+			duplicated += len(tr.Spans) - tr.distinctSpans()
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("%d of %d traces missing or incomplete, first: %s", len(missing), want, missing[0])
+		}
+		return nil
+	})
+	t.Logf("Jaeger holds all %d traces (%d spans) sent after it stopped; %d spans delivered twice; %d requests before the stop were not counted (Jaeger's memory)",
+		want, want*spansPerRequest, duplicated, uncounted)
+}
+
+func (s stack) stop(name string) error {
+	out, err := execScript(s.script, "stop", name)
+	if err != nil {
+		return fmt.Errorf("%v: %s", err, out)
+	}
+	return nil
+}
+
+func (s stack) jaegerOTLP() string { return "127.0.0.1:" + os.Getenv("JAEGER_OTLP_GRPC_PORT") }
+
+func execScript(script string, args ...string) ([]byte, error) {
+	return exec.Command(script, args...).CombinedOutput()
+}

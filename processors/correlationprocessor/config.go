@@ -40,6 +40,10 @@ type Config struct {
 	// Pods is a static list of pods for the pod resolver (tests, sidecars).
 	// Default empty.
 	Pods []correlate.Pod `mapstructure:"pods"`
+	// PodResolver names an extension that resolves pods (implements
+	// correlate.PodResolver), such as Braid's Kubernetes pod cache. Asked
+	// after Pods. Default empty: none.
+	PodResolver string `mapstructure:"pod_resolver"`
 	// InferLogLinks links log lines without trace context to the only span
 	// active in their pod. Off by default.
 	InferLogLinks InferLogLinksConfig `mapstructure:"infer_log_links"`
@@ -170,6 +174,12 @@ func (c *Config) Validate() error {
 		default:
 			errs = append(errs, fmt.Errorf("pod_identity::sources[%d]: unknown pod identity source %q (want %s, %s or %s)",
 				i, s, PodSourceAttributes, PodSourceLogPath, PodSourceSenderAddress))
+		}
+	}
+	if c.PodResolver != "" {
+		var id component.ID
+		if err := id.UnmarshalText([]byte(c.PodResolver)); err != nil {
+			errs = append(errs, fmt.Errorf("pod_resolver: %q is not a component ID: %w", c.PodResolver, err))
 		}
 	}
 	for i, p := range c.Pods {

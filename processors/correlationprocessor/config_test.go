@@ -33,6 +33,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	custom.PodIdentity.Sources = []string{"attributes", "log_path"}
 	custom.Pods = []correlate.Pod{{UID: "1f2e3d4c-5b6a-4789-8a7b-6c5d4e3f2a1b", Name: "orders-0", Namespace: "shop", IP: "10.0.0.7", StatefulSetName: "orders", ServiceName: "orders"}}
+	custom.PodResolver = "k8s_pods"
 	custom.InferLogLinks = InferLogLinksConfig{Enabled: true, Delay: 500 * time.Millisecond, MaxDelayedLogs: 100}
 	custom.Exemplars = ExemplarsConfig{Enabled: true, MaxAge: 30 * time.Second, MaxPerPoint: 2}
 
@@ -48,6 +49,7 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(Type, "unknown_source"), wantErr: `trace_context::sources[1]: unknown extraction source "headers"`},
 		{id: component.NewIDWithName(Type, "unknown_pod_source"), wantErr: `pod_identity::sources[0]: unknown pod identity source "dns"`},
 		{id: component.NewIDWithName(Type, "bad_pod"), wantErr: "pods[0]: a pod needs a uid, an ip, or a namespace and a name"},
+		{id: component.NewIDWithName(Type, "bad_pod_resolver"), wantErr: `pod_resolver: "9-not an id" is not a component ID`},
 		{id: component.NewIDWithName(Type, "negative_delay"), wantErr: "infer_log_links::delay must not be negative, got -1s"},
 	}
 	for _, tc := range tests {

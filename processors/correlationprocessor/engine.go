@@ -26,9 +26,12 @@ type engine struct {
 	cfg       *Config
 	extractor *correlate.Extractor
 	index     *correlate.TraceIndex
-	resolver  correlate.PodResolver // nil when there is none
-	now       func() time.Time
-	tel       *telemetry
+	// resolver is what the engine was built with; start adds the
+	// pod_resolver extension to it. Read through current().
+	resolver correlate.PodResolver
+	active   atomic.Pointer[resolverBox]
+	now      func() time.Time
+	tel      *telemetry
 
 	podFromAttributes, podFromLogPath, podFromSender bool
 
@@ -37,6 +40,7 @@ type engine struct {
 	delayed atomic.Int64
 
 	startOnce sync.Once
+	startErr  error
 	stopOnce  sync.Once
 	stop      chan struct{}
 	done      chan struct{}
@@ -64,6 +68,9 @@ func newEngine(cfg *Config, set component.TelemetrySettings, resolver correlate.
 		cfg: cfg, extractor: x, index: idx, resolver: resolver, now: now,
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
+	if resolver != nil {
+		e.active.Store(&resolverBox{resolver})
+	}
 	for _, s := range cfg.PodIdentity.Sources {
 		switch s {
 		case PodSourceAttributes:
@@ -81,12 +88,49 @@ func newEngine(cfg *Config, set component.TelemetrySettings, resolver correlate.
 	return e, nil
 }
 
-// start launches the index's expiry loop once, whichever pipeline's
-// processor starts first.
-func (e *engine) start() {
+type resolverBox struct{ r correlate.PodResolver }
+
+// current returns the resolver in use, nil when there is none.
+func (e *engine) current() correlate.PodResolver {
+	if b := e.active.Load(); b != nil {
+		return b.r
+	}
+	return nil
+}
+
+// start, once whichever pipeline's processor starts first, finds the
+// pod_resolver extension and launches the index's expiry loop.
+func (e *engine) start(host component.Host) error {
 	e.startOnce.Do(func() {
+		r := e.resolver
+		if e.cfg.PodResolver != "" {
+			var id component.ID
+			if err := id.UnmarshalText([]byte(e.cfg.PodResolver)); err != nil {
+				e.startErr = fmt.Errorf("pod_resolver: %w", err)
+				return
+			}
+			ext, ok := host.GetExtensions()[id]
+			if !ok {
+				e.startErr = fmt.Errorf("pod_resolver: extension %q is not configured", id)
+				return
+			}
+			fromExt, ok := ext.(correlate.PodResolver)
+			if !ok {
+				e.startErr = fmt.Errorf("pod_resolver: extension %q does not resolve pods", id)
+				return
+			}
+			if r == nil {
+				r = fromExt
+			} else {
+				r = chainResolver{r, fromExt}
+			}
+		}
+		if r != nil {
+			e.active.Store(&resolverBox{r})
+		}
 		go e.expireLoop()
 	})
+	return e.startErr
 }
 
 func (e *engine) expireLoop() {
@@ -111,19 +155,34 @@ func (e *engine) shutdown() error {
 		close(e.stop)
 		started := true
 		e.startOnce.Do(func() { started = false })
-		if started {
+		if started && e.startErr == nil {
 			<-e.done
 		}
 	})
 	return e.tel.shutdown()
 }
 
-// registry holds one engine per component ID, reference-counted by the
-// processors (one per pipeline) that use it.
-type registry struct {
+// Registry holds the engines of the correlation processors built by one
+// factory: one per component ID, reference-counted by the processors (one
+// per pipeline) that share it, released by the last Shutdown. Give the same
+// Registry to the factory ([WithRegistry]) and to whatever reads the trace
+// indexes (the drill-down API). Safe for concurrent use.
+type Registry struct {
 	// mu guards engines.
 	mu      sync.Mutex
 	engines map[component.ID]*registryEntry
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return newRegistry() }
+
+// TraceIndex returns the trace index of the correlation processor id while
+// it runs.
+func (r *Registry) TraceIndex(id component.ID) (*correlate.TraceIndex, bool) {
+	if e := r.get(id); e != nil {
+		return e.index, true
+	}
+	return nil, false
 }
 
 type registryEntry struct {
@@ -131,10 +190,10 @@ type registryEntry struct {
 	refs int
 }
 
-func newRegistry() *registry { return &registry{engines: make(map[component.ID]*registryEntry)} }
+func newRegistry() *Registry { return &Registry{engines: make(map[component.ID]*registryEntry)} }
 
 // acquire returns the engine of id, creating it with build on first use.
-func (r *registry) acquire(id component.ID, build func() (*engine, error)) (*engine, error) {
+func (r *Registry) acquire(id component.ID, build func() (*engine, error)) (*engine, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if ent, ok := r.engines[id]; ok {
@@ -150,7 +209,7 @@ func (r *registry) acquire(id component.ID, build func() (*engine, error)) (*eng
 }
 
 // release drops one reference; the last one shuts the engine down.
-func (r *registry) release(id component.ID) error {
+func (r *Registry) release(id component.ID) error {
 	r.mu.Lock()
 	ent, ok := r.engines[id]
 	if !ok {
@@ -167,7 +226,7 @@ func (r *registry) release(id component.ID) error {
 	return ent.e.shutdown()
 }
 
-func (r *registry) get(id component.ID) *engine {
+func (r *Registry) get(id component.ID) *engine {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if ent, ok := r.engines[id]; ok {
@@ -206,6 +265,7 @@ func identityOf(attrs pcommon.Map) podIdentity {
 // and writes what it learns into attrs. logPath is a log record's file path
 // (empty for other signals).
 func (e *engine) identify(ctx context.Context, attrs pcommon.Map, logPath string, lc *lookupCounts) podIdentity {
+	resolver := e.current()
 	var pod correlate.Pod
 	found := false
 	if e.podFromAttributes {
@@ -226,24 +286,24 @@ func (e *engine) identify(ctx context.Context, attrs pcommon.Map, logPath string
 			}
 		}
 	}
-	if !found && e.podFromSender && e.resolver != nil {
+	if !found && e.podFromSender && resolver != nil {
 		if ip := senderIP(ctx); ip != "" {
-			p, ok := e.resolver.ByIP(ip)
+			p, ok := resolver.ByIP(ip)
 			lc.add(srcSender, ok)
 			if ok {
 				pod, found = pod.Merge(p), true
 			}
 		}
 	}
-	if found && e.resolver != nil {
+	if found && resolver != nil {
 		// Fill in what the resolver knows: node, workload, service.
 		var p correlate.Pod
 		var ok bool
 		if pod.UID != "" {
-			p, ok = e.resolver.ByUID(pod.UID)
+			p, ok = resolver.ByUID(pod.UID)
 		}
 		if !ok && pod.Namespace != "" && pod.Name != "" {
-			p, ok = e.resolver.ByName(pod.Namespace, pod.Name)
+			p, ok = resolver.ByName(pod.Namespace, pod.Name)
 		}
 		lc.add(srcKubernetes, ok)
 		if ok {

@@ -26,7 +26,14 @@ type Option func(*factoryOptions)
 
 type factoryOptions struct {
 	resolver ResolverProvider
+	registry *Registry
 	now      func() time.Time
+}
+
+// WithRegistry makes the factory keep its engines in r, so that code outside
+// the pipelines (the drill-down API) can read their trace indexes.
+func WithRegistry(r *Registry) Option {
+	return func(o *factoryOptions) { o.registry = r }
 }
 
 // WithPodResolver adds a pod resolver, asked after the static pods of the
@@ -43,7 +50,7 @@ func withClock(now func() time.Time) Option {
 
 type factory struct {
 	opts     factoryOptions
-	registry *registry
+	registry *Registry
 	// logsHook, when set, sees every logs processor built (tests).
 	logsHook func(*logsProcessor)
 }
@@ -56,9 +63,13 @@ func NewFactory(opts ...Option) processor.Factory {
 }
 
 func newFactory(opts ...Option) *factory {
-	f := &factory{opts: factoryOptions{now: time.Now}, registry: newRegistry()}
+	f := &factory{opts: factoryOptions{now: time.Now}}
 	for _, o := range opts {
 		o(&f.opts)
+	}
+	f.registry = f.opts.registry
+	if f.registry == nil {
+		f.registry = newRegistry()
 	}
 	return f
 }

@@ -15,18 +15,17 @@ import (
 // shared engine, released once on shutdown.
 type base struct {
 	e        *engine
-	registry *registry
+	registry *Registry
 	id       component.ID
 	once     sync.Once
 }
 
-func newBase(e *engine, r *registry, id component.ID) *base {
+func newBase(e *engine, r *Registry, id component.ID) *base {
 	return &base{e: e, registry: r, id: id}
 }
 
-func (b *base) start(context.Context, component.Host) error {
-	b.e.start()
-	return nil
+func (b *base) start(_ context.Context, host component.Host) error {
+	return b.e.start(host)
 }
 
 func (b *base) shutdown(context.Context) error {

@@ -485,3 +485,49 @@ func TestIndexSelfMetrics(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(0), m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
 }
+
+// hostWith is a host with extensions.
+type hostWith map[component.ID]component.Component
+
+func (h hostWith) GetExtensions() map[component.ID]component.Component { return h }
+
+type resolverExtension struct {
+	nopLifecycle
+	*correlate.StaticPodResolver
+}
+
+func TestPodResolverExtension(t *testing.T) {
+	reg := NewRegistry()
+	f := NewFactory(WithRegistry(reg))
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.PodResolver = "k8s_pods"
+	require.NoError(t, cfg.Validate())
+	set := processortest.NewNopSettings(Type)
+	sink := new(consumertest.TracesSink)
+	tp, err := f.CreateTraces(context.Background(), set, cfg, sink)
+	require.NoError(t, err)
+
+	// Not configured: refused at start, naming the key.
+	err = tp.Start(context.Background(), hostWith{})
+	require.ErrorContains(t, err, `pod_resolver: extension "k8s_pods" is not configured`)
+	require.NoError(t, tp.Shutdown(context.Background()))
+
+	tp, err = f.CreateTraces(context.Background(), set, cfg, sink)
+	require.NoError(t, err)
+	ext := resolverExtension{StaticPodResolver: correlate.NewStaticPodResolver([]correlate.Pod{{UID: podUID, Name: "orders-0", Namespace: "shop", IP: podIP, NodeName: "node-3"}})}
+	require.NoError(t, tp.Start(context.Background(), hostWith{component.MustNewID("k8s_pods"): ext}))
+	defer func() { require.NoError(t, tp.Shutdown(context.Background())) }()
+
+	ctx := client.NewContext(context.Background(), client.Info{Addr: &net.TCPAddr{IP: net.ParseIP(podIP), Port: 1}})
+	require.NoError(t, tp.ConsumeTraces(ctx, traces(map[string]any{}, span(tid1, sid1, "GET /", 0, time.Millisecond, false))))
+	attrs := sink.AllTraces()[0].ResourceSpans().At(0).Resource().Attributes().AsRaw()
+	assert.Equal(t, "node-3", attrs["k8s.node.name"])
+
+	// The registry the factory was given exposes the running index.
+	idx, ok := reg.TraceIndex(set.ID)
+	require.True(t, ok)
+	_, ok = idx.Get(tid1)
+	assert.True(t, ok)
+	_, ok = reg.TraceIndex(component.NewIDWithName(Type, "other"))
+	assert.False(t, ok)
+}

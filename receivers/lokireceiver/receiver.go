@@ -26,6 +26,10 @@ import (
 // PushPath is the path of Loki's push API.
 const PushPath = "/loki/api/v1/push"
 
+// ReadyPath answers 200 once the receiver listens, like Loki's readiness
+// endpoint that shippers probe.
+const ReadyPath = "/ready"
+
 type lokiReceiver struct {
 	cfg    *Config
 	set    receiver.Settings
@@ -64,6 +68,10 @@ func newLokiReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 func (r *lokiReceiver) Start(ctx context.Context, host component.Host) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc(PushPath, r.handlePush)
+	// Vector's loki sink checks GET /ready when it starts, as Loki serves it.
+	mux.HandleFunc("GET "+ReadyPath, func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ready\n")
+	})
 	server, err := r.cfg.ServerConfig.ToServer(ctx, host.GetExtensions(), r.set.TelemetrySettings, mux,
 		// A snappy body is snappy whatever Content-Encoding says: the push
 		// handler decompresses it, as Loki does.

@@ -193,6 +193,14 @@ func TestMethodNotAllowed(t *testing.T) {
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 }
 
+func TestReady(t *testing.T) {
+	url := strings.TrimSuffix(startReceiver(t, nil, consumertest.NewNop()), PushPath) + ReadyPath
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
 func TestPipelineRefusals(t *testing.T) {
 	tests := []struct {
 		name       string

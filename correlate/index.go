@@ -54,7 +54,7 @@ func DefaultIndexConfig() IndexConfig {
 type TraceSummary struct {
 	TraceID pcommon.TraceID
 	// Services are the services that sent spans or logs of the trace
-	// ("namespace/name" when the service namespace is set), at most 8.
+	// (their service.name), at most 8.
 	Services []string
 	// Pods are the keys (UID, or namespace/name) of the pods that sent spans
 	// or logs of the trace, at most 8.
@@ -90,7 +90,8 @@ type SpanRecord struct {
 	SpanID       pcommon.SpanID
 	ParentSpanID pcommon.SpanID
 	Name         string
-	// Service is the span's service key (see [ServiceKey]).
+	// Service is the span's service.name. Braid keys services by name
+	// alone, as span metrics (service_name) and Loki labels do.
 	Service string
 	// PodKey is the pod's key (see [Pod.Key]); PodAltKey, when set, is a
 	// second key for the same pod (namespace/name when PodKey is the UID),
@@ -145,15 +146,6 @@ func (f SpanFilter) match(r *spanRef) bool {
 		return false
 	}
 	return f.MaxDuration == 0 || d <= f.MaxDuration
-}
-
-// ServiceKey is the index key of a service: "namespace/name", or the name
-// alone when the namespace is empty.
-func ServiceKey(namespace, name string) string {
-	if namespace == "" {
-		return name
-	}
-	return namespace + "/" + name
 }
 
 // IndexStats are a [TraceIndex]'s counters.
@@ -462,8 +454,8 @@ func (t *TraceIndex) TracesForPod(uid string, q Query) []TraceSummary {
 	return t.query(t.pods.traces(uid), q)
 }
 
-// TracesForService returns the recent traces of a service (see
-// [ServiceKey]), errors first, then slowest first.
+// TracesForService returns the recent traces of a service (by its
+// service.name), errors first, then slowest first.
 func (t *TraceIndex) TracesForService(name string, q Query) []TraceSummary {
 	return t.query(t.svcs.traces(name), q)
 }

@@ -251,13 +251,7 @@ func identityOf(attrs pcommon.Map) podIdentity {
 	if pod.UID != "" && pod.Namespace != "" && pod.Name != "" {
 		id.altKey = pod.Namespace + "/" + pod.Name
 	}
-	var ns string
-	if v, ok := attrs.Get(correlate.AttrServiceNS); ok {
-		ns = v.Str()
-	}
-	if pod.ServiceName != "" {
-		id.service = correlate.ServiceKey(ns, pod.ServiceName)
-	}
+	id.service = pod.ServiceName
 	return id
 }
 

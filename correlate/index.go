@@ -148,6 +148,16 @@ func (f SpanFilter) match(r *spanRef) bool {
 	return f.MaxDuration == 0 || d <= f.MaxDuration
 }
 
+// ServiceKey joins a service namespace and name as "namespace/name" (the
+// name alone when the namespace is empty), for callers that key services by
+// both. Braid's correlation processor keys the index by service.name alone.
+func ServiceKey(namespace, name string) string {
+	if namespace == "" {
+		return name
+	}
+	return namespace + "/" + name
+}
+
 // IndexStats are a [TraceIndex]'s counters.
 type IndexStats struct {
 	// Traces is the number of traces held.

@@ -110,9 +110,11 @@ func TestStartFailures(t *testing.T) {
 		wantErr  string
 	}{
 		{
-			name:     "no API credentials",
-			provider: func(kube.AuthType) (kubernetes.Interface, error) { return nil, errors.New("unable to load in-cluster configuration") },
-			wantErr:  "unable to load in-cluster configuration",
+			name: "no API credentials",
+			provider: func(kube.AuthType) (kubernetes.Interface, error) {
+				return nil, errors.New("unable to load in-cluster configuration")
+			},
+			wantErr: "unable to load in-cluster configuration",
 		},
 		{
 			name:     "agent without node name",

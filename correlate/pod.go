@@ -67,6 +67,27 @@ func (p Pod) Key() string {
 	return ""
 }
 
+// Workload returns the kind and name of the pod's owning workload, the
+// most specific known: Deployment, StatefulSet, DaemonSet, CronJob, Job,
+// then ReplicaSet. Both are empty when none is known.
+func (p Pod) Workload() (kind, name string) {
+	switch {
+	case p.DeploymentName != "":
+		return "Deployment", p.DeploymentName
+	case p.StatefulSetName != "":
+		return "StatefulSet", p.StatefulSetName
+	case p.DaemonSetName != "":
+		return "DaemonSet", p.DaemonSetName
+	case p.CronJobName != "":
+		return "CronJob", p.CronJobName
+	case p.JobName != "":
+		return "Job", p.JobName
+	case p.ReplicaSetName != "":
+		return "ReplicaSet", p.ReplicaSetName
+	}
+	return "", ""
+}
+
 // Merge fills p's empty fields from o.
 func (p Pod) Merge(o Pod) Pod {
 	fill := func(dst *string, src string) {

@@ -93,3 +93,23 @@ func TestPodAttributes(t *testing.T) {
 	merged := correlate.Pod{Name: "orders-0", Namespace: "shop"}.Merge(p)
 	assert.Equal(t, p, merged)
 }
+
+func TestPodWorkload(t *testing.T) {
+	tests := []struct {
+		name           string
+		pod            correlate.Pod
+		kind, workload string
+	}{
+		{"deployment over its replica set", correlate.Pod{DeploymentName: "orders", ReplicaSetName: "orders-7d9c5b"}, "Deployment", "orders"},
+		{"cron job over its job", correlate.Pod{CronJobName: "nightly", JobName: "nightly-28600"}, "CronJob", "nightly"},
+		{"statefulset", correlate.Pod{StatefulSetName: "db"}, "StatefulSet", "db"},
+		{"bare pod", correlate.Pod{Name: "debug"}, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kind, name := tc.pod.Workload()
+			assert.Equal(t, tc.kind, kind)
+			assert.Equal(t, tc.workload, name)
+		})
+	}
+}

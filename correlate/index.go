@@ -29,7 +29,7 @@ type IndexConfig struct {
 	// Shards is the number of independently locked parts. Zero means 16.
 	Shards int
 	// MaxKeys is the most pods, and separately the most services, with a
-	// history of recent traces and spans. Zero means 10,000.
+	// history of recent traces and spans. Zero means 4096.
 	MaxKeys int
 	// TracesPerKey is how many recent trace IDs are kept per pod and per
 	// service. Zero means 64.
@@ -47,7 +47,7 @@ type IndexConfig struct {
 
 // DefaultIndexConfig returns the defaults Braid's processor uses.
 func DefaultIndexConfig() IndexConfig {
-	return IndexConfig{MaxTraces: 100_000, TTL: 10 * time.Minute, Shards: 16, MaxKeys: 10_000, TracesPerKey: 64, SpansPerKey: 128}
+	return IndexConfig{MaxTraces: 100_000, TTL: 10 * time.Minute, Shards: 16, MaxKeys: 4096, TracesPerKey: 64, SpansPerKey: 128}
 }
 
 // TraceSummary is what the index knows about one trace.
@@ -205,7 +205,7 @@ func NewTraceIndex(cfg IndexConfig) (*TraceIndex, error) {
 		cfg.Shards = cfg.MaxTraces
 	}
 	if cfg.MaxKeys == 0 {
-		cfg.MaxKeys = 10_000
+		cfg.MaxKeys = 4096
 	}
 	if cfg.TracesPerKey == 0 {
 		cfg.TracesPerKey = 64

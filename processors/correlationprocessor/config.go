@@ -28,7 +28,7 @@ type Config struct {
 	// Default 16.
 	Shards int `mapstructure:"shards"`
 	// MaxKeys bounds how many pods, and how many services, keep a history
-	// of recent traces and spans. Default 10000.
+	// of recent traces and spans. Default 4096.
 	MaxKeys int `mapstructure:"max_keys"`
 	// SpansPerKey is how many recent spans each pod and service history
 	// holds, for inferred log links and exemplars. Default 128.
@@ -117,7 +117,7 @@ func createDefaultConfig() component.Config {
 		MaxTraces:   100_000,
 		TTL:         10 * time.Minute,
 		Shards:      16,
-		MaxKeys:     10_000,
+		MaxKeys:     4096,
 		SpansPerKey: 128,
 		TraceContext: TraceContextConfig{
 			Sources:         x.Sources,

@@ -14,8 +14,8 @@ COUNT   ?= 1
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## build bin/braid with version and commit stamped in
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/braid
+build: ## build bin/braid with version and commit stamped in (same flags as the tests, so they share the build cache)
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/braid
 
 run: build ## run Braid on its embedded default (OTLP on localhost:4317/4318, metrics on :8889)
 	./$(BIN)
@@ -40,7 +40,7 @@ bench: ## run the benchmarks (BENCH=regexp PKGS=./correlate/... COUNT=6 for benc
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) $(PKGS)
 
 loadgen: ## build bin/braid-loadgen, the OTLP load generator and sink
-	$(GO) build -trimpath -o bin/braid-loadgen ./cmd/braid-loadgen
+	$(GO) build -o bin/braid-loadgen ./cmd/braid-loadgen
 
 bench-e2e: build loadgen ## end-to-end load: plain passthrough vs the full Braid pipeline (max rate, CPU per million, peak RSS)
 	@mkdir -p .tmp
@@ -50,3 +50,17 @@ bench-e2e: build loadgen ## end-to-end load: plain passthrough vs the full Braid
 
 clean: ## remove build output and local state
 	rm -rf bin .tmp
+
+.PHONY: demo e2e stack-up stack-down
+
+demo: build ## local stack (Prometheus, Jaeger, VictoriaLogs, Braid) and the demo workload; prints where to look
+	deploy/local/stack.sh demo
+
+e2e: build ## end-to-end tests against the real backends on loopback, then a clean stop
+	deploy/local/stack.sh e2e
+
+stack-up: build ## start the local stack in the background
+	deploy/local/stack.sh up
+
+stack-down: ## stop what stack-up or demo started
+	deploy/local/stack.sh down

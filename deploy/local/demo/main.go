@@ -84,5 +84,7 @@ func linkText(r shop.Request) string {
 	fmt.Fprintf(&b, "  request rate:         %s/api/v1/query?query=%s\n", prom, q("sum by (service_name) (rate(traces_span_metrics_calls_total[1m]))"))
 	fmt.Fprintf(&b, "  exemplars:            %s/api/v1/query_exemplars?query=%s&start=%d&end=%d\n", prom,
 		q("traces_span_metrics_duration_milliseconds_bucket"), r.Start.Add(-time.Hour).Unix(), r.Start.Add(time.Hour).Unix())
+	fmt.Fprintf(&b, "  from Braid itself:    bin/braid drill --trace %s\n", r.TraceID)
+	fmt.Fprintf(&b, "                        bin/braid drill --service %s --errors-only\n", shop.PaymentPod.Service)
 	return b.String()
 }

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"github.com/braidobs/braid/exporters/lokiexporter"
-	"github.com/braidobs/braid/processors/correlationprocessor"
-	"github.com/braidobs/braid/receivers/lokireceiver"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/kafkaexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
@@ -18,6 +15,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/kafkareceiver"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/zipkinreceiver"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/debugexporter"
@@ -32,6 +30,13 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
+
+	"github.com/braidobs/braid/drill"
+	"github.com/braidobs/braid/exporters/lokiexporter"
+	"github.com/braidobs/braid/extensions/drillextension"
+	"github.com/braidobs/braid/extensions/k8spodsextension"
+	"github.com/braidobs/braid/processors/correlationprocessor"
+	"github.com/braidobs/braid/receivers/lokireceiver"
 )
 
 // components returns every factory compiled into Braid. Adding a component
@@ -39,6 +44,16 @@ import (
 func components() (otelcol.Factories, error) {
 	var err error
 	factories := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
+
+	// The drill-down API reads the trace index of the correlation processors
+	// that this same set of factories builds.
+	correlation, correlationIndex := correlationprocessor.NewFactoryWithIndexLookup()
+	drillIndex := func(id component.ID) (drill.Index, bool) {
+		if idx, ok := correlationIndex(id); ok {
+			return idx, true
+		}
+		return nil, false
+	}
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
 		otlpreceiver.NewFactory(),
@@ -57,7 +72,7 @@ func components() (otelcol.Factories, error) {
 		batchprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
 		resourceprocessor.NewFactory(),
-		correlationprocessor.NewFactory(),
+		correlation,
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -89,6 +104,8 @@ func components() (otelcol.Factories, error) {
 		zpagesextension.NewFactory(),
 		filestorage.NewFactory(),
 		bearertokenauthextension.NewFactory(),
+		k8spodsextension.NewFactory(),
+		drillextension.NewFactory(drillIndex),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/golang/snappy"
+	"github.com/grafana/loki/pkg/push"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
@@ -105,12 +106,9 @@ func (e *lokiExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		err := e.send(ctx, tr)
 		switch {
 		case err == nil:
-			e.requests.Add(ctx, 1, metric.WithAttributes(attribute.String("status", "ok")))
 		case consumererror.IsPermanent(err):
-			e.requests.Add(ctx, 1, metric.WithAttributes(attribute.String("status", "permanent")))
 			permErrs = append(permErrs, err)
 		default:
-			e.requests.Add(ctx, 1, metric.WithAttributes(attribute.String("status", "retryable")))
 			retryErrs = append(retryErrs, err)
 			retry = append(retry, tr.resources...)
 		}
@@ -139,13 +137,46 @@ func (e *lokiExporter) send(ctx context.Context, tr *tenantRequest) error {
 		// No retry can fix it, and another tenant must not get these entries.
 		e.drop(ctx, tr.entries, "invalid_tenant")
 		err = fmt.Errorf("tenant %q from %s: %w", truncate(tr.tenant), e.cfg.Tenant.FromAttribute, err)
-		e.logRefusal(0, tr, err)
+		e.logRefusal(0, tr.tenant, tr.entries, err)
 		return consumererror.NewPermanent(err)
 	}
-	raw, err := tr.req.Marshal()
+	return e.push(ctx, tr.tenant, &tr.req, tr.entries)
+}
+
+// push sends req, which holds entries entries, and counts the outcome. A
+// request answered 413 that holds more than one entry is split in two halves,
+// each sent the same way, so a proxy's body limit costs requests, not data.
+func (e *lokiExporter) push(ctx context.Context, tenant string, req *push.PushRequest, entries int) error {
+	status, err := e.post(ctx, tenant, req)
+	switch {
+	case err == nil:
+		e.requests.Add(ctx, 1, metric.WithAttributes(attribute.String("status", "ok")))
+		return nil
+	case status == http.StatusRequestEntityTooLarge && entries > 1:
+		e.requests.Add(ctx, 1, metric.WithAttributes(attribute.String("status", "retryable")))
+		a, b := splitRequest(req)
+		return combineHalves(e.push(ctx, tenant, &a, countEntries(&a)), e.push(ctx, tenant, &b, countEntries(&b)))
+	case consumererror.IsPermanent(err):
+		e.requests.Add(ctx, 1, metric.WithAttributes(attribute.String("status", "permanent")))
+		if status != 0 {
+			e.drop(ctx, entries, dropReason(status))
+			e.logRefusal(status, tenant, entries, err)
+		} else {
+			e.drop(ctx, entries, "encode")
+		}
+		return err
+	default:
+		e.requests.Add(ctx, 1, metric.WithAttributes(attribute.String("status", "retryable")))
+		return err
+	}
+}
+
+// post makes one HTTP request and classifies its outcome. status is the
+// HTTP status, 0 when there was no answer.
+func (e *lokiExporter) post(ctx context.Context, tenant string, pr *push.PushRequest) (status int, err error) {
+	raw, err := pr.Marshal()
 	if err != nil {
-		e.drop(ctx, tr.entries, "encode")
-		return consumererror.NewPermanent(fmt.Errorf("marshal push request: %w", err))
+		return 0, consumererror.NewPermanent(fmt.Errorf("marshal push request: %w", err))
 	}
 	bp, _ := e.bufPool.Get().(*[]byte)
 	if bp == nil {
@@ -159,33 +190,66 @@ func (e *lokiExporter) send(ctx context.Context, tr *tenantRequest) error {
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.cfg.ClientConfig.Endpoint, bytes.NewReader(body))
 	if err != nil {
-		return consumererror.NewPermanent(fmt.Errorf("build push request: %w", err))
+		return 0, consumererror.NewPermanent(fmt.Errorf("build push request: %w", err))
 	}
 	req.Header.Set("Content-Type", "application/x-protobuf")
 	req.Header.Set("User-Agent", e.userAgent)
-	if tr.tenant != "" {
-		req.Header.Set("X-Scope-OrgID", tr.tenant)
+	if tenant != "" {
+		req.Header.Set("X-Scope-OrgID", tenant)
 	}
 	resp, err := e.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("push to %s: %w", e.cfg.ClientConfig.Endpoint, err)
+		return 0, fmt.Errorf("push to %s: %w", e.cfg.ClientConfig.Endpoint, err)
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64*1024)) // let the connection be reused
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return nil
+		return resp.StatusCode, nil
 	}
-	err = fmt.Errorf("push to %s (tenant %q): HTTP %d: %s", e.cfg.ClientConfig.Endpoint, tr.tenant, resp.StatusCode, bytes.TrimSpace(msg))
+	err = fmt.Errorf("push to %s (tenant %q): HTTP %d: %s", e.cfg.ClientConfig.Endpoint, tenant, resp.StatusCode, bytes.TrimSpace(msg))
 	if retryable(resp.StatusCode) {
 		if d, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
-			return exporterhelper.NewThrottleRetry(err, d)
+			return resp.StatusCode, exporterhelper.NewThrottleRetry(err, d)
 		}
-		return err
+		return resp.StatusCode, err
 	}
-	e.drop(ctx, tr.entries, dropReason(resp.StatusCode))
-	e.logRefusal(resp.StatusCode, tr, err)
-	return consumererror.NewPermanent(err)
+	return resp.StatusCode, consumererror.NewPermanent(err)
+}
+
+// splitRequest halves a request: by streams when it has several, else by the
+// entries of its one stream.
+func splitRequest(req *push.PushRequest) (a, b push.PushRequest) {
+	if n := len(req.Streams); n > 1 {
+		return push.PushRequest{Streams: req.Streams[:n/2]}, push.PushRequest{Streams: req.Streams[n/2:]}
+	}
+	s := req.Streams[0]
+	mid := len(s.Entries) / 2
+	return push.PushRequest{Streams: []push.Stream{{Labels: s.Labels, Entries: s.Entries[:mid]}}},
+		push.PushRequest{Streams: []push.Stream{{Labels: s.Labels, Entries: s.Entries[mid:]}}}
+}
+
+func countEntries(req *push.PushRequest) int {
+	n := 0
+	for i := range req.Streams {
+		n += len(req.Streams[i].Entries)
+	}
+	return n
+}
+
+// combineHalves merges the outcomes of two halves: retryable when either is
+// (the tenant's logs are sent again: at least once), permanent when both are.
+func combineHalves(a, b error) error {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	case consumererror.IsPermanent(a) && consumererror.IsPermanent(b):
+		return errors.Join(a, b)
+	default:
+		return fmt.Errorf("%s; %s", a.Error(), b.Error())
+	}
 }
 
 func (e *lokiExporter) drop(ctx context.Context, entries int, reason string) {
@@ -195,12 +259,12 @@ func (e *lokiExporter) drop(ctx context.Context, entries int, reason string) {
 // logRefusal logs a permanent refusal with Loki's message (status 0: refused
 // before sending): at error level the first time a status code is seen, at
 // debug level afterwards.
-func (e *lokiExporter) logRefusal(code int, tr *tenantRequest, err error) {
+func (e *lokiExporter) logRefusal(code int, tenant string, entries int, err error) {
 	e.loggedMu.Lock()
 	first := !e.logged[code]
 	e.logged[code] = true
 	e.loggedMu.Unlock()
-	fields := []zap.Field{zap.Int("status", code), zap.String("tenant", tr.tenant), zap.Int("dropped_entries", tr.entries), zap.Error(err)}
+	fields := []zap.Field{zap.Int("status", code), zap.String("tenant", tenant), zap.Int("dropped_entries", entries), zap.Error(err)}
 	if first {
 		e.set.Logger.Error("Push request refused for good; its entries are dropped (counted in braid_loki_dropped_entries; later refusals with this status are logged at debug level)", fields...)
 		return

@@ -208,12 +208,14 @@ func TestErrorClassification(t *testing.T) {
 		code       int
 		permanent  bool
 		dropReason string
+		requests   map[string]int64 // when not the single request of the default
 	}{
 		{code: http.StatusBadRequest, permanent: true, dropReason: "bad_request"},
 		{code: http.StatusUnauthorized, permanent: true, dropReason: "unauthorized"},
 		{code: http.StatusForbidden, permanent: true, dropReason: "unauthorized"},
 		{code: http.StatusNotFound, permanent: true, dropReason: "not_found"},
-		{code: http.StatusRequestEntityTooLarge, permanent: true, dropReason: "too_large"},
+		// Split in two single entries, each still too large.
+		{code: http.StatusRequestEntityTooLarge, permanent: true, dropReason: "too_large", requests: map[string]int64{"retryable": 1, "permanent": 2}},
 		{code: http.StatusUnprocessableEntity, permanent: true, dropReason: "http_422"},
 		{code: http.StatusTooManyRequests},
 		{code: http.StatusInternalServerError},
@@ -240,8 +242,13 @@ func TestErrorClassification(t *testing.T) {
 			assert.Equal(t, tt.permanent, consumererror.IsPermanent(err))
 			requests := counterValues(t, tel, "braid_loki_requests", "status")
 			dropped := counterValues(t, tel, "braid_loki_dropped_entries", "reason")
+			if tt.requests != nil {
+				assert.Equal(t, tt.requests, requests)
+			}
 			if tt.permanent {
-				assert.Equal(t, map[string]int64{"permanent": 1}, requests)
+				if tt.requests == nil {
+					assert.Equal(t, map[string]int64{"permanent": 1}, requests)
+				}
 				assert.Equal(t, map[string]int64{tt.dropReason: 2}, dropped)
 			} else {
 				assert.Equal(t, map[string]int64{"retryable": 1}, requests)
@@ -249,6 +256,43 @@ func TestErrorClassification(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTooLargeIsSplit answers 413 to any request of more than two entries,
+// as a proxy's body limit would: the exporter halves requests until they
+// pass, and nothing is lost.
+func TestTooLargeIsSplit(t *testing.T) {
+	loki := newFakeLoki(t)
+	loki.setAnswer(func(_ int, r received) (int, string) {
+		n := 0
+		for _, s := range r.req.Streams {
+			n += len(s.Entries)
+		}
+		if n > 2 {
+			return http.StatusRequestEntityTooLarge, "request body too large"
+		}
+		return http.StatusNoContent, ""
+	})
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	exp := startExporter(t, testConfig(loki.url()), nil, tel)
+
+	ld := plog.NewLogs()
+	var want []string
+	for _, svc := range []string{"a", "b"} {
+		lrs := addResource(ld, map[string]string{"service.name": svc})
+		for i := range 5 {
+			line := fmt.Sprintf("%s-%d", svc, i)
+			addRecord(lrs, line, baseTime.Add(time.Duration(i)*time.Second))
+			want = append(want, line)
+		}
+	}
+	require.NoError(t, exp.ConsumeLogs(context.Background(), ld))
+	assert.ElementsMatch(t, want, loki.acceptedLines())
+	assert.Empty(t, counterValues(t, tel, "braid_loki_dropped_entries", "reason"))
+	requests := counterValues(t, tel, "braid_loki_requests", "status")
+	assert.Positive(t, requests["retryable"], "the 413s were split")
+	assert.Zero(t, requests["permanent"])
 }
 
 func TestNetworkErrorIsRetryable(t *testing.T) {

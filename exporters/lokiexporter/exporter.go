@@ -62,7 +62,7 @@ func newLokiExporter(cfg *Config, set exporter.Settings) (*lokiExporter, error) 
 		metric.WithUnit("{request}"))
 	errs = errors.Join(errs, err)
 	e.dropped, err = meter.Int64Counter("braid_loki_dropped_entries",
-		metric.WithDescription("Log entries in push requests Loki refused for good (a 4xx answer other than 429), by reason; an upper bound, since Loki keeps the valid entries of a 400."),
+		metric.WithDescription("Log entries dropped for good, by reason: Loki refused their request (a 4xx other than 429; an upper bound, Loki keeps the valid entries of a 400) or their tenant ID is invalid."),
 		metric.WithUnit("{entry}"))
 	errs = errors.Join(errs, err)
 	e.truncated, err = meter.Int64Counter("braid_loki_truncated_labels",

@@ -421,6 +421,31 @@ func (t *TraceIndex) AddLog(traceID pcommon.TraceID, podKey, service string) {
 		return
 	}
 	now := t.now().UnixNano()
+	t.addLogEntry(traceID, podKey, service, now)
+	if podKey != "" {
+		t.pods.addTrace(podKey, traceID, now)
+	}
+}
+
+// AddLogs counts log records of the given traces, all from one pod and
+// service, as AddLog does for each; it reads the clock and updates the
+// pod's history once.
+func (t *TraceIndex) AddLogs(traceIDs []pcommon.TraceID, podKey, service string) {
+	if len(traceIDs) == 0 {
+		return
+	}
+	now := t.now().UnixNano()
+	for _, id := range traceIDs {
+		if !id.IsEmpty() {
+			t.addLogEntry(id, podKey, service, now)
+		}
+	}
+	if podKey != "" {
+		t.pods.addTraces(podKey, traceIDs, now)
+	}
+}
+
+func (t *TraceIndex) addLogEntry(traceID pcommon.TraceID, podKey, service string, now int64) {
 	s := t.shard(traceID)
 	s.mu.Lock()
 	e := t.entry(s, traceID, now)
@@ -428,9 +453,6 @@ func (t *TraceIndex) AddLog(traceID pcommon.TraceID, podKey, service string) {
 	e.services = addValue(e.services, service, s)
 	e.pods = addValue(e.pods, podKey, s)
 	s.mu.Unlock()
-	if podKey != "" {
-		t.pods.addTrace(podKey, traceID, now)
-	}
 }
 
 // Get returns the summary of a trace.

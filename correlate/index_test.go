@@ -293,3 +293,15 @@ func TestNoSpanHistory(t *testing.T) {
 	assert.False(t, ok)
 	assert.Len(t, idx.TracesForPod("uid-a", correlate.Query{}), 1, "trace history is still kept")
 }
+
+func TestAddLogs(t *testing.T) {
+	idx, _ := newIndex(t, nil)
+	idx.AddLogs([]pcommon.TraceID{traceID(1), traceID(1), {}, traceID(2)}, "uid-a", "svc")
+	s, ok := idx.Get(traceID(1))
+	require.True(t, ok)
+	assert.Equal(t, 2, s.LogCount)
+	assert.Equal(t, []string{"svc"}, s.Services)
+	assert.Equal(t, []string{"uid-a"}, s.Pods)
+	assert.Len(t, idx.TracesForPod("uid-a", correlate.Query{}), 2)
+	assert.Equal(t, 2, idx.Len(), "the empty ID is skipped")
+}

@@ -197,6 +197,18 @@ func (k *keyIndex) addTrace(key string, id pcommon.TraceID, now int64) {
 	s.mu.Unlock()
 }
 
+func (k *keyIndex) addTraces(key string, ids []pcommon.TraceID, now int64) {
+	s := k.shard(key)
+	s.mu.Lock()
+	r := k.record(s, key, now)
+	for _, id := range ids {
+		if !id.IsEmpty() {
+			r.addTrace(id, k.tracesPerKey)
+		}
+	}
+	s.mu.Unlock()
+}
+
 // traces returns key's recent trace IDs, newest first.
 func (k *keyIndex) traces(key string) []pcommon.TraceID {
 	s := k.shard(key)

@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.uber.org/zap"
@@ -178,11 +179,16 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 	heldN := 0
 	limit := int64(e.cfg.InferLogLinks.MaxDelayedLogs)
 
+	idsp := traceIDBufs.Get().(*[]pcommon.TraceID)
+	defer func() { traceIDBufs.Put(idsp) }()
+
 	splitByLogPath(ld, e)
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
 		id := e.identify(ctx, rl.Resource().Attributes(), firstLogPath(rl), &lc)
+		// The trace IDs of this resource's records, indexed at once.
+		ids := (*idsp)[:0]
 		var heldRL plog.ResourceLogs
 		hasHeldRL := false
 		sls := rl.ScopeLogs()
@@ -195,12 +201,12 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 				switch tc.Source {
 				case correlate.SourcePresent:
 					counts[outcomePresent]++
-					e.index.AddLog(tc.TraceID, id.key, id.service)
+					ids = append(ids, tc.TraceID)
 					return false
 				case correlate.SourceAttribute, correlate.SourceBody:
 					correlate.ApplyTraceContext(lr, tc)
 					counts[outcomeExtracted]++
-					e.index.AddLog(tc.TraceID, id.key, id.service)
+					ids = append(ids, tc.TraceID)
 					return false
 				}
 				if !infer || !id.known() {
@@ -242,6 +248,8 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 		if hasHeldRL {
 			rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool { return sl.LogRecords().Len() == 0 })
 		}
+		e.index.AddLogs(ids, id.key, id.service)
+		*idsp = ids[:0]
 	}
 	e.tel.recordOutcomes(ctx, &counts)
 	e.tel.recordLookups(ctx, &lc)
@@ -266,6 +274,9 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 	}
 	return ld, nil
 }
+
+// traceIDBufs recycles the per-resource trace ID buffers.
+var traceIDBufs = sync.Pool{New: func() any { s := make([]pcommon.TraceID, 0, 1024); return &s }}
 
 // firstLogPath returns the log.file.path attribute of the resource's first
 // record; splitByLogPath has made it the same for all of them.

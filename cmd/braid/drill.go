@@ -89,6 +89,10 @@ func runDrill(ctx context.Context, out io.Writer, o drillOptions) error {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	base := strings.TrimRight(o.endpoint, "/")
+	if !strings.Contains(base, "://") {
+		// The same host:port the drill extension is configured with.
+		base = "http://" + base
+	}
 
 	q := url.Values{}
 	q.Set("since", o.since)

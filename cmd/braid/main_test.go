@@ -39,7 +39,7 @@ func freeAddr(t *testing.T) string {
 // defaultEndpoints moves every listener of the embedded default to a free
 // loopback port, through the same BRAID_* variables users set.
 type defaultEndpoints struct {
-	grpc, http, prometheus, health, telemetry, loki string
+	grpc, http, prometheus, health, telemetry, loki, drill string
 }
 
 func useFreePorts(t *testing.T) defaultEndpoints {
@@ -51,6 +51,7 @@ func useFreePorts(t *testing.T) defaultEndpoints {
 		health:     freeAddr(t),
 		telemetry:  freeAddr(t),
 		loki:       freeAddr(t),
+		drill:      freeAddr(t),
 	}
 	_, telemetryPort, err := net.SplitHostPort(e.telemetry)
 	require.NoError(t, err)
@@ -59,6 +60,7 @@ func useFreePorts(t *testing.T) defaultEndpoints {
 	t.Setenv("BRAID_PROMETHEUS_ENDPOINT", e.prometheus)
 	t.Setenv("BRAID_HEALTH_ENDPOINT", e.health)
 	t.Setenv("BRAID_LOKI_RECEIVER_ENDPOINT", e.loki)
+	t.Setenv("BRAID_DRILL_ENDPOINT", e.drill)
 	t.Setenv("BRAID_TELEMETRY_HOST", "127.0.0.1")
 	t.Setenv("BRAID_TELEMETRY_PORT", telemetryPort)
 	t.Setenv("BRAID_SPAN_METRICS_FLUSH_INTERVAL", "200ms")
@@ -254,6 +256,22 @@ func TestEmbeddedDefaultAcceptsOTLPAndServesSpanMetricsWithExemplars(t *testing.
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// The drill-down API knows the trace from the correlation processor's
+	// index, its log line included, and `braid drill` finds it.
+	var out bytes.Buffer
+	require.Eventually(t, func() bool {
+		out.Reset()
+		err := runDrill(context.Background(), &out, drillOptions{
+			endpoint: e.drill, trace: grpcTrace.String(), asJSON: true, since: "15m", limit: 10, timeout: 5 * time.Second})
+		return err == nil && strings.Contains(out.String(), `"log_count":1`)
+	}, 30*time.Second, 100*time.Millisecond, "drill never saw the trace with its log")
+	assert.Contains(t, out.String(), `"root_operation":"GET /checkout"`)
+	assert.Contains(t, out.String(), `"source":"braid"`)
+	out.Reset()
+	require.NoError(t, runDrill(context.Background(), &out, drillOptions{
+		endpoint: e.drill, service: "cart", since: "15m", limit: 10, timeout: 5 * time.Second}))
+	assert.Contains(t, out.String(), httpTrace.String())
 }
 
 func TestMalformedOTLPIsRefusedWithBadRequest(t *testing.T) {

@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
 
+	"github.com/braidobs/braid/extensions/k8spodsextension"
 	"github.com/braidobs/braid/kube"
 )
 
@@ -481,4 +482,11 @@ func TestKubernetesRBACIsWhatThePodCacheUses(t *testing.T) {
 	sidecar := w["checkout"]
 	require.NotNil(t, sidecar.AutomountServiceAccountToken)
 	assert.False(t, *sidecar.AutomountServiceAccountToken, "the sidecar needs no API access")
+}
+
+func TestK8sPodsExtensionIsRegistered(t *testing.T) {
+	f, err := components()
+	require.NoError(t, err)
+	_, ok := f.Extensions[k8spodsextension.Type]
+	assert.True(t, ok, "k8s_pods is not among Braid's extensions")
 }

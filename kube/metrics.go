@@ -26,8 +26,8 @@ var kindNames = [numKinds]string{"uid", "ip", "name", "log_path"}
 type metrics struct {
 	lookups   metric.Int64Counter
 	badInput  metric.Int64Counter
-	hit, miss [numKinds]metric.AddOption
-	bad       [numKinds]metric.AddOption
+	hit, miss [numKinds][]metric.AddOption
+	bad       [numKinds][]metric.AddOption
 	reg       metric.Registration
 }
 
@@ -47,9 +47,9 @@ func newMetrics(mp metric.MeterProvider, r *Resolver) *metrics {
 		metric.WithUnit("{pod}"))
 	for k := range numKinds {
 		kind := attribute.String("kind", kindNames[k])
-		m.hit[k] = metric.WithAttributeSet(attribute.NewSet(kind, attribute.String("result", "hit")))
-		m.miss[k] = metric.WithAttributeSet(attribute.NewSet(kind, attribute.String("result", "miss")))
-		m.bad[k] = metric.WithAttributeSet(attribute.NewSet(kind))
+		m.hit[k] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(kind, attribute.String("result", "hit")))}
+		m.miss[k] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(kind, attribute.String("result", "miss")))}
+		m.bad[k] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(kind))}
 	}
 	m.reg, _ = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(cached, int64(r.Len()))
@@ -60,14 +60,14 @@ func newMetrics(mp metric.MeterProvider, r *Resolver) *metrics {
 
 func (m *metrics) lookup(k lookupKind, hit bool) {
 	if hit {
-		m.lookups.Add(context.Background(), 1, m.hit[k])
+		m.lookups.Add(context.Background(), 1, m.hit[k]...)
 	} else {
-		m.lookups.Add(context.Background(), 1, m.miss[k])
+		m.lookups.Add(context.Background(), 1, m.miss[k]...)
 	}
 }
 
 func (m *metrics) malformed(k lookupKind) {
-	m.badInput.Add(context.Background(), 1, m.bad[k])
+	m.badInput.Add(context.Background(), 1, m.bad[k]...)
 }
 
 func (m *metrics) unregister() {

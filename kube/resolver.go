@@ -37,8 +37,8 @@ type Resolver struct {
 	// mu guards byUID, byIP and byName, and the entries they point to.
 	mu     sync.RWMutex
 	byUID  map[string]*entry
-	byIP   map[string][]*entry // every cached pod holding the IP
-	byName map[string]*entry   // namespace/name → the newest pod of that name
+	byIP   map[netip.Addr][]*entry // every cached pod holding the IP
+	byName map[podName]*entry      // the newest pod of each name
 
 	// errMu guards lastErr.
 	errMu   sync.Mutex
@@ -60,6 +60,7 @@ var (
 // except for deletedAt, which is written under mu.
 type entry struct {
 	pod         correlate.Pod // identity; workload and service are filled at look-up
+	ip          netip.Addr    // pod.IP parsed; invalid when the pod has none
 	ownerKind   string
 	ownerName   string
 	hostNetwork bool
@@ -94,8 +95,8 @@ func NewResolver(cfg Config, client kubernetes.Interface, opts ...Option) (*Reso
 		cfg:    cfg,
 		now:    time.Now,
 		byUID:  make(map[string]*entry),
-		byIP:   make(map[string][]*entry),
-		byName: make(map[string]*entry),
+		byIP:   make(map[netip.Addr][]*entry),
+		byName: make(map[podName]*entry),
 	}
 	for _, o := range opts {
 		o(r)
@@ -246,12 +247,15 @@ func (r *Resolver) onPod(obj any) {
 			Name:        p.Name,
 			Namespace:   p.Namespace,
 			NodeName:    p.Spec.NodeName,
-			IP:          normalizeIP(p.Status.PodIP),
 			ClusterName: r.cfg.ClusterName,
 			Labels:      p.Labels,
 		},
 		hostNetwork: p.Spec.HostNetwork,
 		terminal:    p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed,
+	}
+	if ip, ok := parseIP(p.Status.PodIP); ok {
+		e.ip = ip
+		e.pod.IP = ip.String()
 	}
 	if len(p.Spec.Containers) == 1 {
 		e.pod.ContainerName = p.Spec.Containers[0].Name
@@ -266,10 +270,10 @@ func (r *Resolver) onPod(obj any) {
 		r.unindexLocked(old)
 	}
 	r.byUID[e.pod.UID] = e
-	if e.pod.IP != "" {
-		r.byIP[e.pod.IP] = append(r.byIP[e.pod.IP], e)
+	if e.ip.IsValid() {
+		r.byIP[e.ip] = append(r.byIP[e.ip], e)
 	}
-	r.byName[nameKey(e.pod.Namespace, e.pod.Name)] = e
+	r.byName[podName{e.pod.Namespace, e.pod.Name}] = e
 }
 
 // onPodDelete starts a deleted pod's grace period.
@@ -300,8 +304,8 @@ func (r *Resolver) unindexLocked(e *entry) {
 	if r.byUID[e.pod.UID] == e {
 		delete(r.byUID, e.pod.UID)
 	}
-	if e.pod.IP != "" {
-		list := r.byIP[e.pod.IP]
+	if e.ip.IsValid() {
+		list := r.byIP[e.ip]
 		for i, x := range list {
 			if x == e {
 				list = append(list[:i], list[i+1:]...)
@@ -309,12 +313,12 @@ func (r *Resolver) unindexLocked(e *entry) {
 			}
 		}
 		if len(list) == 0 {
-			delete(r.byIP, e.pod.IP)
+			delete(r.byIP, e.ip)
 		} else {
-			r.byIP[e.pod.IP] = list
+			r.byIP[e.ip] = list
 		}
 	}
-	key := nameKey(e.pod.Namespace, e.pod.Name)
+	key := podName{e.pod.Namespace, e.pod.Name}
 	if r.byName[key] == e {
 		delete(r.byName, key)
 	}
@@ -349,6 +353,20 @@ func (r *Resolver) Len() int {
 	return len(r.byUID)
 }
 
+// Deleting returns how many of the cached pods have been deleted and are in
+// their grace period (or past it, not yet swept).
+func (r *Resolver) Deleting() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	n := 0
+	for _, e := range r.byUID {
+		if !e.deletedAt.IsZero() {
+			n++
+		}
+	}
+	return n
+}
+
 // ByUID implements [correlate.PodResolver].
 func (r *Resolver) ByUID(uid string) (correlate.Pod, bool) {
 	if !validUID(uid) {
@@ -370,8 +388,8 @@ func (r *Resolver) ByUID(uid string) (correlate.Pod, bool) {
 // ("10.1.2.3:4317", "[fd00::1]:4317"); IPv4-mapped IPv6 addresses match
 // their IPv4 form.
 func (r *Resolver) ByIP(ip string) (correlate.Pod, bool) {
-	key := normalizeIP(ip)
-	if key == "" {
+	key, ok := parseIP(ip)
+	if !ok {
 		r.metrics.malformed(kindIP)
 		return correlate.Pod{}, false
 	}
@@ -415,7 +433,7 @@ func (r *Resolver) ByName(namespace, name string) (correlate.Pod, bool) {
 	}
 	now := r.now()
 	r.mu.RLock()
-	e := r.byName[nameKey(namespace, name)]
+	e := r.byName[podName{namespace, name}]
 	if e != nil && r.expiredLocked(e, now) {
 		e = nil
 	}
@@ -493,23 +511,23 @@ func metaOf(obj any) (metav1.Object, error) {
 	return m, nil
 }
 
+// podName is a pod's namespace and name.
+type podName struct{ namespace, name string }
+
 func nameKey(namespace, name string) string { return namespace + "/" + name }
 
-// normalizeIP returns ip (with or without a port) in canonical form, or ""
-// when it does not parse.
-func normalizeIP(ip string) string {
-	if ip == "" {
-		return ""
-	}
+// parseIP parses an address with or without a port, unmapping IPv4-mapped
+// IPv6 addresses and dropping any zone.
+func parseIP(ip string) (netip.Addr, bool) {
 	addr, err := netip.ParseAddr(ip)
 	if err != nil {
 		ap, err := netip.ParseAddrPort(ip)
 		if err != nil {
-			return ""
+			return netip.Addr{}, false
 		}
 		addr = ap.Addr()
 	}
-	return addr.Unmap().WithZone("").String()
+	return addr.Unmap().WithZone(""), true
 }
 
 // validUID reports whether uid has the form of a Kubernetes UID, an RFC 4122

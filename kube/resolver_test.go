@@ -183,7 +183,7 @@ func TestPodAddUpdateDelete(t *testing.T) {
 
 	// A deleted pod keeps resolving through its grace period, then not.
 	f.delete(t, "shop", "checkout-1")
-	require.Eventually(t, func() bool { return r.Sweep() == 0 && deleted(r, uidA, f) }, 10*time.Second, 5*time.Millisecond)
+	waitDeleted(t, r, 1)
 	f.clock.Advance(kube.DefaultDeletedPodGracePeriod - time.Second)
 	for _, ok := range []bool{hit(r.ByUID(uidA)), hit(r.ByIP("10.0.0.6")), hit(r.ByName("shop", "checkout-1"))} {
 		assert.True(t, ok, "within the grace period")
@@ -199,13 +199,10 @@ func TestPodAddUpdateDelete(t *testing.T) {
 
 func hit(_ correlate.Pod, ok bool) bool { return ok }
 
-// deleted reports whether the resolver has seen the pod's deletion: a
-// deletion starts the grace period, so a look-up a full period later misses.
-func deleted(r *kube.Resolver, uid string, f *fixture) bool {
-	f.clock.Advance(kube.DefaultDeletedPodGracePeriod)
-	_, ok := r.ByUID(uid)
-	f.clock.Advance(-kube.DefaultDeletedPodGracePeriod)
-	return !ok
+// waitDeleted waits until the resolver has seen n deletions.
+func waitDeleted(t *testing.T, r *kube.Resolver, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool { return r.Deleting() == n }, 10*time.Second, 5*time.Millisecond)
 }
 
 func TestIPReuseAfterDelete(t *testing.T) {
@@ -214,7 +211,7 @@ func TestIPReuseAfterDelete(t *testing.T) {
 	eventually(t, func() (correlate.Pod, bool) { return r.ByIP("10.0.0.7") }, uidA)
 
 	f.delete(t, "shop", "cart-1")
-	require.Eventually(t, func() bool { return deleted(r, uidA, f) }, 10*time.Second, 5*time.Millisecond)
+	waitDeleted(t, r, 1)
 	p, ok := r.ByIP("10.0.0.7")
 	require.True(t, ok, "late telemetry from a deleted pod is still attributed")
 	assert.Equal(t, uidA, p.UID)
@@ -636,4 +633,29 @@ func TestConfigValidate(t *testing.T) {
 			assert.ErrorContains(t, err, tt.wantErr)
 		})
 	}
+}
+
+func TestZeroGracePeriodForgetsDeletedPodsAtOnce(t *testing.T) {
+	cfg := gatewayConfig()
+	cfg.DeletedPodGracePeriod = 0
+	f := start(t, cfg, newPod("shop", "cart-1", uidA, "10.7.0.1"))
+	require.True(t, hit(f.resolver.ByUID(uidA)))
+	f.delete(t, "shop", "cart-1")
+	eventually(t, func() (correlate.Pod, bool) { return f.resolver.ByUID(uidA) }, "")
+	assert.False(t, hit(f.resolver.ByIP("10.7.0.1")))
+	assert.False(t, hit(f.resolver.ByName("shop", "cart-1")))
+	assert.Equal(t, 0, f.resolver.Len())
+}
+
+func TestStatefulSetPodRecreatedUnderItsName(t *testing.T) {
+	f := start(t, gatewayConfig(), newPod("db", "postgres-0", uidA, "10.8.0.1", ownedBy("StatefulSet", "postgres")))
+	f.delete(t, "db", "postgres-0")
+	waitDeleted(t, f.resolver, 1)
+	f.create(t, newPod("db", "postgres-0", uidB, "10.8.0.2", ownedBy("StatefulSet", "postgres")))
+	eventually(t, func() (correlate.Pod, bool) { return f.resolver.ByName("db", "postgres-0") }, uidB)
+	f.clock.Advance(kube.DefaultDeletedPodGracePeriod)
+	assert.Equal(t, 1, f.resolver.Sweep())
+	p, ok := f.resolver.ByName("db", "postgres-0")
+	require.True(t, ok, "sweeping the old pod keeps the new one's name")
+	assert.Equal(t, uidB, p.UID)
 }

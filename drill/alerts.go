@@ -82,6 +82,11 @@ const alertTraceLimit = 5
 
 func (s *Server) postAlerts(w http.ResponseWriter, r *http.Request) {
 	p, err := DecodeWebhook(http.MaxBytesReader(w, r.Body, maxRequestBytes))
+	if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+		writeError(w, http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("alertmanager webhook larger than %d bytes", tooBig.Limit))
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return

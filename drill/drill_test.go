@@ -256,6 +256,18 @@ func TestMalformedWebhooksAreRefused(t *testing.T) {
 	}
 }
 
+func TestOversizedWebhookIsRefused(t *testing.T) {
+	srv := newServer(t, newIndex(t), "")
+	body := `{"version":"4","alerts":[{"startsAt":"2026-11-26T12:00:00Z","labels":{"x":"` + strings.Repeat("a", 5<<20) + `"}}]}`
+	resp, err := http.Post(srv.URL+"/api/v1/alerts", "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var e drill.Error
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&e))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	assert.Contains(t, e.Error, "larger than")
+}
+
 // fakeJaeger answers Jaeger's query API from the fixture and records the
 // search it was asked.
 func fakeJaeger(t *testing.T) (*httptest.Server, *url.Values) {

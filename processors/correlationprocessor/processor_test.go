@@ -531,3 +531,63 @@ func TestPodResolverExtension(t *testing.T) {
 	_, ok = reg.TraceIndex(component.NewIDWithName(Type, "other"))
 	assert.False(t, ok)
 }
+
+func TestExemplars(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.Exemplars.Enabled = true; c.Exemplars.MaxAge = time.Minute })
+	ctx := context.Background()
+	require.NoError(t, r.traces.ConsumeTraces(ctx, traces(ordersPod,
+		span(tid1, sid1, "GET /fast", 0, 20*time.Millisecond, false),
+		span(tid2, sid2, "GET /slow", 0, 800*time.Millisecond, false))))
+
+	histogram := func(ms pmetric.MetricSlice, unit string, counts []uint64, ts time.Duration, withExemplar bool) {
+		m := ms.AppendEmpty()
+		m.SetName("http.server.request.duration")
+		m.SetUnit(unit)
+		dp := m.SetEmptyHistogram().DataPoints().AppendEmpty()
+		dp.SetTimestamp(at(ts))
+		dp.ExplicitBounds().FromRaw([]float64{50, 500})
+		dp.BucketCounts().FromRaw(counts)
+		if withExemplar {
+			dp.Exemplars().AppendEmpty().SetTraceID(pcommon.TraceID{9})
+		}
+	}
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	require.NoError(t, rm.Resource().Attributes().FromRaw(ordersPod))
+	ms := rm.ScopeMetrics().AppendEmpty().Metrics()
+	histogram(ms, "ms", []uint64{5, 0, 1}, time.Second, false)    // 0: both buckets with a span
+	histogram(ms, "ms", []uint64{0, 7, 0}, time.Second, false)    // 1: (50, 500]: no span that long
+	histogram(ms, "By", []uint64{5, 0, 1}, time.Second, false)    // 2: not a time unit
+	histogram(ms, "ms", []uint64{5, 0, 1}, time.Second, true)     // 3: has its own exemplar
+	histogram(ms, "ms", []uint64{5, 0, 1}, 10*time.Minute, false) // 4: spans too old for this point
+	g := ms.AppendEmpty()                                         // 5: gauges are left alone
+	g.SetName("queue.depth")
+	g.SetEmptyGauge().DataPoints().AppendEmpty().SetIntValue(3)
+	require.NoError(t, r.metrics.ConsumeMetrics(ctx, md))
+
+	out := r.mSink.AllMetrics()[0].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	exs := out.At(0).Histogram().DataPoints().At(0).Exemplars()
+	require.Equal(t, 2, exs.Len())
+	assert.Equal(t, tid2, exs.At(0).TraceID(), "highest bucket first")
+	assert.InDelta(t, 800, exs.At(0).DoubleValue(), 1e-9)
+	assert.Equal(t, tid1, exs.At(1).TraceID())
+	assert.InDelta(t, 20, exs.At(1).DoubleValue(), 1e-9)
+	assert.Zero(t, out.At(1).Histogram().DataPoints().At(0).Exemplars().Len())
+	assert.Zero(t, out.At(2).Histogram().DataPoints().At(0).Exemplars().Len())
+	assert.Equal(t, 1, out.At(3).Histogram().DataPoints().At(0).Exemplars().Len())
+	assert.Equal(t, pcommon.TraceID{9}, out.At(3).Histogram().DataPoints().At(0).Exemplars().At(0).TraceID())
+	assert.Zero(t, out.At(4).Histogram().DataPoints().At(0).Exemplars().Len())
+	assert.Zero(t, out.At(5).Gauge().DataPoints().At(0).Exemplars().Len())
+}
+
+func TestLogPathOnTheResource(t *testing.T) {
+	r := newRig(t, nil)
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr(correlate.AttrLogFilePath, logPath)
+	rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("hello")
+	require.NoError(t, r.logs.ConsumeLogs(context.Background(), ld))
+	attrs := r.lSink.AllLogs()[0].ResourceLogs().At(0).Resource().Attributes().AsRaw()
+	assert.Equal(t, podUID, attrs["k8s.pod.uid"])
+	assert.Equal(t, "orders", attrs["k8s.container.name"])
+}

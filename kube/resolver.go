@@ -160,15 +160,22 @@ func (r *Resolver) Start(ctx context.Context) error {
 
 	syncCtx, cancel := context.WithTimeout(ctx, r.cfg.SyncTimeout)
 	defer cancel()
-	podsSynced := cache.WaitForCacheSync(syncCtx.Done(), reg.HasSynced)
-	rsSynced := podsSynced && cache.WaitForCacheSync(syncCtx.Done(), r.replicaSets.HasSynced)
-	if !podsSynced || !rsSynced {
-		r.stopLocked()
-		what := "pods"
-		if podsSynced {
-			what = "replicasets"
+	var unsynced []string
+	if !cache.WaitForCacheSync(syncCtx.Done(), reg.HasSynced, r.replicaSets.HasSynced) {
+		if !reg.HasSynced() {
+			unsynced = append(unsynced, "pods")
 		}
-		msg := fmt.Sprintf("kube: %s cache did not sync within %s (sync_timeout): check that the API server is reachable and that Braid's service account may list and watch pods and replicasets", what, r.cfg.SyncTimeout)
+		if !r.replicaSets.HasSynced() {
+			unsynced = append(unsynced, "replicasets")
+		}
+	}
+	if len(unsynced) > 0 {
+		r.stopLocked()
+		what := strings.Join(unsynced, " and ") + " cache"
+		if len(unsynced) != 1 {
+			what += "s"
+		}
+		msg := fmt.Sprintf("kube: %s did not sync within %s (sync_timeout): check that the API server is reachable and that Braid's service account may list and watch pods and replicasets", what, r.cfg.SyncTimeout)
 		if last := r.lastWatchError(); last != nil {
 			return fmt.Errorf("%s; last error: %w", msg, last)
 		}

@@ -456,7 +456,7 @@ func TestSyncTimeout(t *testing.T) {
 	})
 	err := f.resolver.Start(context.Background())
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "pods cache did not sync within 200ms (sync_timeout)")
+	assert.Regexp(t, `kube: pods (and replicasets )?caches? did not sync within 200ms \(sync_timeout\)`, err.Error())
 	assert.Contains(t, err.Error(), "list and watch pods and replicasets")
 	assert.Contains(t, err.Error(), "forbidden")
 	// Start stopped what it started (goleak checks the goroutines); Shutdown

@@ -108,6 +108,7 @@ func TestStartFailures(t *testing.T) {
 		mutate   func(*Config)
 		provider kube.ClientProvider
 		wantErr  string
+		wantSync string // regexp
 	}{
 		{
 			name: "no API credentials",
@@ -132,7 +133,8 @@ func TestStartFailures(t *testing.T) {
 				})
 				return c, nil
 			},
-			wantErr: "replicasets cache did not sync within 100ms (sync_timeout)",
+			wantErr:  "did not sync within 100ms (sync_timeout)",
+			wantSync: `(pods and )?replicasets caches? did not sync within .*last error: .*connection refused`,
 		},
 	}
 	for _, tt := range tests {
@@ -144,7 +146,11 @@ func TestStartFailures(t *testing.T) {
 			}
 			ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(Type), cfg)
 			require.NoError(t, err)
-			assert.ErrorContains(t, ext.Start(context.Background(), componenttest.NewNopHost()), tt.wantErr)
+			err = ext.Start(context.Background(), componenttest.NewNopHost())
+			assert.ErrorContains(t, err, tt.wantErr)
+			if tt.wantSync != "" {
+				assert.Regexp(t, tt.wantSync, err.Error())
+			}
 			assert.NoError(t, ext.Shutdown(context.Background()))
 		})
 	}

@@ -76,6 +76,11 @@ receivers:
         endpoint: ENDPOINT
 processors:
   correlation:
+    pods:
+      - uid: sender-uid
+        name: sidecar-app-0
+        namespace: shop
+        ip: 127.0.0.1
     infer_log_links:
       enabled: true
       delay: 0s
@@ -204,9 +209,26 @@ func TestCollectorPipelinesShareOneEngine(t *testing.T) {
 	require.NoError(t, err)
 	post(t, "http://"+addr+"/v1/metrics", body)
 
+	// Traces without pod attributes: the pod is the sender, by its address.
+	td = ptrace.NewTraces()
+	rs = td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "sidecar-app")
+	sp = rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.SetTraceID(tid2)
+	sp.SetSpanID(sid2)
+	body, err = ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	require.NoError(t, err)
+	post(t, "http://"+addr+"/v1/traces", body)
+
 	require.Eventually(t, func() bool {
-		return out.traces.SpanCount() == 1 && out.logs.LogRecordCount() == 2 && out.metrics.DataPointCount() == 1
+		return out.traces.SpanCount() == 2 && out.logs.LogRecordCount() == 2 && out.metrics.DataPointCount() == 1
 	}, 10*time.Second, 10*time.Millisecond)
+
+	senderRes := out.traces.AllTraces()[1].ResourceSpans().At(0).Resource().Attributes().AsRaw()
+	assert.Equal(t, "sender-uid", senderRes["k8s.pod.uid"], "pod identity from the sender's address")
+	assert.Equal(t, "sidecar-app-0", senderRes["k8s.pod.name"])
+	firstRes := out.traces.AllTraces()[0].ResourceSpans().At(0).Resource().Attributes().AsRaw()
+	assert.Equal(t, podUID, firstRes["k8s.pod.uid"], "attributes already present win")
 
 	recs := allLogs(&out.logs)
 	require.Len(t, recs, 2)

@@ -421,7 +421,7 @@ func (t *TraceIndex) AddLog(traceID pcommon.TraceID, podKey, service string) {
 		return
 	}
 	now := t.now().UnixNano()
-	t.addLogEntry(traceID, podKey, service, now)
+	t.addLogEntry(traceID, podKey, service, now, 1)
 	if podKey != "" {
 		t.pods.addTrace(podKey, traceID, now)
 	}
@@ -435,21 +435,27 @@ func (t *TraceIndex) AddLogs(traceIDs []pcommon.TraceID, podKey, service string)
 		return
 	}
 	now := t.now().UnixNano()
-	for _, id := range traceIDs {
-		if !id.IsEmpty() {
-			t.addLogEntry(id, podKey, service, now)
+	// Lines of one request usually come together: one update per run.
+	for i := 0; i < len(traceIDs); {
+		j := i + 1
+		for j < len(traceIDs) && traceIDs[j] == traceIDs[i] {
+			j++
 		}
+		if !traceIDs[i].IsEmpty() {
+			t.addLogEntry(traceIDs[i], podKey, service, now, uint32(j-i))
+		}
+		i = j
 	}
 	if podKey != "" {
 		t.pods.addTraces(podKey, traceIDs, now)
 	}
 }
 
-func (t *TraceIndex) addLogEntry(traceID pcommon.TraceID, podKey, service string, now int64) {
+func (t *TraceIndex) addLogEntry(traceID pcommon.TraceID, podKey, service string, now int64, n uint32) {
 	s := t.shard(traceID)
 	s.mu.Lock()
 	e := t.entry(s, traceID, now)
-	e.logs++
+	e.logs += n
 	e.services = addValue(e.services, service, s)
 	e.pods = addValue(e.pods, podKey, s)
 	s.mu.Unlock()

@@ -41,7 +41,9 @@ export DEMO_PAYMENT_PORT=${DEMO_PAYMENT_PORT:-18081}
 # Braid's side of the wiring (deploy/configs/stack.yaml reads these).
 export BRAID_PROMETHEUS_REMOTE_WRITE_URL=http://127.0.0.1:$PROMETHEUS_PORT/api/v1/write
 export BRAID_JAEGER_OTLP_ENDPOINT=127.0.0.1:$JAEGER_OTLP_GRPC_PORT
-export BRAID_LOKI_ENDPOINT=http://127.0.0.1:$VLOGS_PORT/insert/loki/api/v1/push
+# disable_message_parsing: keep each line as it came, as Loki does (VictoriaLogs
+# would otherwise unpack JSON lines into fields).
+export BRAID_LOKI_ENDPOINT="http://127.0.0.1:$VLOGS_PORT/insert/loki/api/v1/push?disable_message_parsing=1"
 export BRAID_LOG_DIR=$DATA/pods
 export BRAID_STORAGE_DIR=$DATA/braid
 export BRAID_SPAN_METRICS_FLUSH_INTERVAL=${BRAID_SPAN_METRICS_FLUSH_INTERVAL:-5s}
@@ -96,7 +98,7 @@ install() {
 	fi
 	# The demo is small: go build is a no-op when nothing changed.
 	(cd "$LOCAL/demo" && go build -o "$BIN/braid-demo" .)
-	[[ -x $BRAID ]] || (cd "$ROOT" && make build)
+	[[ -x $BRAID ]] || (cd "$ROOT" && make build BIN="$BRAID")
 }
 
 pidfile() { echo "$RUN/$1.pid"; }
@@ -175,7 +177,8 @@ start_one() {
 		wait_ready prometheus "$PROMETHEUS_URL/-/ready"
 		;;
 	jaeger)
-		spawn jaeger "$BIN/jaeger" --config "$LOCAL/jaeger.yaml"
+		# Jaeger's own traces would go to the default OTLP port, Braid's: off.
+		spawn jaeger env OTEL_SDK_DISABLED=true OTEL_TRACES_EXPORTER=none "$BIN/jaeger" --config "$LOCAL/jaeger.yaml"
 		wait_ready jaeger "http://127.0.0.1:$JAEGER_HEALTH_PORT/status"
 		;;
 	victoria-logs)

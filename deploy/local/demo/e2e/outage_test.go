@@ -34,10 +34,10 @@ func jaegerOutageUnderLoad(t *testing.T) {
 		after  = 20 // requests once Jaeger is back
 	)
 	var (
-		mu       sync.Mutex // guards stopped and stopErr
-		stopped  time.Time
-		stopErr  error
-		counted  []shop.Request
+		mu        sync.Mutex // guards stopped and stopErr
+		stopped   time.Time
+		stopErr   error
+		counted   []shop.Request
 		uncounted int
 	)
 	cfg := st.config("outage", before+during, 11)

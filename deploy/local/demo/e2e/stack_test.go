@@ -272,7 +272,8 @@ func spanMetricsCountEveryRequest(t *testing.T) {
 	// frontend's server spans equals the number of requests sent.
 	q := `sum(traces_span_metrics_calls_total{service_name="frontend",span_name="GET /checkout",span_kind="SPAN_KIND_SERVER",k8s_pod_name="` + shop.FrontendPod.Name + `"})`
 	want := fmt.Sprint(len(requests))
-	eventually(t, 90*time.Second, q, func() error {
+	// Remote write goes through the exporter's WAL, which lags by up to a minute.
+	eventually(t, 3*time.Minute, q, func() error {
 		v, err := st.promQuery(q)
 		if err != nil {
 			return err
@@ -298,7 +299,7 @@ func exemplarsPointAtTracesInJaeger(t *testing.T) {
 	u := fmt.Sprintf("%s/api/v1/query_exemplars?query=%s&start=%d&end=%d", st.prometheus, url.QueryEscape(q),
 		now.Add(-time.Hour).Unix(), now.Add(time.Hour).Unix())
 	var ids []string
-	eventually(t, 90*time.Second, "exemplars of "+q, func() error {
+	eventually(t, 3*time.Minute, "exemplars of "+q, func() error {
 		var out struct {
 			Status string
 			Data   []struct {

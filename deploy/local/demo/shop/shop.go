@@ -11,6 +11,8 @@
 //     handles each request (a correlation engine with inferred links can tie
 //     it to that request's span) and one at start-up, outside any request.
 //
+// frontend also sends one OTLP metric (shop.checkouts, by outcome).
+//
 // Requests go one at a time, so that each payment pod has at most one trace
 // active at any instant.
 package shop
@@ -36,9 +38,12 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -127,6 +132,16 @@ func Run(ctx context.Context, cfg Config) ([]Request, error) {
 	if err != nil {
 		return nil, err
 	}
+	mexp, err := otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(strings.TrimSuffix(cfg.OTLPEndpoint, "/")+"/v1/metrics"))
+	if err != nil {
+		return nil, fmt.Errorf("metric exporter: %w", err)
+	}
+	feMP := sdkmetric.NewMeterProvider(sdkmetric.WithResource(FrontendPod.resource()),
+		sdkmetric.WithReader(sdkmetric.NewPeriodicReader(mexp, sdkmetric.WithInterval(2*time.Second))))
+	checkouts, err := feMP.Meter("shop/frontend").Int64Counter("shop.checkouts", metric.WithDescription("Checkouts, by outcome."))
+	if err != nil {
+		return nil, err
+	}
 	payTP, _, err := providers(ctx, cfg.OTLPEndpoint, PaymentPod, false)
 	if err != nil {
 		return nil, err
@@ -137,6 +152,7 @@ func Run(ctx context.Context, cfg Config) ([]Request, error) {
 		_ = feTP.Shutdown(sctx)
 		_ = payTP.Shutdown(sctx)
 		_ = feLP.Shutdown(sctx)
+		_ = feMP.Shutdown(sctx)
 	}()
 
 	podLog, err := openPodLog(PaymentPod.LogFile(cfg.LogDir))
@@ -150,16 +166,18 @@ func Run(ctx context.Context, cfg Config) ([]Request, error) {
 	pay := &payment{log: podLog, tracer: payTP.Tracer("shop/payment"), errRate: cfg.ErrorRate, rng: rng}
 	payURL := "http://" + cfg.PaymentAddr + "/charge"
 	fe := &frontend{
-		log:    otelslog.NewLogger("shop/frontend", otelslog.WithLoggerProvider(feLP)),
-		client: &http.Client{Timeout: 10 * time.Second, Transport: otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(feTP), otelhttp.WithPropagators(prop))},
+		log: otelslog.NewLogger("shop/frontend", otelslog.WithLoggerProvider(feLP)),
+		client: &http.Client{Timeout: 10 * time.Second, Transport: otelhttp.NewTransport(http.DefaultTransport,
+			otelhttp.WithTracerProvider(feTP), otelhttp.WithPropagators(prop), named("POST /charge"))},
 		payURL: payURL,
+		count:  checkouts,
 	}
-	stopPay, err := serve(cfg.PaymentAddr, otelhttp.NewHandler(pay, "POST /charge", otelhttp.WithTracerProvider(payTP), otelhttp.WithPropagators(prop)))
+	stopPay, err := serve(cfg.PaymentAddr, otelhttp.NewHandler(pay, "POST /charge", otelhttp.WithTracerProvider(payTP), otelhttp.WithPropagators(prop), named("POST /charge")))
 	if err != nil {
 		return nil, err
 	}
 	defer stopPay()
-	stopFE, err := serve(cfg.FrontendAddr, otelhttp.NewHandler(fe, "GET /checkout", otelhttp.WithTracerProvider(feTP), otelhttp.WithPropagators(prop)))
+	stopFE, err := serve(cfg.FrontendAddr, otelhttp.NewHandler(fe, "GET /checkout", otelhttp.WithTracerProvider(feTP), otelhttp.WithPropagators(prop), named("GET /checkout")))
 	if err != nil {
 		return nil, err
 	}
@@ -245,10 +263,16 @@ func serve(addr string, h http.Handler) (stop func(), err error) {
 	}, nil
 }
 
+// named gives every span of a handler or transport one route-style name.
+func named(name string) otelhttp.Option {
+	return otelhttp.WithSpanNameFormatter(func(string, *http.Request) string { return name })
+}
+
 type frontend struct {
 	log    *slog.Logger
 	client *http.Client
 	payURL string
+	count  metric.Int64Counter
 }
 
 func (f *frontend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -272,10 +296,12 @@ func (f *frontend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		span.SetStatus(codes.Error, "payment failed")
 		span.RecordError(err)
 		f.log.ErrorContext(ctx, "checkout failed", "request", id, "error", err.Error())
+		f.count.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", "failed")))
 		http.Error(w, "payment failed", http.StatusInternalServerError)
 		return
 	}
 	f.log.InfoContext(ctx, "checkout done", "request", id)
+	f.count.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", "ok")))
 	w.WriteHeader(http.StatusOK)
 }
 

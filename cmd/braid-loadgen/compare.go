@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,20 +21,42 @@ import (
 	"github.com/braidobs/braid/internal/loadgen"
 )
 
-// pipelineFlag collects repeated --pipeline name=config.yaml flags.
+// pipelineFlag collects repeated --pipeline name=config.yaml[:signal,...]
+// flags.
 type pipelineFlag []pipeline
 
-type pipeline struct{ name, config string }
+// pipeline is a Braid config to load; signals, when set, narrows --signals
+// for it (a logs-only pipeline is not loaded with traces).
+type pipeline struct {
+	name, config string
+	signals      []loadgen.Signal
+}
 
 func (p *pipelineFlag) String() string { return fmt.Sprint(*p) }
 
 func (p *pipelineFlag) Set(v string) error {
 	name, cfg, ok := strings.Cut(v, "=")
 	if !ok || name == "" || cfg == "" {
-		return fmt.Errorf("want name=config.yaml, got %q", v)
+		return fmt.Errorf("want name=config.yaml[:signal,...], got %q", v)
 	}
-	*p = append(*p, pipeline{name, cfg})
+	pl := pipeline{name: name, config: cfg}
+	if path, list, ok := strings.Cut(cfg, ":"); ok {
+		pl.config = path
+		for _, sig := range strings.Split(list, ",") {
+			s, err := loadgen.ParseSignal(strings.TrimSpace(sig))
+			if err != nil {
+				return fmt.Errorf("pipeline %s: %w", name, err)
+			}
+			pl.signals = append(pl.signals, s)
+		}
+	}
+	*p = append(*p, pl)
 	return nil
+}
+
+// wants reports whether the pipeline is to be loaded with sig.
+func (p pipeline) wants(sig loadgen.Signal) bool {
+	return len(p.signals) == 0 || slices.Contains(p.signals, sig)
 }
 
 type compareSettings struct {
@@ -46,6 +69,9 @@ type compareSettings struct {
 	connections int
 	batch       int
 	workDir     string
+	// profileDir, when set, receives a CPU profile of Braid taken during
+	// each CPU step.
+	profileDir string
 }
 
 // stepResult is one load step against one pipeline.
@@ -56,7 +82,12 @@ type stepResult struct {
 	Delivered     int64          `json:"delivered"`
 	CPUSeconds    float64        `json:"cpu_seconds"`
 	CPUPerMillion float64        `json:"cpu_seconds_per_million"`
-	Sustained     bool           `json:"sustained"`
+	// LoadgenCPUSeconds is what this process (generator and sink) used in
+	// the step: it shares the machine with Braid.
+	LoadgenCPUSeconds float64 `json:"loadgen_cpu_seconds"`
+	// Load1 is the machine's one-minute load average at the end of the step.
+	Load1     float64 `json:"load1"`
+	Sustained bool    `json:"sustained"`
 	Why           string         `json:"why,omitempty"`
 }
 
@@ -68,6 +99,8 @@ type pipelineReport struct {
 	// CPUPerMillion is measured at the common --cpu-rate.
 	CPUPerMillion float64      `json:"cpu_seconds_per_million"`
 	PeakRSSMiB    float64      `json:"peak_rss_mib"`
+	// Load1 is the one-minute load average at the end of the CPU step.
+	Load1 float64 `json:"load1"`
 	Steps         []stepResult `json:"steps"`
 }
 
@@ -75,13 +108,14 @@ func compareCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	s := compareSettings{}
 	fs.StringVar(&s.braid, "braid", "bin/braid", "the braid binary")
-	fs.Var(&s.pipelines, "pipeline", "name=config.yaml, repeated; run in the order given")
+	fs.Var(&s.pipelines, "pipeline", "name=config.yaml[:signal,...], repeated; run in the order given, the first is the baseline")
 	signals := fs.String("signals", "traces,logs", "signals to load, comma separated")
-	rates := fs.String("rates", "10000,25000,50000,75000,100000,150000,200000", "target rates (items/s) tried in order until one is not sustained")
+	rates := fs.String("rates", "10000,20000,30000,40000,60000,80000,100000,150000", "target rates (items/s) tried in order until one is not sustained")
 	fs.Float64Var(&s.cpuRate, "cpu-rate", 20000, "rate at which CPU per million items is compared")
 	fs.DurationVar(&s.step, "step", 10*time.Second, "duration of each load step")
 	fs.IntVar(&s.connections, "connections", 4, "gRPC connections")
 	fs.IntVar(&s.batch, "batch", 500, "items per export request")
+	fs.StringVar(&s.profileDir, "profile", "", "save a CPU profile of Braid taken during each CPU step to this directory (the config needs the pprof extension on ${env:BRAID_PPROF_ENDPOINT})")
 	out := fs.String("json", "", "also write the full results as JSON to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -108,10 +142,18 @@ func compareCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(s.workDir)
+	if s.profileDir != "" {
+		if err := os.MkdirAll(s.profileDir, 0o755); err != nil {
+			return err
+		}
+	}
 
 	var reports []pipelineReport
 	for _, p := range s.pipelines {
 		for _, sig := range s.signals {
+			if !p.wants(sig) {
+				continue
+			}
 			r, err := measure(ctx, s, p, sig)
 			if err != nil {
 				return fmt.Errorf("pipeline %s, %s: %w", p.name, sig, err)
@@ -146,10 +188,16 @@ func measure(ctx context.Context, s compareSettings, p pipeline, sig loadgen.Sig
 	}
 	defer b.stop()
 
-	step := func(rate float64) (stepResult, error) {
+	step := func(rate float64, profile string) (stepResult, error) {
 		cpu0, err := cpuSeconds(b.cmd.Process.Pid)
 		if err != nil {
 			return stepResult{}, err
+		}
+		self0, _ := cpuSeconds(os.Getpid())
+		var profileDone chan error
+		if profile != "" {
+			profileDone = make(chan error, 1)
+			go func() { profileDone <- fetchProfile(ctx, b.pprof, s.step-time.Second, profile) }()
 		}
 		before := delivered(sig, sink.Counts())
 		res, err := loadgen.Run(ctx, loadgen.LoadConfig{
@@ -164,7 +212,14 @@ func measure(ctx context.Context, s compareSettings, p pipeline, sig loadgen.Sig
 		if err != nil {
 			return stepResult{}, fmt.Errorf("braid exited during the run (log: %s): %w", b.logPath, err)
 		}
-		sr := stepResult{Pipeline: p.name, Signal: string(sig), Load: res, Delivered: got - before, CPUSeconds: cpu1 - cpu0}
+		self1, _ := cpuSeconds(os.Getpid())
+		if profileDone != nil {
+			if err := <-profileDone; err != nil {
+				fmt.Fprintf(os.Stderr, "profile %s: %v\n", profile, err)
+			}
+		}
+		sr := stepResult{Pipeline: p.name, Signal: string(sig), Load: res, Delivered: got - before,
+			CPUSeconds: cpu1 - cpu0, LoadgenCPUSeconds: self1 - self0, Load1: loadAverage()}
 		if res.Accepted > 0 {
 			sr.CPUPerMillion = sr.CPUSeconds / (float64(res.Accepted) / 1e6)
 		}
@@ -180,19 +235,24 @@ func measure(ctx context.Context, s compareSettings, p pipeline, sig loadgen.Sig
 		default:
 			sr.Sustained = true
 		}
-		fmt.Fprintf(os.Stderr, "%-12s %-7s target=%-7.0f accepted/s=%-8.0f delivered=%-9d cpu/M=%.2fs %s\n",
-			p.name, sig, rate, res.AcceptedPerSecond(), sr.Delivered, sr.CPUPerMillion, sr.Why)
+		fmt.Fprintf(os.Stderr, "%-12s %-7s target=%-7.0f accepted/s=%-8.0f delivered=%-9d cpu/M=%.2fs loadgen-cpu=%.1fs load1=%.1f %s\n",
+			p.name, sig, rate, res.AcceptedPerSecond(), sr.Delivered, sr.CPUPerMillion, sr.LoadgenCPUSeconds, sr.Load1, sr.Why)
 		return sr, nil
 	}
 
-	cpuStep, err := step(s.cpuRate)
+	var profile string
+	if s.profileDir != "" {
+		profile = filepath.Join(s.profileDir, fmt.Sprintf("%s-%s.pprof", p.name, sig))
+	}
+	cpuStep, err := step(s.cpuRate, profile)
 	if err != nil {
 		return rep, err
 	}
 	rep.CPUPerMillion = cpuStep.CPUPerMillion
+	rep.Load1 = cpuStep.Load1
 	rep.Steps = append(rep.Steps, cpuStep)
 	for _, rate := range s.rates {
-		sr, err := step(rate)
+		sr, err := step(rate, "")
 		if err != nil {
 			return rep, err
 		}
@@ -242,6 +302,9 @@ func waitDelivered(ctx context.Context, sink *loadgen.Sink, sig loadgen.Signal, 
 type braidProcess struct {
 	cmd     *exec.Cmd
 	otlp    string
+	pprof   string
+	health  string
+	metrics string // the internal telemetry's Prometheus endpoint
 	logPath string
 	done    chan error
 }
@@ -257,8 +320,8 @@ func freePort() (string, error) {
 
 // startBraid runs braid on p's config with every listener on a free loopback
 // port and every exporter pointed at the sink, and waits for its health check.
-func startBraid(ctx context.Context, s compareSettings, p pipeline, sig loadgen.Signal, sink *loadgen.Sink) (*braidProcess, error) {
-	addrs := make([]string, 5)
+func startBraid(ctx context.Context, s compareSettings, p pipeline, sig loadgen.Signal, sink *loadgen.Sink, extraEnv ...string) (*braidProcess, error) {
+	addrs := make([]string, 6)
 	for i := range addrs {
 		a, err := freePort()
 		if err != nil {
@@ -274,7 +337,8 @@ func startBraid(ctx context.Context, s compareSettings, p pipeline, sig loadgen.
 		return nil, err
 	}
 	cmd := exec.Command(s.braid, "--config", p.config)
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(os.Environ(), extraEnv...)
+	cmd.Env = append(cmd.Env,
 		"BRAID_OTLP_GRPC_ENDPOINT="+addrs[0],
 		"BRAID_OTLP_HTTP_ENDPOINT="+addrs[1],
 		"BRAID_HEALTH_ENDPOINT="+addrs[2],
@@ -282,6 +346,7 @@ func startBraid(ctx context.Context, s compareSettings, p pipeline, sig loadgen.
 		"BRAID_TELEMETRY_PORT="+telemetryPort,
 		"BRAID_PROMETHEUS_ENDPOINT="+addrs[4],
 		"BRAID_STORAGE_DIR="+storage,
+		"BRAID_PPROF_ENDPOINT="+addrs[5],
 		"BENCH_SINK_OTLP="+sink.GRPCAddr(),
 		"BENCH_SINK_HTTP=http://"+sink.HTTPAddr(),
 	)
@@ -291,7 +356,7 @@ func startBraid(ctx context.Context, s compareSettings, p pipeline, sig loadgen.
 		logFile.Close()
 		return nil, err
 	}
-	b := &braidProcess{cmd: cmd, otlp: addrs[0], logPath: logPath, done: make(chan error, 1)}
+	b := &braidProcess{cmd: cmd, otlp: addrs[0], pprof: addrs[5], health: addrs[2], metrics: addrs[3], logPath: logPath, done: make(chan error, 1)}
 	go func() { b.done <- cmd.Wait(); logFile.Close() }()
 
 	deadline := time.Now().Add(60 * time.Second)
@@ -362,43 +427,79 @@ func cpuSeconds(pid int) (float64, error) {
 }
 
 // peakRSSMiB is the process's high-water mark of resident memory.
-func peakRSSMiB(pid int) (float64, error) {
+func peakRSSMiB(pid int) (float64, error) { return procStatusMiB(pid, "VmHWM:") }
+
+// procStatusMiB reads one kB field of /proc/<pid>/status, in MiB.
+func procStatusMiB(pid int, field string) (float64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
 			return kb / 1024, err
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
 func printTable(w io.Writer, s compareSettings, reports []pipelineReport) {
-	fmt.Fprintf(w, "| pipeline | signal | max sustained (items/s) | CPU-s per million at %.0f/s | peak RSS (MiB) |\n", s.cpuRate)
-	fmt.Fprintln(w, "| --- | --- | --- | --- | --- |")
+	fmt.Fprintf(w, "| pipeline | signal | max sustained (items/s) | CPU-s per million at %.0f/s | vs %s | peak RSS (MiB) | load1 |\n", s.cpuRate, s.pipelines[0].name)
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- |")
+	base := map[string]float64{}
 	for _, r := range reports {
-		fmt.Fprintf(w, "| %s | %s | %.0f | %.2f | %.0f |\n", r.Pipeline, r.Signal, r.MaxSustained, r.CPUPerMillion, r.PeakRSSMiB)
-	}
-	if len(s.pipelines) < 2 {
-		return
-	}
-	base, other := s.pipelines[0].name, s.pipelines[len(s.pipelines)-1].name
-	fmt.Fprintln(w)
-	for _, sig := range s.signals {
-		var a, b pipelineReport
-		for _, r := range reports {
-			if r.Signal == string(sig) && r.Pipeline == base {
-				a = r
-			}
-			if r.Signal == string(sig) && r.Pipeline == other {
-				b = r
-			}
-		}
-		if a.CPUPerMillion > 0 {
-			fmt.Fprintf(w, "%s: %s / %s CPU per million = %.2fx\n", sig, other, base, b.CPUPerMillion/a.CPUPerMillion)
+		if r.Pipeline == s.pipelines[0].name {
+			base[r.Signal] = r.CPUPerMillion
 		}
 	}
+	for _, r := range reports {
+		ratio := "–"
+		if b := base[r.Signal]; b > 0 {
+			ratio = fmt.Sprintf("%.2fx", r.CPUPerMillion/b)
+		}
+		fmt.Fprintf(w, "| %s | %s | %.0f | %.2f | %s | %.0f | %.1f |\n", r.Pipeline, r.Signal, r.MaxSustained, r.CPUPerMillion, ratio, r.PeakRSSMiB, r.Load1)
+	}
+}
+
+// fetchProfile saves a CPU profile of d from the pprof extension at addr.
+func fetchProfile(ctx context.Context, addr string, d time.Duration, path string) error {
+	secs := max(1, int(d.Seconds()))
+	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %d (is the pprof extension in the config?)", resp.StatusCode)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// loadAverage is the one-minute load average, 0 if unknown.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }

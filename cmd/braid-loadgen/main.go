@@ -4,6 +4,7 @@
 //	braid-loadgen send    --endpoint 127.0.0.1:4317 --signal traces --rate 50000 --duration 30s
 //	braid-loadgen sink    --grpc 127.0.0.1:24317 --http 127.0.0.1:24318
 //	braid-loadgen compare --braid bin/braid --pipeline passthrough=bench/passthrough.yaml --pipeline full=bench/full.yaml
+//	braid-loadgen overload --braid bin/braid --config bench/full.yaml --memory-limit-mib 256 --duration 30s
 package main
 
 import (
@@ -29,7 +30,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: braid-loadgen send|sink|compare [flags] (-h for each)")
+		return errors.New("usage: braid-loadgen send|sink|compare|overload [flags] (-h for each)")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -40,8 +41,10 @@ func run(args []string) error {
 		return sinkCmd(ctx, args[1:])
 	case "compare":
 		return compareCmd(ctx, args[1:])
+	case "overload":
+		return overloadCmd(ctx, args[1:])
 	}
-	return fmt.Errorf("unknown command %q: want send, sink or compare", args[0])
+	return fmt.Errorf("unknown command %q: want send, sink, compare or overload", args[0])
 }
 
 func shapeFlags(fs *flag.FlagSet) *loadgen.Shape {

@@ -53,6 +53,10 @@ type LoadConfig struct {
 	Shape    Shape
 	// Seed makes the generated telemetry repeatable.
 	Seed uint64
+	// Reuse, when positive, has each sender generate that many batches up
+	// front and send them in turn, so that generating costs nothing during
+	// the run (overload tests); 0 generates every batch afresh.
+	Reuse int
 }
 
 func (c LoadConfig) validate() error {
@@ -67,6 +71,8 @@ func (c LoadConfig) validate() error {
 		return fmt.Errorf("duration must be positive, got %s", c.Duration)
 	case c.Rate < 0:
 		return fmt.Errorf("rate must not be negative, got %g", c.Rate)
+	case c.Reuse < 0:
+		return fmt.Errorf("reuse must not be negative, got %d", c.Reuse)
 	}
 	_, err := ParseSignal(string(c.Signal))
 	return err
@@ -91,6 +97,9 @@ type Result struct {
 	Max time.Duration `json:"max"`
 	// FirstError is the first non-refusal error, if any.
 	FirstError string `json:"first_error,omitempty"`
+	// Codes counts requests by the gRPC status code they got ("OK",
+	// "ResourceExhausted", "Unavailable", ...).
+	Codes map[string]int64 `json:"codes"`
 }
 
 // AcceptedPerSecond is the rate the receiver took items at.
@@ -112,14 +121,19 @@ type Tick struct {
 
 type counters struct {
 	sent, accepted, refused, failed atomic.Int64
-	mu                              sync.Mutex // guards latencies and firstErr
+	mu                              sync.Mutex // guards latencies, codes and firstErr
 	latencies                       []time.Duration
+	codes                           map[string]int64
 	firstErr                        error
 }
 
 func (c *counters) record(n, rejected int64, d time.Duration, err error) {
 	c.mu.Lock()
 	c.latencies = append(c.latencies, d)
+	if c.codes == nil {
+		c.codes = map[string]int64{}
+	}
+	c.codes[status.Code(err).String()]++
 	c.mu.Unlock()
 	if err == nil {
 		c.sent.Add(n)
@@ -204,6 +218,7 @@ func Run(ctx context.Context, cfg LoadConfig, progress func(Tick)) (Result, erro
 		Sent: c.sent.Load(), Accepted: c.accepted.Load(), Refused: c.refused.Load(), Failed: c.failed.Load(),
 	}
 	r.P50, r.P99, r.Max = percentiles(c.latencies)
+	r.Codes = c.codes
 	if c.firstErr != nil {
 		r.FirstError = c.firstErr.Error()
 	}
@@ -218,6 +233,18 @@ func send(ctx context.Context, conn *grpc.ClientConn, cfg LoadConfig, seed uint6
 	logs := plogotlp.NewGRPCClient(conn)
 	metrics := pmetricotlp.NewGRPCClient(conn)
 	n := int64(cfg.BatchSize)
+	var pool []any // pre-generated batches, when cfg.Reuse > 0
+	for range cfg.Reuse {
+		switch cfg.Signal {
+		case Traces:
+			pool = append(pool, ptraceotlp.NewExportRequestFromTraces(gen.Traces(cfg.BatchSize)))
+		case Logs:
+			pool = append(pool, plogotlp.NewExportRequestFromLogs(gen.Logs(cfg.BatchSize)))
+		case Metrics:
+			pool = append(pool, pmetricotlp.NewExportRequestFromMetrics(gen.Metrics(cfg.BatchSize)))
+		}
+	}
+	sent := 0
 	next := time.Now()
 	for ctx.Err() == nil {
 		if interval > 0 {
@@ -236,22 +263,39 @@ func send(ctx context.Context, conn *grpc.ClientConn, cfg LoadConfig, seed uint6
 		// A request started inside the run is allowed to finish after it, so
 		// that every item sent is counted as accepted, refused or failed.
 		reqCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), requestTimeout)
+		var pooled any
+		if len(pool) > 0 {
+			pooled = pool[sent%len(pool)]
+		}
+		sent++
 		switch cfg.Signal {
 		case Traces:
+			req, ok := pooled.(ptraceotlp.ExportRequest)
+			if !ok {
+				req = ptraceotlp.NewExportRequestFromTraces(gen.Traces(cfg.BatchSize))
+			}
 			var resp ptraceotlp.ExportResponse
-			resp, err = traces.Export(reqCtx, ptraceotlp.NewExportRequestFromTraces(gen.Traces(cfg.BatchSize)))
+			resp, err = traces.Export(reqCtx, req)
 			if err == nil {
 				rejected = resp.PartialSuccess().RejectedSpans()
 			}
 		case Logs:
+			req, ok := pooled.(plogotlp.ExportRequest)
+			if !ok {
+				req = plogotlp.NewExportRequestFromLogs(gen.Logs(cfg.BatchSize))
+			}
 			var resp plogotlp.ExportResponse
-			resp, err = logs.Export(reqCtx, plogotlp.NewExportRequestFromLogs(gen.Logs(cfg.BatchSize)))
+			resp, err = logs.Export(reqCtx, req)
 			if err == nil {
 				rejected = resp.PartialSuccess().RejectedLogRecords()
 			}
 		case Metrics:
+			req, ok := pooled.(pmetricotlp.ExportRequest)
+			if !ok {
+				req = pmetricotlp.NewExportRequestFromMetrics(gen.Metrics(cfg.BatchSize))
+			}
 			var resp pmetricotlp.ExportResponse
-			resp, err = metrics.Export(reqCtx, pmetricotlp.NewExportRequestFromMetrics(gen.Metrics(cfg.BatchSize)))
+			resp, err = metrics.Export(reqCtx, req)
 			if err == nil {
 				rejected = resp.PartialSuccess().RejectedDataPoints()
 			}

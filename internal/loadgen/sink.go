@@ -40,6 +40,7 @@ type Sink struct {
 	spans, logs, points           atomic.Int64
 	lokiEntries, lokiReqs, rwReqs atomic.Int64
 	badRequests                   atomic.Int64
+	delay                         atomic.Int64 // time.Duration added to every answer
 	grpcServer                    *grpc.Server
 	httpServer                    *http.Server
 	grpcListener, httpListener    net.Listener
@@ -64,6 +65,7 @@ func StartSink(grpcAddr, httpAddr string) (*Sink, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /loki/api/v1/push", s.lokiPush)
 	mux.HandleFunc("POST /api/v1/write", func(w http.ResponseWriter, r *http.Request) {
+		s.wait(r.Context())
 		_, _ = io.Copy(io.Discard, r.Body)
 		s.rwReqs.Add(1)
 		w.WriteHeader(http.StatusNoContent)
@@ -91,6 +93,18 @@ func (s *Sink) Counts() Counts {
 	}
 }
 
+// SetDelay makes every later answer wait d first, as a slow backend would.
+func (s *Sink) SetDelay(d time.Duration) { s.delay.Store(int64(d)) }
+
+func (s *Sink) wait(ctx context.Context) {
+	if d := time.Duration(s.delay.Load()); d > 0 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(d):
+		}
+	}
+}
+
 // Close stops both servers.
 func (s *Sink) Close(ctx context.Context) error {
 	s.grpcServer.Stop()
@@ -103,6 +117,7 @@ func (s *Sink) Close(ctx context.Context) error {
 }
 
 func (s *Sink) lokiPush(w http.ResponseWriter, r *http.Request) {
+	s.wait(r.Context())
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
 	if err != nil {
 		s.badRequests.Add(1)
@@ -135,7 +150,8 @@ type traceSink struct {
 	s *Sink
 }
 
-func (t *traceSink) Export(_ context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
+func (t *traceSink) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
+	t.s.wait(ctx)
 	t.s.spans.Add(int64(req.Traces().SpanCount()))
 	return ptraceotlp.NewExportResponse(), nil
 }
@@ -145,7 +161,8 @@ type logSink struct {
 	s *Sink
 }
 
-func (l *logSink) Export(_ context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
+func (l *logSink) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
+	l.s.wait(ctx)
 	l.s.logs.Add(int64(req.Logs().LogRecordCount()))
 	return plogotlp.NewExportResponse(), nil
 }
@@ -155,7 +172,8 @@ type metricSink struct {
 	s *Sink
 }
 
-func (m *metricSink) Export(_ context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
+func (m *metricSink) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
+	m.s.wait(ctx)
 	m.s.points.Add(int64(req.Metrics().DataPointCount()))
 	return pmetricotlp.NewExportResponse(), nil
 }

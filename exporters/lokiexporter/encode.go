@@ -97,6 +97,7 @@ func (e *encoder) encode(ld plog.Logs) *encoded {
 	byTenant := map[string]*tenantRequest{}
 	now := e.now()
 	var labelBuf []byte
+	var sc scratch
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -157,13 +158,20 @@ func (e *encoder) encode(ld plog.Logs) *encoded {
 		})
 		resKey := ""
 		if len(resLabels) > 0 {
-			labelBuf = lokilabels.Format(labelBuf, slices.Clone(resLabels))
-			resKey = string(labelBuf)
+			// Format sorts in place; the order of resLabels does not matter.
+			labelBuf = lokilabels.Format(labelBuf, resLabels)
+			resKey = tr.streamKey(labelBuf)
 		}
 
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			lrs := sls.At(j).LogRecords()
+			sc = e.newScratch(sc, lrs, len(resMetadata))
+			if len(e.recordLabels) == 0 && resKey != "" {
+				// Every record of the scope goes to one stream: grow it once.
+				idx := tr.stream(resKey)
+				tr.req.Streams[idx].Entries = slices.Grow(tr.req.Streams[idx].Entries, lrs.Len())
+			}
 			for k := 0; k < lrs.Len(); k++ {
 				lr := lrs.At(k)
 				key := resKey
@@ -184,19 +192,14 @@ func (e *encoder) encode(ld plog.Logs) *encoded {
 					}
 					if recLabels != nil {
 						labelBuf = lokilabels.Format(labelBuf, recLabels)
-						key = string(labelBuf)
+						key = tr.streamKey(labelBuf)
 					}
 				}
 				if key == "" {
-					key = `{service_name="` + lokilabels.UnknownService + `"}`
+					key = unknownServiceKey
 				}
-				idx, ok := tr.streamIdx[key]
-				if !ok {
-					idx = len(tr.req.Streams)
-					tr.streamIdx[key] = idx
-					tr.req.Streams = append(tr.req.Streams, push.Stream{Labels: key})
-				}
-				tr.req.Streams[idx].Entries = append(tr.req.Streams[idx].Entries, e.entry(out, lr, resMetadata, recUsed, now))
+				idx := tr.stream(key)
+				tr.req.Streams[idx].Entries = append(tr.req.Streams[idx].Entries, e.entry(out, &sc, lr, resMetadata, recUsed, now))
 				tr.entries++
 			}
 		}
@@ -213,7 +216,66 @@ func (e *encoder) encode(ld plog.Logs) *encoded {
 	return out
 }
 
-func (e *encoder) entry(out *encoded, lr plog.LogRecord, resMetadata []push.LabelAdapter, recUsed []string, now time.Time) push.Entry {
+// unknownServiceKey is the stream of records with no label at all.
+const unknownServiceKey = `{service_name="` + lokilabels.UnknownService + `"}`
+
+// streamKey returns the Stream.Labels string for formatted labels: the one
+// already in the request when there is one, so that a known stream costs no
+// allocation.
+func (tr *tenantRequest) streamKey(formatted []byte) string {
+	if idx, ok := tr.streamIdx[string(formatted)]; ok {
+		return tr.req.Streams[idx].Labels
+	}
+	return string(formatted)
+}
+
+// stream returns the index of the stream with labels key, adding it if new.
+func (tr *tenantRequest) stream(key string) int {
+	idx, ok := tr.streamIdx[key]
+	if !ok {
+		idx = len(tr.req.Streams)
+		tr.streamIdx[key] = idx
+		tr.req.Streams = append(tr.req.Streams, push.Stream{Labels: key})
+	}
+	return idx
+}
+
+// scratch holds what the entries of one scope are cut from, so that a scope
+// costs two allocations rather than three per record: the structured
+// metadata of all its records, and the hex form of all their trace and span
+// IDs as one string.
+type scratch struct {
+	md     []push.LabelAdapter
+	ids    string
+	hexBuf []byte // reused between scopes
+}
+
+// newScratch sizes sc for the records of lrs, each of which gets its own
+// attributes, the trace, span and severity fields and resMetadata fields.
+func (e *encoder) newScratch(sc scratch, lrs plog.LogRecordSlice, resMetadata int) scratch {
+	mdLen := 0
+	hexBuf := sc.hexBuf[:0]
+	for k := 0; k < lrs.Len(); k++ {
+		lr := lrs.At(k)
+		mdLen += 3 + lr.Attributes().Len() + resMetadata
+		if tid := lr.TraceID(); !tid.IsEmpty() {
+			hexBuf = hex.AppendEncode(hexBuf, tid[:])
+		}
+		if sid := lr.SpanID(); !sid.IsEmpty() {
+			hexBuf = hex.AppendEncode(hexBuf, sid[:])
+		}
+	}
+	return scratch{md: make([]push.LabelAdapter, 0, mdLen), ids: string(hexBuf), hexBuf: hexBuf}
+}
+
+// takeID cuts the next n hex digits out of the scope's IDs.
+func (sc *scratch) takeID(n int) string {
+	id := sc.ids[:n]
+	sc.ids = sc.ids[n:]
+	return id
+}
+
+func (e *encoder) entry(out *encoded, sc *scratch, lr plog.LogRecord, resMetadata []push.LabelAdapter, recUsed []string, now time.Time) push.Entry {
 	ts := lr.Timestamp()
 	if ts == 0 {
 		ts = lr.ObservedTimestamp()
@@ -224,14 +286,16 @@ func (e *encoder) entry(out *encoded, lr plog.LogRecord, resMetadata []push.Labe
 	}
 
 	attrs := lr.Attributes()
-	md := make([]push.LabelAdapter, 0, 3+attrs.Len()+len(resMetadata))
+	// This entry's metadata is cut from the scope's slab and clipped at the
+	// end, so that it can never grow into the next entry's.
+	md := sc.md[len(sc.md):len(sc.md):min(cap(sc.md), len(sc.md)+3+attrs.Len()+len(resMetadata))]
 	hasTrace, hasSpan, hasSeverity := false, false, false
 	if tid := lr.TraceID(); !tid.IsEmpty() {
-		md = append(md, push.LabelAdapter{Name: lokilabels.MetadataTraceID, Value: hex.EncodeToString(tid[:])})
+		md = append(md, push.LabelAdapter{Name: lokilabels.MetadataTraceID, Value: sc.takeID(2 * len(tid))})
 		hasTrace = true
 	}
 	if sid := lr.SpanID(); !sid.IsEmpty() {
-		md = append(md, push.LabelAdapter{Name: lokilabels.MetadataSpanID, Value: hex.EncodeToString(sid[:])})
+		md = append(md, push.LabelAdapter{Name: lokilabels.MetadataSpanID, Value: sc.takeID(2 * len(sid))})
 		hasSpan = true
 	}
 	if sev := lr.SeverityText(); sev != "" {
@@ -253,7 +317,10 @@ func (e *encoder) entry(out *encoded, lr plog.LogRecord, resMetadata []push.Labe
 		md = append(md, push.LabelAdapter{Name: name, Value: valueString(v)})
 		return true
 	})
-	md = append(md, resMetadata...)
+	md = slices.Clip(append(md, resMetadata...))
+	if len(md) <= cap(sc.md)-len(sc.md) {
+		sc.md = sc.md[:len(sc.md)+len(md)]
+	}
 
 	if e.structuredMetadata {
 		if len(md) == 0 {

@@ -44,7 +44,7 @@ type lokiExporter struct {
 	loggedMu sync.Mutex
 	logged   map[int]bool
 
-	bufPool sync.Pool // *[]byte, marshalled and compressed request bodies
+	bufPool sync.Pool // *requestBuffers
 }
 
 func newLokiExporter(cfg *Config, set exporter.Settings) (*lokiExporter, error) {
@@ -174,19 +174,20 @@ func (e *lokiExporter) push(ctx context.Context, tenant string, req *push.PushRe
 // post makes one HTTP request and classifies its outcome. status is the
 // HTTP status, 0 when there was no answer.
 func (e *lokiExporter) post(ctx context.Context, tenant string, pr *push.PushRequest) (status int, err error) {
-	raw, err := pr.Marshal()
+	bufs, _ := e.bufPool.Get().(*requestBuffers)
+	if bufs == nil {
+		bufs = new(requestBuffers)
+	}
+	defer e.bufPool.Put(bufs)
+	raw, err := marshalRequest(bufs.raw, pr)
 	if err != nil {
 		return 0, consumererror.NewPermanent(fmt.Errorf("marshal push request: %w", err))
 	}
-	bp, _ := e.bufPool.Get().(*[]byte)
-	if bp == nil {
-		bp = new([]byte)
+	bufs.raw = raw[:cap(raw)]
+	if n := snappy.MaxEncodedLen(len(raw)); cap(bufs.body) < n {
+		bufs.body = make([]byte, n)
 	}
-	defer e.bufPool.Put(bp)
-	if n := snappy.MaxEncodedLen(len(raw)); cap(*bp) < n {
-		*bp = make([]byte, n)
-	}
-	body := snappy.Encode((*bp)[:cap(*bp)], raw)
+	body := snappy.Encode(bufs.body[:cap(bufs.body)], raw)
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.cfg.ClientConfig.Endpoint, bytes.NewReader(body))
 	if err != nil {
@@ -215,6 +216,27 @@ func (e *lokiExporter) post(ctx context.Context, tenant string, pr *push.PushReq
 		return resp.StatusCode, err
 	}
 	return resp.StatusCode, consumererror.NewPermanent(err)
+}
+
+// requestBuffers are the marshalled and the compressed body of a request,
+// kept between requests so that a steady stream of pushes does not allocate
+// them each time.
+type requestBuffers struct {
+	raw, body []byte
+}
+
+// marshalRequest marshals pr into buf, growing it when it is too small.
+func marshalRequest(buf []byte, pr *push.PushRequest) ([]byte, error) {
+	n := pr.Size()
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	m, err := pr.MarshalToSizedBuffer(buf) // writes from the end backwards
+	if err != nil {
+		return nil, err
+	}
+	return buf[n-m:], nil
 }
 
 // splitRequest halves a request: by streams when it has several, else by the

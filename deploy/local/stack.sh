@@ -17,6 +17,7 @@
 #   JAEGER_QUERY_PORT (16686), JAEGER_QUERY_GRPC_PORT (16685), JAEGER_HEALTH_PORT (13233),
 #   VLOGS_PORT (9428), DEMO_FRONTEND_PORT (18080), DEMO_PAYMENT_PORT (18081).
 # State (binaries, data, logs, PID files) lives under STACK_DIR (.tmp/local).
+# BRAID_BIN (bin/braid) and BRAID_CONFIG (deploy/configs/stack.yaml) pick what runs.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -27,6 +28,7 @@ RUN=$STACK_DIR/run
 LOGS=$STACK_DIR/log
 DATA=$STACK_DIR/data
 BRAID=${BRAID_BIN:-$ROOT/bin/braid}
+BRAID_CONFIG=${BRAID_CONFIG:-$ROOT/deploy/configs/stack.yaml}
 
 export PROMETHEUS_PORT=${PROMETHEUS_PORT:-9090}
 export JAEGER_OTLP_GRPC_PORT=${JAEGER_OTLP_GRPC_PORT:-14317}
@@ -44,6 +46,7 @@ export BRAID_JAEGER_OTLP_ENDPOINT=127.0.0.1:$JAEGER_OTLP_GRPC_PORT
 # disable_message_parsing: keep each line as it came, as Loki does (VictoriaLogs
 # would otherwise unpack JSON lines into fields).
 export BRAID_LOKI_ENDPOINT="http://127.0.0.1:$VLOGS_PORT/insert/loki/api/v1/push?disable_message_parsing=1"
+export BRAID_JAEGER_QUERY_URL=http://127.0.0.1:$JAEGER_QUERY_PORT
 export BRAID_LOG_DIR=$DATA/pods
 export BRAID_STORAGE_DIR=$DATA/braid
 export BRAID_SPAN_METRICS_FLUSH_INTERVAL=${BRAID_SPAN_METRICS_FLUSH_INTERVAL:-5s}
@@ -191,7 +194,7 @@ start_one() {
 		;;
 	braid)
 		mkdir -p "$BRAID_LOG_DIR" "$BRAID_STORAGE_DIR"
-		spawn braid "$BRAID" --config "$ROOT/deploy/configs/stack.yaml"
+		spawn braid "$BRAID" --config "$BRAID_CONFIG"
 		wait_ready braid "http://$BRAID_HEALTH/"
 		;;
 	*) die "unknown component $1 (one of: ${NAMES[*]})" ;;

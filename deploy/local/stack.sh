@@ -106,10 +106,17 @@ install() {
 
 pidfile() { echo "$RUN/$1.pid"; }
 
+# running NAME: its PID file names a live process that is still ours (the
+# command line names our binary or state directory), so that a PID reused
+# after a crash is never signalled.
 running() {
-	local f
+	local f pid marker=$STACK_DIR
 	f=$(pidfile "$1")
-	[[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null
+	[[ -f $f ]] || return 1
+	pid=$(cat "$f")
+	kill -0 "$pid" 2>/dev/null || return 1
+	[[ $1 == braid ]] && marker=$BRAID
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker"
 }
 
 # spawn NAME CMD...: start CMD in the background, output to its log, PID to its file.
@@ -206,7 +213,7 @@ stop_one() {
 	f=$(pidfile "$name")
 	[[ -f $f ]] || return 0
 	pid=$(cat "$f")
-	if kill -0 "$pid" 2>/dev/null; then
+	if running "$name"; then
 		kill -TERM "$pid" 2>/dev/null || true
 		for ((i = 0; i < 100; i++)); do
 			kill -0 "$pid" 2>/dev/null || break
@@ -230,13 +237,19 @@ down() {
 	stop_one prometheus
 }
 
+# not_running: refuse to start over a running stack (before any trap that
+# would stop it).
+not_running() {
+	local n
+	for n in "${NAMES[@]}" demo; do
+		if running "$n"; then die "$n is already running: run '$0 down' first"; fi
+	done
+}
+
 up() {
 	check_ports
 	install
 	local n
-	for n in "${NAMES[@]}"; do
-		running "$n" && die "$n is already running: run '$0 down' first"
-	done
 	rm -rf "$DATA"
 	mkdir -p "$DATA"
 	for n in "${NAMES[@]}"; do start_one "$n"; done
@@ -257,6 +270,7 @@ EOF
 }
 
 demo() {
+	not_running
 	trap down EXIT
 	trap 'exit 130' INT TERM
 	up
@@ -282,6 +296,7 @@ EOF
 }
 
 e2e() {
+	not_running
 	trap down EXIT
 	trap 'exit 130' INT TERM
 	up
@@ -292,6 +307,7 @@ cmd=${1:-}
 case $cmd in
 install) install ;;
 up)
+	not_running
 	# A half-started stack is stopped again.
 	trap 'rc=$?; ((rc == 0)) || down; exit $rc' EXIT
 	up

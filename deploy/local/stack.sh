@@ -12,7 +12,7 @@
 #   stack.sh demo           up, run the demo workload, print where to look; stop all on exit
 #   stack.sh e2e            up, run the end-to-end tests, stop all on exit
 #
-# Ports (loopback only; never Braid's 4317, 4318, 8888, 8889, 13133):
+# Ports (loopback only; never Braid's 4317, 4318, 8888, 8889, 8890, 13133):
 #   PROMETHEUS_PORT (9090), JAEGER_OTLP_GRPC_PORT (14317), JAEGER_OTLP_HTTP_PORT (14318),
 #   JAEGER_QUERY_PORT (16686), JAEGER_QUERY_GRPC_PORT (16685), JAEGER_HEALTH_PORT (13233),
 #   VLOGS_PORT (9428), DEMO_FRONTEND_PORT (18080), DEMO_PAYMENT_PORT (18081).
@@ -69,7 +69,7 @@ check_ports() {
 	local p
 	for p in "$PROMETHEUS_PORT" "$JAEGER_OTLP_GRPC_PORT" "$JAEGER_OTLP_HTTP_PORT" "$JAEGER_QUERY_PORT" \
 		"$JAEGER_QUERY_GRPC_PORT" "$JAEGER_HEALTH_PORT" "$VLOGS_PORT" "$DEMO_FRONTEND_PORT" "$DEMO_PAYMENT_PORT"; do
-		case $p in 4317 | 4318 | 8888 | 8889 | 13133) die "port $p belongs to Braid; pick another" ;; esac
+		case $p in 4317 | 4318 | 8888 | 8889 | 8890 | 13133) die "port $p belongs to Braid; pick another" ;; esac
 	done
 }
 
@@ -136,8 +136,10 @@ spawn() {
 # wait_ready NAME URL: poll URL until it answers 2xx, for at most READY_TIMEOUT seconds.
 wait_ready() {
 	local name=$1 url=$2 deadline=$((SECONDS + ${READY_TIMEOUT:-60}))
+	local pid
+	pid=$(cat "$(pidfile "$name")")
 	while ((SECONDS < deadline)); do
-		if ! running "$name"; then
+		if ! kill -0 "$pid" 2>/dev/null; then
 			tail -n 30 "$LOGS/$name.log" >&2 || true
 			die "$name exited during start (log: $LOGS/$name.log)"
 		fi
@@ -187,8 +189,7 @@ start_one() {
 		wait_ready prometheus "$PROMETHEUS_URL/-/ready"
 		;;
 	jaeger)
-		# Jaeger's own traces would go to the default OTLP port, Braid's: off.
-		spawn jaeger env OTEL_SDK_DISABLED=true OTEL_TRACES_EXPORTER=none "$BIN/jaeger" --config "$LOCAL/jaeger.yaml"
+		spawn jaeger "$BIN/jaeger" --config "$LOCAL/jaeger.yaml"
 		wait_ready jaeger "http://127.0.0.1:$JAEGER_HEALTH_PORT/status"
 		;;
 	victoria-logs)

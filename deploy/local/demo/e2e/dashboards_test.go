@@ -62,13 +62,12 @@ var labelValues = regexp.MustCompile(`^\s*label_values\((.*),\s*(\w+)\)\s*$`)
 type promQueryRef struct{ where, expr string }
 
 // dashboardQueries collects every Prometheus query of the generated
-// dashboards: panel targets and template variables.
-func dashboardQueries(t *testing.T) []promQueryRef {
+// dashboards (panel targets and template variables), and the LogQL ones.
+func dashboardQueries(t *testing.T) (out, logQueries []promQueryRef) {
 	files, err := filepath.Glob(filepath.Join(grafanaDir(), "dashboards", "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no generated dashboards under %s (err %v): the dashboards generator's output is missing", grafanaDir(), err)
 	}
-	var out []promQueryRef
 	type ds struct {
 		Type string `json:"type"`
 	}
@@ -91,10 +90,16 @@ func dashboardQueries(t *testing.T) []promQueryRef {
 				if d == nil {
 					d = p.Datasource
 				}
-				if d == nil || d.Type != "prometheus" || tg.Expr == "" {
+				if d == nil || tg.Expr == "" {
 					continue
 				}
-				out = append(out, promQueryRef{fmt.Sprintf("%s: panel %q", filepath.Base(file), p.Title), tg.Expr})
+				ref := promQueryRef{fmt.Sprintf("%s: panel %q", filepath.Base(file), p.Title), tg.Expr}
+				switch d.Type {
+				case "prometheus":
+					out = append(out, ref)
+				case "loki":
+					logQueries = append(logQueries, ref)
+				}
 			}
 		}
 	}
@@ -138,7 +143,7 @@ func dashboardQueries(t *testing.T) []promQueryRef {
 				fmt.Sprintf("count by (%s) (%s)", m[2], m[1])})
 		}
 	}
-	return out
+	return out, logQueries
 }
 
 // ruleQueries collects the generated Prometheus rules. A recording rule's
@@ -239,7 +244,8 @@ func onlyLossCounters(expr string) bool {
 // would: a range query over the last 15 minutes. It runs last, after the
 // outage test has had Braid retry and queue.
 func everyPromQLQueryReturnsData(t *testing.T) {
-	queries := append(dashboardQueries(t), ruleQueries(t)...)
+	queries, _ := dashboardQueries(t)
+	queries = append(queries, ruleQueries(t)...)
 	var empty []string
 	lossOnly := 0
 	end := time.Now()
@@ -280,4 +286,73 @@ func everyPromQLQueryReturnsData(t *testing.T) {
 	}
 	t.Logf("%d queries run: %d with data, %d over loss counters only (no data: nothing dropped), %d failing",
 		len(queries), len(queries)-len(empty)-lossOnly, lossOnly, len(empty))
+}
+
+// everyLogQLStreamSelectorSelectsLogs checks the dashboards' LogQL by label
+// names: VictoriaLogs does not run LogQL, but LogsQL takes the same stream
+// selector, so each query's selector, and each label filter after it, must
+// select the workload's logs. The variables name frontend, whose logs come
+// over OTLP with service.name.
+func everyLogQLStreamSelectorSelectsLogs(t *testing.T) {
+	_, logQueries := dashboardQueries(t)
+	if len(logQueries) == 0 {
+		t.Fatal("the generated dashboards hold no LogQL query")
+	}
+	vars := map[string]string{"service": shop.FrontendPod.Service, "pod": shop.FrontendPod.Name,
+		"namespace": shop.FrontendPod.Namespace}
+	for _, q := range logQueries {
+		expr := q.expr
+		for k, v := range vars {
+			expr = strings.ReplaceAll(expr, "$"+k, v)
+		}
+		expr, err := substitute(expr)
+		if err != nil {
+			t.Errorf("%s: %v", q.where, err)
+			continue
+		}
+		sel := streamSelector(expr)
+		if sel == "" {
+			t.Errorf("%s: no stream selector in %q", q.where, expr)
+			continue
+		}
+		logsql := sel
+		for _, m := range labelFilter.FindAllStringSubmatch(expr[strings.Index(expr, sel)+len(sel):], -1) {
+			// Only that the field is there: whether any line matches the
+			// filter depends on the workload's severities.
+			logsql += " " + m[1] + ":*"
+		}
+		entries, err := st.logsQuery(logsql)
+		if err != nil {
+			t.Errorf("%s: %v", q.where, err)
+			continue
+		}
+		if len(entries) == 0 {
+			t.Errorf("%s: LogsQL %q (from %q) selects no log", q.where, logsql, expr)
+			continue
+		}
+		t.Logf("%s: LogsQL %s selects %d entries", q.where, logsql, len(entries))
+	}
+}
+
+// labelFilter matches LogQL label filters such as | severity_text=~"...".
+var labelFilter = regexp.MustCompile(`\|\s*([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)\s*"`)
+
+// streamSelector returns the first {...} of a LogQL expression, quotes kept.
+func streamSelector(expr string) string {
+	start := strings.IndexByte(expr, '{')
+	if start < 0 {
+		return ""
+	}
+	inQuote := false
+	for i := start; i < len(expr); i++ {
+		switch c := expr[i]; {
+		case inQuote && c == '\\':
+			i++
+		case c == '"':
+			inQuote = !inQuote
+		case !inQuote && c == '}':
+			return expr[start : i+1]
+		}
+	}
+	return ""
 }

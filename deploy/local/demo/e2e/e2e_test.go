@@ -15,4 +15,5 @@ func TestStack(t *testing.T) {
 	t.Run("inferred links point at their own request", inferredLinksPointAtTheirOwnRequest)
 	t.Run("Jaeger outage under load loses nothing Braid acknowledged", jaegerOutageUnderLoad)
 	t.Run("every PromQL query of the dashboards and rules returns data", everyPromQLQueryReturnsData)
+	t.Run("every LogQL stream selector of the dashboards selects logs", everyLogQLStreamSelectorSelectsLogs)
 }

@@ -9,7 +9,7 @@ PKGS    ?= ./...
 BENCH   ?= .
 COUNT   ?= 1
 
-.PHONY: help build run test lint bench fmt clean loadgen bench-e2e dashboards dashboards-deps
+.PHONY: help build run test lint bench fmt clean loadgen bench-e2e overload dashboards dashboards-deps
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -42,11 +42,19 @@ bench: ## run the benchmarks (BENCH=regexp PKGS=./correlate/... COUNT=6 for benc
 loadgen: ## build bin/braid-loadgen, the OTLP load generator and sink
 	$(GO) build -o bin/braid-loadgen ./cmd/braid-loadgen
 
-bench-e2e: build loadgen ## end-to-end load: plain passthrough vs the full Braid pipeline (max rate, CPU per million, peak RSS)
+bench-e2e: build loadgen ## end-to-end load: passthrough, the steps in between, the full pipeline (max rate, CPU per million, peak RSS; profiles in .tmp/profiles)
 	@mkdir -p .tmp
-	./bin/braid-loadgen compare --braid $(BIN) \
-		--pipeline passthrough=bench/passthrough.yaml --pipeline full=bench/full.yaml \
+	./bin/braid-loadgen compare --braid $(BIN) --step 8s --profile .tmp/profiles \
+		--pipeline passthrough=bench/passthrough.yaml --pipeline correlation=bench/correlation.yaml \
+		--pipeline queue=bench/queue.yaml --pipeline spanmetrics=bench/spanmetrics.yaml:traces \
+		--pipeline loki=bench/loki.yaml:logs --pipeline full=bench/full.yaml \
 		--json .tmp/bench-e2e.json
+
+overload: build loadgen ## the full pipeline flat out: at the agent's memory limit, then at 256 MiB with a slow backend (refusals, peak memory, still alive)
+	@mkdir -p .tmp
+	./bin/braid-loadgen overload --braid $(BIN) --config bench/full.yaml --duration 30s --json .tmp/overload.json
+	./bin/braid-loadgen overload --braid $(BIN) --config bench/full.yaml --duration 30s \
+		--memory-limit-mib 256 --spike-limit-mib 64 --sink-delay 1s --json .tmp/overload-tight.json
 
 clean: ## remove build output and local state
 	rm -rf bin .tmp

@@ -86,6 +86,21 @@ func TestRunDeliversEverythingAcceptedToTheSink(t *testing.T) {
 	}
 }
 
+func TestRunWithReusedBatchesCountsAnswersByCode(t *testing.T) {
+	sink, err := loadgen.StartSink("127.0.0.1:0", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer func() { require.NoError(t, sink.Close(context.Background())) }()
+
+	res, err := loadgen.Run(context.Background(), loadgen.LoadConfig{
+		Endpoint: sink.GRPCAddr(), Signal: loadgen.Logs, Rate: 2000, Connections: 2, BatchSize: 20,
+		Duration: 500 * time.Millisecond, Shape: loadgen.DefaultShape, Seed: 5, Reuse: 3,
+	}, nil)
+	require.NoError(t, err)
+	require.Positive(t, res.Accepted)
+	assert.Equal(t, res.Accepted, sink.Counts().LogRecords)
+	assert.Equal(t, res.Sent/20, res.Codes["OK"], "every request answered OK is counted under its code")
+}
+
 func TestRunRefusesBadSettings(t *testing.T) {
 	tests := []struct {
 		name string
@@ -96,6 +111,7 @@ func TestRunRefusesBadSettings(t *testing.T) {
 		{"zero connections", loadgen.LoadConfig{Endpoint: "x:1", Signal: loadgen.Traces, BatchSize: 1, Duration: time.Second}, "connections"},
 		{"bad signal", loadgen.LoadConfig{Endpoint: "x:1", Signal: "profiles", Connections: 1, BatchSize: 1, Duration: time.Second}, "profiles"},
 		{"negative rate", loadgen.LoadConfig{Endpoint: "x:1", Signal: loadgen.Logs, Rate: -1, Connections: 1, BatchSize: 1, Duration: time.Second}, "rate"},
+		{"negative reuse", loadgen.LoadConfig{Endpoint: "x:1", Signal: loadgen.Logs, Connections: 1, BatchSize: 1, Duration: time.Second, Reuse: -1}, "reuse"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

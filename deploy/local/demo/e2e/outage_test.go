@@ -6,14 +6,20 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/braidobs/braid/deploy/local/demo/shop"
 )
+
+// Requests of the Jaeger outage test after Braid's restart: with Jaeger
+// still down, and once it is back.
+const outageSecond, outageAfter = 20, 20
 
 // jaegerOutageUnderLoad stops Jaeger under load, restarts Braid while Jaeger
 // is still down, keeps the load going, brings Jaeger back, and counts.
@@ -30,8 +36,8 @@ func jaegerOutageUnderLoad(t *testing.T) {
 	const (
 		before = 10 // requests before Jaeger is stopped
 		during = 30 // requests in the same load run, after it stopped
-		second = 20 // requests after Braid restarted, Jaeger still down
-		after  = 20 // requests once Jaeger is back
+		second = outageSecond
+		after  = outageAfter
 	)
 	var (
 		mu        sync.Mutex // guards stopped and stopErr
@@ -132,4 +138,70 @@ func (s stack) jaegerOTLP() string { return "127.0.0.1:" + os.Getenv("JAEGER_OTL
 
 func execScript(script string, args ...string) ([]byte, error) {
 	return exec.Command(script, args...).CombinedOutput()
+}
+
+// prometheusOutageAcrossBraidRestart stops Prometheus, sends load, restarts
+// Braid while Prometheus is still down, then brings Prometheus back. The span
+// metrics Braid computed during the outage were in its memory and in the
+// remote-write exporter's WAL on disk; the restarted Braid starts its counters
+// afresh. So samples stamped inside the outage, carrying the count that
+// includes the outage's requests, can only reach Prometheus from the WAL.
+//
+// It runs right after the Jaeger outage test, whose restarted Braid has seen
+// exactly the requests sent after its restart.
+func prometheusOutageAcrossBraidRestart(t *testing.T, seenByBraid int) {
+	const during = 20
+	// Per Braid process: each start has its own collector_instance_id, and
+	// earlier processes' series linger in Prometheus' lookback.
+	sel := `traces_span_metrics_calls_total{service_name="frontend",span_name="GET /checkout",span_kind="SPAN_KIND_SERVER"}`
+	var instance string
+	eventually(t, 3*time.Minute, "Prometheus has every count before the outage", func() error {
+		v, err := st.promQuery("sum by (collector_instance_id) (" + sel + ")")
+		if err != nil {
+			return err
+		}
+		for _, r := range v.Data.Result {
+			if fmt.Sprint(r.Value[1]) == fmt.Sprint(seenByBraid) {
+				instance = r.Metric["collector_instance_id"]
+				return nil
+			}
+		}
+		return fmt.Errorf("no Braid instance with count %d: %v", seenByBraid, v.Data.Result)
+	})
+	q := fmt.Sprintf("sum(%s,collector_instance_id=%q})", strings.TrimSuffix(sel, "}"), instance)
+
+	st.run(t, "stop", "prometheus")
+	t0 := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	rs, err := shop.Run(ctx, st.config("promoutage", during, 21))
+	cancel()
+	if err != nil || len(rs) != during {
+		t.Fatalf("load: %d requests, %v", len(rs), err)
+	}
+	// Two flushes of the span metrics, so that the count includes them all.
+	time.Sleep(12 * time.Second)
+	st.run(t, "stop", "braid")
+	t1 := time.Now()
+	st.run(t, "start", "braid")
+	st.run(t, "start", "prometheus")
+
+	// The highest count Prometheus holds for instants inside the outage.
+	window := t1.Sub(t0).Truncate(time.Second)
+	inside := fmt.Sprintf("max_over_time(%s[%ds:1s])", q, int(window.Seconds()))
+	want := fmt.Sprint(seenByBraid + during)
+	eventually(t, 3*time.Minute, "span metrics of the outage in Prometheus", func() error {
+		var v promVector
+		u := fmt.Sprintf("%s/api/v1/query?query=%s&time=%d", st.prometheus, url.QueryEscape(inside), t1.Unix())
+		if err := getJSON(u, &v); err != nil {
+			return err
+		}
+		if len(v.Data.Result) == 0 {
+			return fmt.Errorf("%s: no data", inside)
+		}
+		if got := fmt.Sprint(v.Data.Result[0].Value[1]); got != want {
+			return fmt.Errorf("%s = %s, want %s", inside, got, want)
+		}
+		return nil
+	})
+	t.Logf("Prometheus holds the count %s for instants inside its %s outage, written before Braid restarted", want, window)
 }

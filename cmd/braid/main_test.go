@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -70,13 +71,23 @@ func useFreePorts(t *testing.T) defaultEndpoints {
 }
 
 // startCollector runs Braid in-process on the given config locations and
-// stops it when the test ends.
-func startCollector(t *testing.T, uris ...string) {
+// stops it when the test ends. It returns the error of a collector that
+// stopped before it was running.
+func startCollector(t *testing.T, uris ...string) error {
 	t.Helper()
 	col, err := otelcol.NewCollector(settings(uris...))
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- col.Run(context.Background()) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for col.GetState() != otelcol.StateRunning {
+		select {
+		case err := <-done:
+			return fmt.Errorf("collector stopped early: %w", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		require.True(t, time.Now().Before(deadline), "collector not running after 30s")
+	}
 	t.Cleanup(func() {
 		col.Shutdown()
 		select {
@@ -86,14 +97,25 @@ func startCollector(t *testing.T, uris ...string) {
 			t.Error("collector did not stop")
 		}
 	})
-	require.Eventually(t, func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("collector stopped early: %v", err)
-		default:
+	return nil
+}
+
+// startDefault runs the embedded default on free loopback ports. A port
+// picked as free can be taken by a test of another package before the
+// collector binds it; then it tries again with new ports.
+func startDefault(t *testing.T) defaultEndpoints {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		e := useFreePorts(t)
+		err := startCollector(t)
+		if err == nil {
+			return e
 		}
-		return col.GetState() == otelcol.StateRunning
-	}, 30*time.Second, 20*time.Millisecond)
+		if attempt == 5 || !strings.Contains(err.Error(), "address already in use") {
+			require.NoError(t, err)
+		}
+		t.Logf("attempt %d: %v; trying other ports", attempt, err)
+	}
 }
 
 func testTraces(traceID pcommon.TraceID, service string) ptrace.Traces {
@@ -182,8 +204,7 @@ func metricValue(exposition, name string) float64 {
 }
 
 func TestEmbeddedDefaultAcceptsOTLPAndServesSpanMetricsWithExemplars(t *testing.T) {
-	e := useFreePorts(t)
-	startCollector(t)
+	e := startDefault(t)
 
 	grpcTrace := pcommon.TraceID{0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x07, 0x18, 0x29, 0x3a, 0x4b, 0x5c, 0x6d, 0x7e, 0x8f, 0x90}
 	httpTrace := pcommon.TraceID{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01}
@@ -275,8 +296,7 @@ func TestEmbeddedDefaultAcceptsOTLPAndServesSpanMetricsWithExemplars(t *testing.
 }
 
 func TestMalformedOTLPIsRefusedWithBadRequest(t *testing.T) {
-	e := useFreePorts(t)
-	startCollector(t)
+	e := startDefault(t)
 
 	tests := []struct {
 		name, path, contentType string

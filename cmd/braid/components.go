@@ -47,9 +47,10 @@ func components() (otelcol.Factories, error) {
 
 	// The drill-down API reads the trace index of the correlation processors
 	// that this same set of factories builds.
-	correlation, correlationIndex := correlationprocessor.NewFactoryWithIndexLookup()
+	engines := correlationprocessor.NewRegistry()
+	correlation := correlationprocessor.NewFactory(correlationprocessor.WithRegistry(engines))
 	drillIndex := func(id component.ID) (drill.Index, bool) {
-		if idx, ok := correlationIndex(id); ok {
+		if idx, ok := engines.TraceIndex(id); ok {
 			return idx, true
 		}
 		return nil, false

@@ -12,8 +12,10 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 )
 
-func TestIndexLookupFindsRunningProcessors(t *testing.T) {
-	f, lookup := NewFactoryWithIndexLookup()
+func TestRegistryFindsRunningProcessors(t *testing.T) {
+	reg := NewRegistry()
+	f := NewFactory(WithRegistry(reg))
+	lookup := reg.TraceIndex
 	id := component.NewIDWithName(Type, "gateway")
 	_, ok := lookup(id)
 	assert.False(t, ok, "nothing built yet")

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -341,8 +342,8 @@ func TestJaegerDownIsABadGateway(t *testing.T) {
 
 func mustInt(t *testing.T, s string) int64 {
 	t.Helper()
-	var v int64
-	require.NoError(t, json.Unmarshal([]byte(s), &v))
+	v, err := strconv.ParseInt(s, 10, 64)
+	require.NoError(t, err)
 	return v
 }
 

@@ -1,12 +1,14 @@
 package drill
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -314,20 +316,17 @@ func (s *Server) withLinks(t Trace) Trace {
 	return t
 }
 
-// sortTraces orders errors first, then slowest first.
+// sortTraces orders errors first, then slowest first, as the index does.
 func sortTraces(ts []Trace) {
-	for i := 1; i < len(ts); i++ {
-		for j := i; j > 0 && less(ts[j], ts[j-1]); j-- {
-			ts[j], ts[j-1] = ts[j-1], ts[j]
+	slices.SortStableFunc(ts, func(a, b Trace) int {
+		if a.Error != b.Error {
+			if a.Error {
+				return -1
+			}
+			return 1
 		}
-	}
-}
-
-func less(a, b Trace) bool {
-	if a.Error != b.Error {
-		return a.Error
-	}
-	return a.DurationMS > b.DurationMS
+		return cmp.Compare(b.DurationMS, a.DurationMS)
+	})
 }
 
 // alertStore keeps the latest enrichment per fingerprint, bounded, oldest

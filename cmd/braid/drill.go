@@ -17,11 +17,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/braidobs/braid/drill"
+	"github.com/braidobs/braid/extensions/drillextension"
 )
 
-// defaultDrillEndpoint is where the drill-down API listens in the embedded
-// default and the shipped configs.
-const defaultDrillEndpoint = "http://localhost:8890"
+// defaultDrillEndpoint is where the drill-down API listens by default.
+const defaultDrillEndpoint = drillextension.DefaultEndpoint
 
 type drillOptions struct {
 	endpoint, token             string

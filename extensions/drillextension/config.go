@@ -67,9 +67,13 @@ type JaegerConfig struct {
 
 var _ component.Config = (*Config)(nil)
 
+// DefaultEndpoint is where the drill-down API listens unless configured
+// otherwise; `braid drill` looks there first.
+const DefaultEndpoint = "localhost:8890"
+
 func createDefaultConfig() component.Config {
 	server := confighttp.NewDefaultServerConfig()
-	server.NetAddr.Endpoint = "localhost:8890"
+	server.NetAddr.Endpoint = DefaultEndpoint
 	return &Config{
 		ServerConfig: server,
 		Correlation:  "correlation",

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/braidobs/braid/correlate"
@@ -117,5 +118,51 @@ func BenchmarkTraceIndexMemory(b *testing.B) {
 		b.ReportMetric(float64(idx.Len()), "traces")
 		b.ReportMetric(float64(idx.Stats().EvictedCapacity), "evicted")
 		sinkIndex = idx
+	}
+}
+
+// BenchmarkTraceIndexAddLogs counts batches of 100 log lines from one pod
+// in an index holding 100,000 traces. In "known_traces" the lines belong to
+// traces the index holds already (their spans came first, or earlier lines
+// did); in "new_traces" every line names a trace the index has not seen, so
+// each one creates an entry and evicts the oldest: the worst case.
+func BenchmarkTraceIndexAddLogs(b *testing.B) {
+	const batch = 100
+	for _, fresh := range []bool{false, true} {
+		name := "known_traces"
+		if fresh {
+			name = "new_traces"
+		}
+		b.Run(name, func(b *testing.B) {
+			idx, _ := newIndex(b, func(c *correlate.IndexConfig) { c.MaxTraces = 100_000 })
+			ids := make([]pcommon.TraceID, batch)
+			next := uint64(0)
+			fill := func() {
+				for i := range ids {
+					ids[i] = traceID(next)
+					if next++; !fresh && next == 100_000 {
+						// Round again through the newest half of the
+						// traces held, which no shard has evicted.
+						next = 50_000
+					}
+				}
+			}
+			// Fill the index to its bound first.
+			for range 100_000 / batch {
+				fill()
+				idx.AddLogs(ids, "3f1c9a52-7d7e-4c0e-9a51-2b1f7a6c1d42", "orders")
+			}
+			evicted := idx.Stats().EvictedCapacity
+			b.ReportAllocs()
+			defer reportCPU(b)()
+			for b.Loop() {
+				fill()
+				idx.AddLogs(ids, "3f1c9a52-7d7e-4c0e-9a51-2b1f7a6c1d42", "orders")
+			}
+			if more := idx.Stats().EvictedCapacity - evicted; fresh != (more > 0) {
+				b.Fatalf("%d evictions while adding lines of %s", more, name)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/line")
+		})
 	}
 }

@@ -278,7 +278,7 @@ func (x *Extractor) Extract(lr plog.LogRecord) TraceContext {
 	}
 	var tc TraceContext
 	if x.attributesFirst {
-		if x.fromMap(lr.Attributes(), &tc, false) {
+		if x.fromAttributes(lr.Attributes(), &tc) {
 			tc.Source = SourceAttribute
 			return tc
 		}
@@ -292,7 +292,7 @@ func (x *Extractor) Extract(lr plog.LogRecord) TraceContext {
 		tc.Source = SourceBody
 		return tc
 	}
-	if x.attributes && x.fromMap(lr.Attributes(), &tc, false) {
+	if x.attributes && x.fromAttributes(lr.Attributes(), &tc) {
 		tc.Source = SourceAttribute
 		return tc
 	}
@@ -331,22 +331,36 @@ func (x *Extractor) fromBody(body pcommon.Value, tc *TraceContext) bool {
 	case pcommon.ValueTypeStr:
 		return x.fromString(body.Str(), tc)
 	case pcommon.ValueTypeMap:
-		return x.fromMap(body.Map(), tc, true)
+		var st scanState
+		var path [maxJSONDepth]string
+		x.scanMap(body.Map(), &st, &path, 0)
+		return st.result(tc)
 	}
 	return false
 }
 
-// fromMap searches m's top-level keys and, for bodies, the configured nested
-// paths. It reports whether a trace ID was found.
-func (x *Extractor) fromMap(m pcommon.Map, tc *TraceContext, nested bool) bool {
+// fromAttributes searches the record attributes' keys. It reports whether
+// a trace ID was found.
+func (x *Extractor) fromAttributes(m pcommon.Map, tc *TraceContext) bool {
+	if m.Len() == 0 {
+		return false
+	}
 	var st scanState
-	x.scanMap(m, &st, 0, nested)
+	for k, v := range m.All() {
+		if role := x.keys.lookup(k); role != roleNone {
+			if st.offer(role, valueString(v)); st.done() {
+				break
+			}
+		}
+	}
 	return st.result(tc)
 }
 
-func (x *Extractor) scanMap(m pcommon.Map, st *scanState, depth int, nested bool) {
+// scanMap searches a map body's top-level keys and the configured nested
+// paths; path holds the keys that lead to m.
+func (x *Extractor) scanMap(m pcommon.Map, st *scanState, path *[maxJSONDepth]string, depth int) {
 	// Top-level keys always count; nested ones only under a configured path.
-	match := depth == 0 || x.pathMatches(st.path[:depth])
+	match := depth == 0 || x.pathMatches(path[:depth])
 	for k, v := range m.All() {
 		if st.done() {
 			return
@@ -357,18 +371,18 @@ func (x *Extractor) scanMap(m pcommon.Map, st *scanState, depth int, nested bool
 				continue
 			}
 		}
-		if !nested || depth+1 >= maxJSONDepth || !x.pathPrefix(st.path[:depth], k) {
+		if depth+1 >= maxJSONDepth || !x.pathPrefix(path[:depth], k) {
 			continue
 		}
-		st.path[depth] = k
+		path[depth] = k
 		switch v.Type() {
 		case pcommon.ValueTypeMap:
-			x.scanMap(v.Map(), st, depth+1, nested)
+			x.scanMap(v.Map(), st, path, depth+1)
 		case pcommon.ValueTypeSlice:
 			s := v.Slice()
 			for j := 0; j < s.Len() && !st.done(); j++ {
 				if e := s.At(j); e.Type() == pcommon.ValueTypeMap {
-					x.scanMap(e.Map(), st, depth+1, nested)
+					x.scanMap(e.Map(), st, path, depth+1)
 				}
 			}
 		}
@@ -424,7 +438,6 @@ func (x *Extractor) pathPrefix(path []string, key string) bool {
 type scanState struct {
 	trace, span       pcommon.TraceID // span uses the first 8 bytes
 	hasTrace, hasSpan bool
-	path              [maxJSONDepth]string
 }
 
 func (st *scanState) done() bool { return st.hasTrace && st.hasSpan }

@@ -15,9 +15,9 @@ import (
 // maxValuesPerTrace bounds the services and pods remembered per trace.
 const maxValuesPerTrace = 8
 
-// internLimit bounds each shard's table of interned strings; the table is
+// internLimit bounds the index's table of interned strings; the table is
 // cleared when it fills, so memory stays bounded under any cardinality.
-const internLimit = 4096
+const internLimit = 65536
 
 // IndexConfig bounds a [TraceIndex].
 type IndexConfig struct {
@@ -179,6 +179,7 @@ type TraceIndex struct {
 	shards []traceShard
 	pods   *keyIndex
 	svcs   *keyIndex
+	names  nameTable
 	ttl    time.Duration
 	now    func() time.Time
 
@@ -216,14 +217,14 @@ func NewTraceIndex(cfg IndexConfig) (*TraceIndex, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	t := &TraceIndex{shards: make([]traceShard, cfg.Shards), ttl: cfg.TTL, now: cfg.Now}
+	t := &TraceIndex{shards: make([]traceShard, cfg.Shards), ttl: cfg.TTL, now: cfg.Now, names: nameTable{m: make(map[string]string)}}
 	// Spread the capacity so the shards add up to MaxTraces exactly.
 	for i := range t.shards {
 		c := cfg.MaxTraces / cfg.Shards
 		if i < cfg.MaxTraces%cfg.Shards {
 			c++
 		}
-		t.shards[i] = traceShard{cap: c, m: make(map[pcommon.TraceID]int32), head: -1, tail: -1, free: -1, interned: make(map[string]string)}
+		t.shards[i] = traceShard{cap: c, m: make(map[pcommon.TraceID]int32), head: -1, tail: -1, free: -1}
 	}
 	t.pods = newKeyIndex(cfg)
 	t.svcs = newKeyIndex(cfg)
@@ -252,23 +253,52 @@ type traceShard struct {
 	entries    []traceEntry
 	head, tail int32 // most and least recently updated
 	free       int32 // a chain of free slots through next
-	interned   map[string]string
 }
 
 func (t *TraceIndex) shard(id pcommon.TraceID) *traceShard {
 	return &t.shards[binary.LittleEndian.Uint64(id[8:])%uint64(len(t.shards))]
 }
 
-func (s *traceShard) intern(v string) string {
-	if c, ok := s.interned[v]; ok {
-		return c
+// nameTable interns the strings that entries keep (services, pod keys and
+// root span names), so that each is held once however many traces name it,
+// and entries never pin the request buffers the strings were read from.
+type nameTable struct {
+	// mu guards m.
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (n *nameTable) intern(v string) string {
+	if v == "" {
+		return ""
 	}
-	if len(s.interned) >= internLimit {
-		clear(s.interned)
+	n.mu.Lock()
+	c, ok := n.m[v]
+	if !ok {
+		if len(n.m) >= internLimit {
+			clear(n.m)
+		}
+		c = strings.Clone(v)
+		n.m[c] = c
 	}
-	c := strings.Clone(v)
-	s.interned[c] = c
+	n.mu.Unlock()
 	return c
+}
+
+// internCache remembers the last string interned, for runs of records that
+// repeat it: the spans and log lines of one resource share their service
+// and pod, so a batch takes the table's lock once per resource, not once
+// per record.
+type internCache struct{ in, out string }
+
+func (c *internCache) intern(n *nameTable, v string) string {
+	if v == "" {
+		return ""
+	}
+	if c.out == "" || v != c.in {
+		c.in, c.out = v, n.intern(v)
+	}
+	return c.out
 }
 
 func (s *traceShard) unlink(i int32) {
@@ -350,12 +380,22 @@ func (t *TraceIndex) entry(s *traceShard, id pcommon.TraceID, now int64) *traceE
 	return e
 }
 
-func addValue(list []string, v string, s *traceShard) []string {
+// addValue adds v to list unless it is there or the list is full. A value
+// new to the list is interned through c; a nil c means v is interned
+// already.
+func (t *TraceIndex) addValue(list []string, v string, c *internCache) []string {
 	if v == "" || len(list) >= maxValuesPerTrace || slices.Contains(list, v) {
 		return list
 	}
-	return append(list, s.intern(v))
+	if c != nil {
+		v = c.intern(&t.names, v)
+	}
+	return append(list, v)
 }
+
+// spanInterner holds an [internCache] for each string the index keeps of a
+// span.
+type spanInterner struct{ name, service, pod internCache }
 
 // AddSpan records one span: its trace's entry, and its pod's and service's
 // recent history.
@@ -364,7 +404,8 @@ func (t *TraceIndex) AddSpan(r *SpanRecord) {
 		return
 	}
 	now := t.now().UnixNano()
-	t.addEntry(r, now)
+	var si spanInterner
+	t.addEntry(r, &si, now)
 	ref := spanRef{trace: r.TraceID, span: r.SpanID, start: r.Start, end: r.End, err: r.Error}
 	if r.PodKey != "" {
 		t.pods.add(r.PodKey, &ref, now)
@@ -383,9 +424,10 @@ func (t *TraceIndex) AddSpan(r *SpanRecord) {
 // makes it several times cheaper per span than AddSpan.
 func (t *TraceIndex) AddSpans(recs []SpanRecord) {
 	now := t.now().UnixNano()
+	var si spanInterner
 	for i := range recs {
-		if !recs[i].TraceID.IsEmpty() {
-			t.addEntry(&recs[i], now)
+		if r := &recs[i]; !r.TraceID.IsEmpty() {
+			t.addEntry(r, &si, now)
 		}
 	}
 	t.pods.addRuns(recs, func(r *SpanRecord) string { return r.PodKey }, now)
@@ -393,7 +435,7 @@ func (t *TraceIndex) AddSpans(recs []SpanRecord) {
 	t.svcs.addRuns(recs, func(r *SpanRecord) string { return r.Service }, now)
 }
 
-func (t *TraceIndex) addEntry(r *SpanRecord, now int64) {
+func (t *TraceIndex) addEntry(r *SpanRecord, si *spanInterner, now int64) {
 	s := t.shard(r.TraceID)
 	s.mu.Lock()
 	e := t.entry(s, r.TraceID, now)
@@ -406,10 +448,10 @@ func (t *TraceIndex) addEntry(r *SpanRecord, now int64) {
 	e.spans++
 	e.err = e.err || r.Error
 	if r.ParentSpanID.IsEmpty() {
-		e.rootName, e.rootService = s.intern(r.Name), s.intern(r.Service)
+		e.rootName, e.rootService = si.name.intern(&t.names, r.Name), si.service.intern(&t.names, r.Service)
 	}
-	e.services = addValue(e.services, r.Service, s)
-	e.pods = addValue(e.pods, r.PodKey, s)
+	e.services = t.addValue(e.services, r.Service, &si.service)
+	e.pods = t.addValue(e.pods, r.PodKey, &si.pod)
 	s.mu.Unlock()
 }
 
@@ -421,7 +463,7 @@ func (t *TraceIndex) AddLog(traceID pcommon.TraceID, podKey, service string) {
 		return
 	}
 	now := t.now().UnixNano()
-	t.addLogEntry(traceID, podKey, service, now, 1)
+	t.addLogEntry(traceID, t.names.intern(podKey), t.names.intern(service), now, 1)
 	if podKey != "" {
 		t.pods.addTrace(podKey, traceID, now)
 	}
@@ -435,6 +477,8 @@ func (t *TraceIndex) AddLogs(traceIDs []pcommon.TraceID, podKey, service string)
 		return
 	}
 	now := t.now().UnixNano()
+	// One pod and service for the whole call: interned once.
+	pod, svc := t.names.intern(podKey), t.names.intern(service)
 	// Lines of one request usually come together: one update per run.
 	for i := 0; i < len(traceIDs); {
 		j := i + 1
@@ -442,7 +486,7 @@ func (t *TraceIndex) AddLogs(traceIDs []pcommon.TraceID, podKey, service string)
 			j++
 		}
 		if !traceIDs[i].IsEmpty() {
-			t.addLogEntry(traceIDs[i], podKey, service, now, uint32(j-i))
+			t.addLogEntry(traceIDs[i], pod, svc, now, uint32(j-i))
 		}
 		i = j
 	}
@@ -451,13 +495,15 @@ func (t *TraceIndex) AddLogs(traceIDs []pcommon.TraceID, podKey, service string)
 	}
 }
 
-func (t *TraceIndex) addLogEntry(traceID pcommon.TraceID, podKey, service string, now int64, n uint32) {
+// addLogEntry counts n lines of a trace from a pod and service, both
+// interned already.
+func (t *TraceIndex) addLogEntry(traceID pcommon.TraceID, pod, service string, now int64, n uint32) {
 	s := t.shard(traceID)
 	s.mu.Lock()
 	e := t.entry(s, traceID, now)
 	e.logs += n
-	e.services = addValue(e.services, service, s)
-	e.pods = addValue(e.pods, podKey, s)
+	e.services = t.addValue(e.services, service, nil)
+	e.pods = t.addValue(e.pods, pod, nil)
 	s.mu.Unlock()
 }
 

@@ -137,6 +137,54 @@ func parseB3(s string, tid *pcommon.TraceID, sid *pcommon.SpanID) bool {
 // any text, a W3C traceparent value and the bracketed [traceid-spanid] that
 // Spring Boot prints are recognised by their exact shape.
 func (x *Extractor) fromString(s string, tc *TraceContext) bool {
+	if !hasHexRun(s) {
+		return false
+	}
+	return x.scanString(s, tc)
+}
+
+// minHexRun is the shortest run of hex digits that every trace ID found in
+// text needs: a 16- or 32-digit ID under a known key, a traceparent, a B3
+// value and Spring Boot's bracketed pair all hold one, and IDs never carry
+// escapes. Text without such a run cannot yield a trace ID.
+const minHexRun = 16
+
+// hasHexRun reports whether s holds minHexRun hex digits in a row. It looks
+// at every minHexRun-th byte only, since any such run covers one of them,
+// and measures the run around a probe only when the probe is a hex digit.
+// Most lines without IDs are rejected in a few nanoseconds this way, far
+// faster than scanning them for keys.
+func hasHexRun(s string) bool {
+	for p := minHexRun - 1; p < len(s); {
+		if !isHex(s[p]) {
+			// A run without s[p] lies wholly before or after it, and
+			// nothing before p held one.
+			p += minHexRun
+			continue
+		}
+		lo := p
+		for lo > 0 && isHex(s[lo-1]) {
+			lo--
+			if p-lo+1 >= minHexRun {
+				return true
+			}
+		}
+		hi := p + 1
+		for hi < len(s) && isHex(s[hi]) {
+			hi++
+			if hi-lo >= minHexRun {
+				return true
+			}
+		}
+		// The run through p is too short and s[hi] is not hex: the next
+		// run starts after hi.
+		p = hi + minHexRun
+	}
+	return false
+}
+
+// scanString is fromString without the hex-run filter.
+func (x *Extractor) scanString(s string, tc *TraceContext) bool {
 	// The scan state lives inside the scanner so that neither escapes.
 	j := jsonScanner{s: s, x: x}
 	st := &j.st
@@ -293,10 +341,11 @@ func scanBracketed(s string, st *scanState) {
 // jsonScanner walks one JSON object without building it. Strings are
 // sub-slices of the input, so the walk does not allocate.
 type jsonScanner struct {
-	s  string
-	i  int
-	x  *Extractor
-	st scanState
+	s    string
+	i    int
+	x    *Extractor
+	st   scanState
+	path [maxJSONDepth]string // the keys that lead to the object scanned
 }
 
 func (j *jsonScanner) ws() {
@@ -388,7 +437,7 @@ func (j *jsonScanner) skip() bool {
 // when the scan stopped early because both IDs were found.
 func (j *jsonScanner) object(depth int) bool {
 	j.i++ // '{'
-	match := depth == 0 || j.x.pathMatches(j.st.path[:depth])
+	match := depth == 0 || j.x.pathMatches(j.path[:depth])
 	j.ws()
 	if j.peek() == '}' {
 		j.i++
@@ -418,8 +467,8 @@ func (j *jsonScanner) object(depth int) bool {
 			if j.st.done() {
 				return false
 			}
-		case (c == '{' || c == '[') && depth+1 < maxJSONDepth && j.x.pathPrefix(j.st.path[:depth], key):
-			j.st.path[depth] = key
+		case (c == '{' || c == '[') && depth+1 < maxJSONDepth && j.x.pathPrefix(j.path[:depth], key):
+			j.path[depth] = key
 			if !j.container(depth + 1) {
 				return false
 			}

@@ -53,6 +53,7 @@ func shapeFlags(fs *flag.FlagSet) *loadgen.Shape {
 	fs.IntVar(&s.PodsPerService, "pods-per-service", s.PodsPerService, "pods behind each service")
 	fs.IntVar(&s.SpansPerTrace, "spans-per-trace", s.SpansPerTrace, "spans in each trace")
 	fs.Float64Var(&s.TracedLogShare, "traced-log-share", s.TracedLogShare, "share of log lines with trace context")
+	fs.IntVar(&s.LogsPerTrace, "logs-per-trace", s.LogsPerTrace, "traced lines of a pod in a row that share a trace ID (1: a new trace per line)")
 	return &s
 }
 

@@ -24,11 +24,16 @@ type Shape struct {
 	// TracedLogShare is the share of log records that carry a trace ID
 	// (in the record, or in a JSON or logfmt body); the rest carry none.
 	TracedLogShare float64
+	// LogsPerTrace is how many traced lines of a pod in a row share a trace
+	// ID, as the lines that one request logs do. Zero or one gives every
+	// traced line a trace of its own, the worst case for Braid's trace
+	// index: each line is then a trace it has not seen.
+	LogsPerTrace int
 }
 
 // DefaultShape is a mid-sized cluster: 20 services, 5 pods each, traces of 5
-// spans, 60% of log lines with trace context.
-var DefaultShape = Shape{Services: 20, PodsPerService: 5, SpansPerTrace: 5, TracedLogShare: 0.6}
+// spans, 60% of log lines with trace context, 4 lines per request.
+var DefaultShape = Shape{Services: 20, PodsPerService: 5, SpansPerTrace: 5, TracedLogShare: 0.6, LogsPerTrace: 4}
 
 // Generator builds batches of telemetry. It is not safe for concurrent use:
 // give each sender its own.
@@ -156,6 +161,9 @@ func (g *Generator) Logs(n int) plog.Logs {
 		records := rl.ScopeLogs().AppendEmpty().LogRecords()
 		k := min(n, perResource)
 		records.EnsureCapacity(k)
+		var tid pcommon.TraceID
+		var sid pcommon.SpanID
+		left := 0 // lines still to log for tid
 		for range k {
 			g.seq++
 			lr := records.AppendEmpty()
@@ -167,7 +175,10 @@ func (g *Generator) Logs(n int) plog.Logs {
 				lr.Body().SetStr("cache refreshed entries=" + strconv.Itoa(g.rng.IntN(5000)) + " took=3ms seq=" + strconv.FormatUint(g.seq, 10))
 				continue
 			}
-			tid, sid := g.traceID(), g.spanID()
+			if left == 0 {
+				tid, sid, left = g.traceID(), g.spanID(), max(1, g.shape.LogsPerTrace)
+			}
+			left--
 			switch g.rng.IntN(3) {
 			case 0:
 				lr.Body().SetStr(`{"level":"info","ts":"2026-11-26T12:00:00Z","msg":"order placed","order_id":` +

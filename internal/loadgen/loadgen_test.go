@@ -3,6 +3,7 @@ package loadgen_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/grafana/loki/pkg/push"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/goleak"
 
 	"github.com/braidobs/braid/internal/loadgen"
@@ -54,6 +56,60 @@ func TestGeneratedLogsMixTracedAndUntracedLines(t *testing.T) {
 	assert.InDelta(t, 0.4, float64(none)/5000, 0.05)
 	assert.InDelta(t, 0.4, float64(inBody)/5000, 0.05)
 	assert.InDelta(t, 0.2, float64(inRecord)/5000, 0.05)
+}
+
+// traceOf returns the trace ID a generated line carries, in its record or
+// after trace_id in its body, as hex; "" when it carries none.
+func traceOf(lr plog.LogRecord) string {
+	if tid := lr.TraceID(); !tid.IsEmpty() {
+		return tid.String()
+	}
+	body := lr.Body().Str()
+	i := strings.Index(body, "trace_id")
+	if i < 0 {
+		return ""
+	}
+	// trace_id=<hex> or "trace_id":"<hex>"
+	rest := strings.TrimLeft(body[i+len("trace_id"):], `"=:`)
+	return rest[:32]
+}
+
+func TestGeneratedLogsShareTraceIDsInRunsOfLogsPerTrace(t *testing.T) {
+	for _, perTrace := range []int{1, 4} {
+		t.Run(fmt.Sprintf("logs_per_trace=%d", perTrace), func(t *testing.T) {
+			shape := loadgen.DefaultShape
+			shape.LogsPerTrace = perTrace
+			ld := loadgen.NewGenerator(shape, 1).Logs(5000)
+			seen := map[string]bool{}
+			traced, longest := 0, 0
+			rls := ld.ResourceLogs()
+			for i := range rls.Len() {
+				lrs := rls.At(i).ScopeLogs().At(0).LogRecords()
+				prev, run := "", 0
+				for j := range lrs.Len() {
+					tid := traceOf(lrs.At(j))
+					if tid == "" {
+						continue
+					}
+					traced++
+					if tid == prev {
+						run++
+					} else {
+						require.False(t, seen[tid], "trace %s comes back after another trace's lines", tid)
+						seen[tid], prev, run = true, tid, 1
+					}
+					longest = max(longest, run)
+				}
+			}
+			assert.Equal(t, perTrace, longest, "longest run of lines of one trace")
+			// A pod's resource holds 10 lines, about 6 of them traced.
+			if perTrace == 1 {
+				assert.Equal(t, traced, len(seen), "every traced line has a trace of its own")
+			} else {
+				assert.Less(t, float64(len(seen))/float64(traced), 0.45, "traces per traced line")
+			}
+		})
+	}
 }
 
 func TestRunDeliversEverythingAcceptedToTheSink(t *testing.T) {

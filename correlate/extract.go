@@ -141,6 +141,10 @@ type keyEntry struct {
 // bucketed by length, so a lookup compares only names of the same length.
 type keyTable struct {
 	byLen [maxKeyLen + 1][]keyEntry
+	// first holds, per length, the first bytes of the keys of that length
+	// in both cases, as a 256-bit set: most keys in a line are told apart
+	// by their length and first byte alone.
+	first [maxKeyLen + 1][4]uint64
 }
 
 func (t *keyTable) add(name string, role keyRole) error {
@@ -156,11 +160,17 @@ func (t *keyTable) add(name string, role keyRole) error {
 		}
 	}
 	t.byLen[len(name)] = append(t.byLen[len(name)], keyEntry{name: name, role: role})
+	for _, c := range []byte{name[0], lowerASCII(name[0]), upperASCII(name[0])} {
+		t.first[len(name)][c>>6] |= 1 << (c & 63)
+	}
 	return nil
 }
 
 func (t *keyTable) lookup(name string) keyRole {
 	if len(name) == 0 || len(name) > maxKeyLen {
+		return roleNone
+	}
+	if c := name[0]; t.first[len(name)][c>>6]&(1<<(c&63)) == 0 {
 		return roleNone
 	}
 	for _, e := range t.byLen[len(name)] {
@@ -169,6 +179,20 @@ func (t *keyTable) lookup(name string) keyRole {
 		}
 	}
 	return roleNone
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func upperASCII(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
 }
 
 func equalFoldASCII(a, b string) bool {

@@ -1,6 +1,8 @@
 package correlate
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -42,16 +44,16 @@ func decodeHex(dst []byte, s string) bool {
 	if len(s) != 2*len(dst) {
 		return false
 	}
-	var nonzero byte
+	// Invalid digits are 0xff in hexVal: or-ing every digit tells at the
+	// end, without a branch per byte.
+	var bad, nonzero byte
 	for i := range dst {
 		hi, lo := hexVal[s[2*i]], hexVal[s[2*i+1]]
-		if hi|lo == 0xff || hi > 15 || lo > 15 {
-			return false
-		}
+		bad |= hi | lo
 		dst[i] = hi<<4 | lo
 		nonzero |= dst[i]
 	}
-	return nonzero != 0
+	return bad <= 15 && nonzero != 0
 }
 
 // parseTraceID accepts 32 hex digits, or 16 left-padded to 128 bits as W3C
@@ -349,15 +351,12 @@ type jsonScanner struct {
 }
 
 func (j *jsonScanner) ws() {
-	for j.i < len(j.s) {
-		switch j.s[j.i] {
-		case ' ', '\t', '\n', '\r':
-			j.i++
-		default:
-			return
-		}
+	for j.i < len(j.s) && isJSONSpace(j.s[j.i]) {
+		j.i++
 	}
 }
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func (j *jsonScanner) peek() byte {
 	if j.i < len(j.s) {
@@ -373,64 +372,98 @@ func (j *jsonScanner) str() (string, bool) {
 		return "", false
 	}
 	start := j.i + 1
-	for k := start; k < len(j.s); {
-		q := strings.IndexByte(j.s[k:], '"')
-		if q < 0 {
-			return "", false
-		}
-		k += q
-		// A quote after an odd run of backslashes is escaped.
-		bs := 0
-		for b := k - 1; b >= start && j.s[b] == '\\'; b-- {
-			bs++
-		}
-		if bs%2 == 0 {
-			j.i = k + 1
-			return j.s[start:k], true
-		}
-		k++
+	if end := stringEnd(j.s, start); end >= 0 {
+		j.i = end + 1
+		return j.s[start:end], true
 	}
 	return "", false
 }
 
+const (
+	swarLow  = 0x0101010101010101
+	swarHigh = 0x8080808080808080
+)
+
+// bytesEqual has the high bit set in each byte of v that equals c, and
+// perhaps in bytes above such a byte: the lowest set bit is always exact.
+func bytesEqual(v uint64, c byte) uint64 {
+	x := v ^ (swarLow * uint64(c))
+	return (x - swarLow) &^ x & swarHigh
+}
+
+// stringEnd returns the index of the quote that closes the JSON string
+// whose content starts at i, or -1. It looks at eight bytes at a time for
+// a quote or a backslash, which beats a call to IndexByte on the short
+// strings (keys, IDs, levels) that make up most of a log line.
+func stringEnd(s string, i int) int {
+	for i+8 <= len(s) {
+		v := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
+		m := bytesEqual(v, '"') | bytesEqual(v, '\\')
+		if m == 0 {
+			i += 8
+			continue
+		}
+		i += bits.TrailingZeros64(m) / 8
+		if s[i] == '"' {
+			return i
+		}
+		i += 2 // a backslash and the byte it escapes
+	}
+	for ; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			return i
+		case '\\':
+			i++
+		}
+	}
+	return -1
+}
+
 // skip passes over one value of any kind without recursion.
 func (j *jsonScanner) skip() bool {
+	if j.i >= len(j.s) {
+		return true
+	}
+	switch j.s[j.i] {
+	case '"':
+		_, ok := j.str()
+		return ok
+	case '{', '[':
+		return j.skipContainer()
+	case '}', ']':
+		return false
+	}
+	// A scalar ends at a delimiter.
+	for ; j.i < len(j.s); j.i++ {
+		if c := j.s[j.i]; c == ',' || c == '}' || c == ']' || isJSONSpace(c) {
+			return true
+		}
+	}
+	return true
+}
+
+// skipContainer passes over the object or array at j.i without recursion.
+func (j *jsonScanner) skipContainer() bool {
 	depth := 0
 	for j.i < len(j.s) {
-		switch c := j.s[j.i]; c {
+		switch j.s[j.i] {
 		case '"':
 			if _, ok := j.str(); !ok {
 				return false
-			}
-			if depth == 0 {
-				return true
 			}
 			continue
 		case '{', '[':
 			depth++
 		case '}', ']':
-			depth--
-			if depth < 0 {
-				return false
-			}
-			if depth == 0 {
+			if depth--; depth == 0 {
 				j.i++
-				return true
-			}
-		case ',':
-			if depth == 0 {
 				return true
 			}
 		}
 		j.i++
-		if depth == 0 && j.i < len(j.s) {
-			// A scalar ends at a delimiter.
-			if c := j.s[j.i]; c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\t' || c == '\r' {
-				return true
-			}
-		}
 	}
-	return depth == 0
+	return false
 }
 
 // object scans the object at j.i. It returns false on malformed input or

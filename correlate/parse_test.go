@@ -81,3 +81,35 @@ func FuzzHexRunFilter(f *testing.F) {
 		}
 	})
 }
+
+// naiveStringEnd finds the closing quote the plain way: the first quote
+// not preceded by an odd run of backslashes.
+func naiveStringEnd(s string, start int) int {
+	for k := start; k < len(s); k++ {
+		if s[k] != '"' {
+			continue
+		}
+		bs := 0
+		for b := k - 1; b >= start && s[b] == '\\'; b-- {
+			bs++
+		}
+		if bs%2 == 0 {
+			return k
+		}
+	}
+	return -1
+}
+
+func FuzzStringEnd(f *testing.F) {
+	for _, s := range []string{
+		`plain"`, `a\"b"`, `ab\\\\"`, `\\\"`, `no end`, `0123456789abcdef"`,
+		`01234567\"89abcdef"x`, `\`, `"`, `0123456\`, `01234567890123456789\\"`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := stringEnd(s, 0), naiveStringEnd(s, 0); got != want {
+			t.Fatalf("stringEnd(%q) = %d, want %d", s, got, want)
+		}
+	})
+}

@@ -120,19 +120,25 @@ func (k *keyIndex) record(s *keyShard, key string, now int64) *keyRecord {
 }
 
 func (r *keyRecord) addTrace(id pcommon.TraceID, max int) {
-	// Spans of one trace come together: skip IDs among the last few.
-	for i, n := 0, len(r.traces); i < 4 && i < n; i++ {
-		if r.traces[(r.tnext-1-i+n)%n] == id {
+	// Spans and lines of one trace come together: skip IDs among the last
+	// few. (Ring positions by comparison, not %: this runs for every line.)
+	n := len(r.traces)
+	for i, k := 0, r.tnext; i < 4 && i < n; i++ {
+		if k--; k < 0 {
+			k = n - 1
+		}
+		if r.traces[k] == id {
 			return
 		}
 	}
-	if len(r.traces) < max {
+	if n < max {
 		r.traces = append(r.traces, id)
-		r.tnext = len(r.traces) % max
-		return
+	} else {
+		r.traces[r.tnext] = id
 	}
-	r.traces[r.tnext] = id
-	r.tnext = (r.tnext + 1) % max
+	if r.tnext++; r.tnext == max {
+		r.tnext = 0
+	}
 }
 
 func (k *keyIndex) add(key string, ref *spanRef, now int64) {

@@ -3,6 +3,7 @@ package correlationprocessor
 import (
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -21,9 +22,10 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 )
 
-// benchLogs is a 1,000-record request from 10 pods: a third carry IDs in
-// their TraceID field, a third print them in a JSON body, a third are text
-// lines without any.
+// benchLogs is a 1,000-record request from 10 pods, 100 lines each, logged
+// by requests of six lines: four carry the request's trace ID (two in their
+// TraceID field, two printed in a JSON body) and two are text lines without
+// any. Trace IDs are spread over the index's shards as random ones are.
 func benchLogs() []byte {
 	ld := plog.NewLogs()
 	for p := range 10 {
@@ -40,13 +42,14 @@ func benchLogs() []byte {
 			lr.SetSeverityText("INFO")
 			lr.Attributes().PutStr("log.iostream", "stdout")
 			var tid pcommon.TraceID
-			tid[0], tid[1], tid[15] = byte(p+1), byte(i), 1
-			switch i % 3 {
-			case 0:
+			tid[0] = byte(p + 1)
+			binary.BigEndian.PutUint64(tid[8:], uint64(p*1000+i/6+1)*0x9e3779b97f4a7c15)
+			switch i % 6 {
+			case 0, 3:
 				lr.SetTraceID(tid)
 				lr.SetSpanID(pcommon.SpanID{1, byte(i)})
 				lr.Body().SetStr("order placed")
-			case 1:
+			case 1, 4:
 				lr.Body().SetStr(fmt.Sprintf(`{"time":"2024-05-01T10:00:00.123Z","level":"INFO","msg":"order placed","order_id":%d,"trace_id":"%s","span_id":"00f067aa0ba902b7"}`, i, tid))
 			default:
 				lr.Body().SetStr(fmt.Sprintf("2024-05-01T10:00:00.123Z INFO [http-nio-8080-exec-1] c.e.OrderService - order %d written in 3ms", i))
@@ -60,6 +63,8 @@ func benchLogs() []byte {
 	return b
 }
 
+// benchTraces is a 1,000-span request from 10 pods: traces of four spans,
+// their IDs spread over the index's shards as random ones are.
 func benchTraces() []byte {
 	td := ptrace.NewTraces()
 	for p := range 10 {
@@ -71,7 +76,8 @@ func benchTraces() []byte {
 		for i := range 100 {
 			s := ss.Spans().AppendEmpty()
 			var tid pcommon.TraceID
-			tid[0], tid[1], tid[15] = byte(p+1), byte(i/4), 1
+			tid[0] = byte(p + 1)
+			binary.BigEndian.PutUint64(tid[8:], uint64(p*1000+i/4+1)*0x9e3779b97f4a7c15)
 			s.SetTraceID(tid)
 			s.SetSpanID(pcommon.SpanID{byte(p), byte(i), 1})
 			if i%4 != 0 {
@@ -89,27 +95,6 @@ func benchTraces() []byte {
 		panic(err)
 	}
 	return b
-}
-
-// encodingLogs is the work a pipeline does around a processor: decode the
-// request the receiver got (in the benchmark loop), encode what the
-// exporter sends and, when gz is set, compress it as the OTLP exporters do
-// by default.
-type encodingLogs struct {
-	n  int
-	gz *gzip.Writer
-}
-
-func (e *encodingLogs) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
-func (e *encodingLogs) ConsumeLogs(_ context.Context, ld plog.Logs) error {
-	b, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
-	e.n += len(b)
-	if err == nil && e.gz != nil {
-		e.gz.Reset(io.Discard)
-		_, err = e.gz.Write(b)
-		err = errors.Join(err, e.gz.Close())
-	}
-	return err
 }
 
 var sinkN int
@@ -135,12 +120,22 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkLogsPipeline compares one 1,000-record batch through a pipeline
-// (decode, processor, encode, and gzip in the gzip variant) with and
-// without the correlation processor. The ratio of the two cpu-ns/op
-// figures is the processor's extra CPU.
-func BenchmarkLogsPipeline(b *testing.B) {
-	req := benchLogs()
+// pipelineSignal is what a pipeline benchmark needs of a signal.
+type pipelineSignal[T any] struct {
+	request []byte
+	decode  func([]byte) (T, error)
+	encode  func(T) ([]byte, error)
+	// correlation starts the correlation processor in front of next and
+	// returns its consume function.
+	correlation func(b *testing.B, next func(context.Context, T) error) func(context.Context, T) error
+}
+
+// benchPipeline compares one 1,000-item batch through a pipeline with and
+// without the correlation processor: decode the request the receiver got,
+// (process,) encode what the exporter sends and, in the gzip variant,
+// compress it as the OTLP exporters do by default. The ratio of the two
+// cpu-ns/op figures is the processor's extra CPU.
+func benchPipeline[T any](b *testing.B, sig pipelineSignal[T]) {
 	for _, variant := range []string{"encode", "encode_gzip"} {
 		for _, withProcessor := range []bool{false, true} {
 			name := variant + "/without_correlation"
@@ -148,41 +143,79 @@ func BenchmarkLogsPipeline(b *testing.B) {
 				name = variant + "/with_correlation"
 			}
 			b.Run(name, func(b *testing.B) {
-				benchLogsPipeline(b, req, variant == "encode_gzip", withProcessor)
+				var gz *gzip.Writer
+				if variant == "encode_gzip" {
+					gz = gzip.NewWriter(io.Discard)
+				}
+				n := 0
+				next := func(_ context.Context, v T) error {
+					buf, err := sig.encode(v)
+					n += len(buf)
+					if err == nil && gz != nil {
+						gz.Reset(io.Discard)
+						_, err = gz.Write(buf)
+						err = errors.Join(err, gz.Close())
+					}
+					return err
+				}
+				if withProcessor {
+					next = sig.correlation(b, next)
+				}
+				b.ReportAllocs()
+				b.SetBytes(int64(len(sig.request)))
+				defer reportCPU(b)()
+				for b.Loop() {
+					v, err := sig.decode(sig.request)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := next(context.Background(), v); err != nil {
+						b.Fatal(err)
+					}
+				}
+				sinkN = n
 			})
 		}
 	}
 }
 
-func benchLogsPipeline(b *testing.B, req []byte, gz, withProcessor bool) {
-	sink := &encodingLogs{}
-	if gz {
-		sink.gz = gzip.NewWriter(io.Discard)
-	}
-	var next consumer.Logs = sink
-	if withProcessor {
-		cfg := createDefaultConfig().(*Config)
-		set := processortest.NewNopSettings(Type)
-		p, err := NewFactory().CreateLogs(context.Background(), set, cfg, sink)
-		require.NoError(b, err)
-		require.NoError(b, p.Start(context.Background(), componenttest.NewNopHost()))
-		b.Cleanup(func() { require.NoError(b, p.Shutdown(context.Background())) })
-		next = p
-	}
-	u := &plog.ProtoUnmarshaler{}
-	b.ReportAllocs()
-	b.SetBytes(int64(len(req)))
-	defer reportCPU(b)()
-	for b.Loop() {
-		ld, err := u.UnmarshalLogs(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := next.ConsumeLogs(context.Background(), ld); err != nil {
-			b.Fatal(err)
-		}
-	}
-	sinkN = sink.n
+// startForBench starts a component and stops it when the benchmark ends.
+func startForBench(b *testing.B, c component.Component, err error) {
+	require.NoError(b, err)
+	require.NoError(b, c.Start(context.Background(), componenttest.NewNopHost()))
+	b.Cleanup(func() { require.NoError(b, c.Shutdown(context.Background())) })
+}
+
+// BenchmarkLogsPipeline is benchPipeline on benchLogs.
+func BenchmarkLogsPipeline(b *testing.B) {
+	benchPipeline(b, pipelineSignal[plog.Logs]{
+		request: benchLogs(),
+		decode:  (&plog.ProtoUnmarshaler{}).UnmarshalLogs,
+		encode:  (&plog.ProtoMarshaler{}).MarshalLogs,
+		correlation: func(b *testing.B, next func(context.Context, plog.Logs) error) func(context.Context, plog.Logs) error {
+			sink, err := consumer.NewLogs(next)
+			require.NoError(b, err)
+			p, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(Type), createDefaultConfig(), sink)
+			startForBench(b, p, err)
+			return p.ConsumeLogs
+		},
+	})
+}
+
+// BenchmarkTracesPipeline is benchPipeline on benchTraces.
+func BenchmarkTracesPipeline(b *testing.B) {
+	benchPipeline(b, pipelineSignal[ptrace.Traces]{
+		request: benchTraces(),
+		decode:  (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces,
+		encode:  (&ptrace.ProtoMarshaler{}).MarshalTraces,
+		correlation: func(b *testing.B, next func(context.Context, ptrace.Traces) error) func(context.Context, ptrace.Traces) error {
+			sink, err := consumer.NewTraces(next)
+			require.NoError(b, err)
+			p, err := NewFactory().CreateTraces(context.Background(), processortest.NewNopSettings(Type), createDefaultConfig(), sink)
+			startForBench(b, p, err)
+			return p.ConsumeTraces
+		},
+	})
 }
 
 // BenchmarkProcessLogs is the processor alone on a 1,000-record batch
@@ -227,65 +260,4 @@ func BenchmarkProcessTraces(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-type encodingTraces struct {
-	n  int
-	gz *gzip.Writer
-}
-
-func (e *encodingTraces) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
-func (e *encodingTraces) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
-	b, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
-	e.n += len(b)
-	if err == nil && e.gz != nil {
-		e.gz.Reset(io.Discard)
-		_, err = e.gz.Write(b)
-		err = errors.Join(err, e.gz.Close())
-	}
-	return err
-}
-
-// BenchmarkTracesPipeline is BenchmarkLogsPipeline for 1,000 spans.
-func BenchmarkTracesPipeline(b *testing.B) {
-	req := benchTraces()
-	for _, variant := range []string{"encode", "encode_gzip"} {
-		for _, withProcessor := range []bool{false, true} {
-			name := variant + "/without_correlation"
-			if withProcessor {
-				name = variant + "/with_correlation"
-			}
-			b.Run(name, func(b *testing.B) {
-				benchTracesPipeline(b, req, variant == "encode_gzip", withProcessor)
-			})
-		}
-	}
-}
-
-func benchTracesPipeline(b *testing.B, req []byte, gz, withProcessor bool) {
-	sink := &encodingTraces{}
-	if gz {
-		sink.gz = gzip.NewWriter(io.Discard)
-	}
-	var next consumer.Traces = sink
-	if withProcessor {
-		p, err := NewFactory().CreateTraces(context.Background(), processortest.NewNopSettings(Type), createDefaultConfig(), sink)
-		require.NoError(b, err)
-		require.NoError(b, p.Start(context.Background(), componenttest.NewNopHost()))
-		b.Cleanup(func() { require.NoError(b, p.Shutdown(context.Background())) })
-		next = p
-	}
-	u := &ptrace.ProtoUnmarshaler{}
-	b.ReportAllocs()
-	defer reportCPU(b)()
-	for b.Loop() {
-		td, err := u.UnmarshalTraces(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := next.ConsumeTraces(context.Background(), td); err != nil {
-			b.Fatal(err)
-		}
-	}
-	sinkN = sink.n
 }

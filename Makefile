@@ -42,18 +42,19 @@ bench: ## run the benchmarks (BENCH=regexp PKGS=./correlate/... COUNT=6 for benc
 loadgen: ## build bin/braid-loadgen, the OTLP load generator and sink
 	$(GO) build -o bin/braid-loadgen ./cmd/braid-loadgen
 
-bench-e2e: build loadgen ## end-to-end load: passthrough, the steps in between, the full pipeline (max rate, CPU per million, peak RSS; profiles in .tmp/profiles)
+bench-e2e: build loadgen ## end-to-end load: passthrough, the steps in between, the full and gateway pipelines (max rate, CPU per million, peak RSS; profiles in .tmp/profiles)
 	@mkdir -p .tmp
 	./bin/braid-loadgen compare --braid $(BIN) --step 8s --profile .tmp/profiles \
 		--pipeline passthrough=bench/passthrough.yaml --pipeline correlation=bench/correlation.yaml \
 		--pipeline queue=bench/queue.yaml --pipeline spanmetrics=bench/spanmetrics.yaml:traces \
 		--pipeline loki=bench/loki.yaml:logs --pipeline full=bench/full.yaml \
+		--pipeline gateway=bench/gateway.yaml \
 		--json .tmp/bench-e2e.json
 
-overload: build loadgen ## the full pipeline flat out: at the agent's memory limit, then at 256 MiB with a slow backend (refusals, peak memory, still alive)
+overload: build loadgen ## the gateway pipeline (disk queues) flat out: at the agent's memory limit, then at 256 MiB with a slow backend (refusals, peak memory, still alive)
 	@mkdir -p .tmp
-	./bin/braid-loadgen overload --braid $(BIN) --config bench/full.yaml --duration 30s --json .tmp/overload.json
-	./bin/braid-loadgen overload --braid $(BIN) --config bench/full.yaml --duration 30s \
+	./bin/braid-loadgen overload --braid $(BIN) --config bench/gateway.yaml --duration 30s --json .tmp/overload.json
+	./bin/braid-loadgen overload --braid $(BIN) --config bench/gateway.yaml --duration 30s \
 		--memory-limit-mib 256 --spike-limit-mib 64 --sink-delay 1s --json .tmp/overload-tight.json
 
 clean: ## remove build output and local state

@@ -72,6 +72,8 @@ type compareSettings struct {
 	// profileDir, when set, receives a CPU profile of Braid taken during
 	// each CPU step.
 	profileDir string
+	// cpuQuota, when positive, limits Braid to that many CPUs (a cgroup).
+	cpuQuota float64
 }
 
 // stepResult is one load step against one pipeline.
@@ -115,6 +117,7 @@ func compareCmd(ctx context.Context, args []string) error {
 	fs.DurationVar(&s.step, "step", 10*time.Second, "duration of each load step")
 	fs.IntVar(&s.connections, "connections", 4, "gRPC connections")
 	fs.IntVar(&s.batch, "batch", 500, "items per export request")
+	fs.Float64Var(&s.cpuQuota, "cpu-quota", 0, "limit Braid to this many CPUs with a cgroup (needs root); 0 = no limit")
 	fs.StringVar(&s.profileDir, "profile", "", "save a CPU profile of Braid taken during each CPU step to this directory (the config needs the pprof extension on ${env:BRAID_PPROF_ENDPOINT})")
 	out := fs.String("json", "", "also write the full results as JSON to this file")
 	if err := fs.Parse(args); err != nil {
@@ -313,6 +316,7 @@ type braidProcess struct {
 	metrics string // the internal telemetry's Prometheus endpoint
 	logPath string
 	done    chan error
+	unlimit func() // removes the CPU cgroup, when there is one
 }
 
 func freePort() (string, error) {
@@ -364,6 +368,12 @@ func startBraid(ctx context.Context, s compareSettings, p pipeline, sig loadgen.
 	}
 	b := &braidProcess{cmd: cmd, otlp: addrs[0], pprof: addrs[5], health: addrs[2], metrics: addrs[3], logPath: logPath, done: make(chan error, 1)}
 	go func() { b.done <- cmd.Wait(); logFile.Close() }()
+	if s.cpuQuota > 0 {
+		if b.unlimit, err = limitCPU(cmd.Process.Pid, s.cpuQuota); err != nil {
+			b.stop()
+			return nil, err
+		}
+	}
 
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -393,6 +403,9 @@ func (b *braidProcess) stop() {
 	case <-time.After(30 * time.Second):
 		_ = b.cmd.Process.Kill()
 		<-b.done
+	}
+	if b.unlimit != nil {
+		b.unlimit()
 	}
 }
 

@@ -4,7 +4,7 @@
 //	braid-loadgen send    --endpoint 127.0.0.1:4317 --signal traces --rate 50000 --duration 30s
 //	braid-loadgen sink    --grpc 127.0.0.1:24317 --http 127.0.0.1:24318
 //	braid-loadgen compare --braid bin/braid --pipeline passthrough=bench/passthrough.yaml --pipeline full=bench/full.yaml
-//	braid-loadgen overload --braid bin/braid --config bench/full.yaml --memory-limit-mib 256 --duration 30s
+//	braid-loadgen overload --braid bin/braid --config bench/gateway.yaml --memory-limit-mib 256 --duration 30s
 package main
 
 import (

@@ -18,17 +18,19 @@ import (
 
 // overloadReport is what one overload run saw.
 type overloadReport struct {
-	Config         string         `json:"config"`
-	Signal         string         `json:"signal"`
-	MemoryLimitMiB int            `json:"memory_limit_mib"`
-	SpikeLimitMiB  int            `json:"spike_limit_mib"`
-	GoMemLimitMiB  int            `json:"gomemlimit_mib,omitempty"`
-	Load           loadgen.Result `json:"load"`
+	Config         string `json:"config"`
+	Signal         string `json:"signal"`
+	MemoryLimitMiB int    `json:"memory_limit_mib"`
+	SpikeLimitMiB  int    `json:"spike_limit_mib"`
+	GoMemLimitMiB  int    `json:"gomemlimit_mib,omitempty"`
+	// CPUQuota is the CPUs Braid was limited to (0: none).
+	CPUQuota float64        `json:"cpu_quota,omitempty"`
+	Load     loadgen.Result `json:"load"`
 	// OfferedPerSecond is what the senders got an answer for (accepted or
 	// refused) per second.
 	OfferedPerSecond float64 `json:"offered_per_second"`
-	// Sustained is the rate given with --sustained; Overload the ratio of
-	// the offered rate to it.
+	// Sustained is the rate given with --sustained, or measured first under
+	// the same CPU quota; Overload the ratio of the offered rate to it.
 	Sustained  float64 `json:"sustained_per_second,omitempty"`
 	Overload   float64 `json:"overload,omitempty"`
 	PeakRSSMiB float64 `json:"peak_rss_mib"`
@@ -59,14 +61,17 @@ type overloadReport struct {
 func overloadCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("overload", flag.ContinueOnError)
 	braid := fs.String("braid", "bin/braid", "the braid binary")
-	config := fs.String("config", "bench/full.yaml", "Braid config; its memory_limiter must read ${env:BRAID_MEMORY_LIMIT_MIB} and ${env:BRAID_MEMORY_SPIKE_MIB}")
+	config := fs.String("config", "bench/gateway.yaml", "Braid config; its memory_limiter must read ${env:BRAID_MEMORY_LIMIT_MIB} and ${env:BRAID_MEMORY_SPIKE_MIB}")
 	signals := fs.String("signals", "traces,logs", "signals to overload, one run each, comma separated")
 	limit := fs.Int("memory-limit-mib", 400, "memory_limiter limit_mib given to Braid (the agent DaemonSet's)")
 	spike := fs.Int("spike-limit-mib", 80, "memory_limiter spike_limit_mib given to Braid")
 	goMemLimit := fs.Int("gomemlimit-mib", -1, "GOMEMLIMIT given to Braid, in MiB; -1 = 80% of memory-limit-mib, as the memory_limiter's docs advise; 0 = none")
 	rate := fs.Float64("rate", 0, "target items/s; 0 = as fast as Braid answers")
 	sustained := fs.Float64("sustained", 0, "the pipeline's sustained rate (from compare), to report the overload factor")
-	connections := fs.Int("connections", 32, "gRPC connections, one sender each")
+	cpuQuota := fs.Float64("cpu-quota", 0, "limit Braid to this many CPUs with a cgroup (needs root), so that this machine can offer it many times what it takes; without --sustained, the sustained rate is then measured first under the same limit")
+	ladder := fs.String("sustained-rates", "2500,5000,7500,10000,15000,20000,30000,40000,60000,80000", "rates (items/s) tried in order to find the sustained rate under --cpu-quota")
+	connections := fs.Int("connections", 32, "gRPC connections")
+	senders := fs.Int("senders-per-connection", 1, "senders sharing each connection, one request in flight each: more keep the demand up when Braid answers slowly")
 	batch := fs.Int("batch", 500, "items per export request")
 	reuse := fs.Int("reuse", 20, "batches each sender generates up front and sends in turn (generation must not be the bottleneck)")
 	duration := fs.Duration("duration", 30*time.Second, "how long to overload")
@@ -83,7 +88,15 @@ func overloadCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(workDir)
-	s := compareSettings{braid: *braid, workDir: workDir}
+	s := compareSettings{braid: *braid, workDir: workDir, cpuQuota: *cpuQuota}
+	var rates []float64
+	for _, r := range strings.Split(*ladder, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
+		if err != nil || v <= 0 {
+			return fmt.Errorf("bad rate %q in --sustained-rates", r)
+		}
+		rates = append(rates, v)
+	}
 	if *goMemLimit < 0 {
 		*goMemLimit = *limit * 8 / 10
 	}
@@ -95,9 +108,20 @@ func overloadCmd(ctx context.Context, args []string) error {
 			return err
 		}
 		rep := overloadReport{Config: *config, Signal: string(sig), MemoryLimitMiB: *limit, SpikeLimitMiB: *spike,
-			GoMemLimitMiB: *goMemLimit, Sustained: *sustained}
+			GoMemLimitMiB: *goMemLimit, CPUQuota: *cpuQuota, Sustained: *sustained}
+		if rep.Sustained == 0 && *cpuQuota > 0 {
+			// The paced ladder of compare, on a fresh Braid under the
+			// same quota.
+			ls := s
+			ls.cpuRate, ls.rates, ls.step, ls.connections, ls.batch = rates[0], rates[1:], 5*time.Second, 4, *batch
+			m, err := measure(ctx, ls, pipeline{name: "sustained", config: *config}, sig)
+			if err != nil {
+				return fmt.Errorf("%s: sustained rate under %g CPUs: %w", sig, *cpuQuota, err)
+			}
+			rep.Sustained = m.MaxSustained
+		}
 		if err := overload(ctx, s, pipeline{name: "overload", config: *config}, sig, loadgen.LoadConfig{
-			Signal: sig, Rate: *rate, Connections: *connections, BatchSize: *batch, Duration: *duration,
+			Signal: sig, Rate: *rate, Connections: *connections, SendersPerConnection: *senders, BatchSize: *batch, Duration: *duration,
 			Shape: loadgen.DefaultShape, Seed: 1, Reuse: *reuse,
 		}, *sinkDelay, &rep); err != nil {
 			return fmt.Errorf("%s: %w", sig, err)
@@ -105,15 +129,19 @@ func overloadCmd(ctx context.Context, args []string) error {
 		reports = append(reports, rep)
 	}
 
-	fmt.Println("| signal | offered (items/s) | overload | accepted (items/s) | refused | failed | codes | peak RSS (MiB) | peak RssAnon (MiB) | peak heap (MiB) | limit (MiB) | errors logged | alive | load1 |")
-	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	fmt.Println("| signal | CPUs | offered (items/s) | overload | accepted (items/s) | refused | failed | codes | peak RSS (MiB) | peak RssAnon (MiB) | peak heap (MiB) | limit (MiB) | errors logged | alive | load1 |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	ok := true
 	for _, r := range reports {
 		factor := "–"
 		if r.Overload > 0 {
 			factor = fmt.Sprintf("%.1fx", r.Overload)
 		}
-		fmt.Printf("| %s | %.0f | %s | %.0f | %d | %d | %s | %.0f | %.0f | %.0f | %d | %d | %t | %.1f |\n", r.Signal, r.OfferedPerSecond, factor,
+		cpus := "all"
+		if r.CPUQuota > 0 {
+			cpus = strconv.FormatFloat(r.CPUQuota, 'g', -1, 64)
+		}
+		fmt.Printf("| %s | %s | %.0f | %s | %.0f | %d | %d | %s | %.0f | %.0f | %.0f | %d | %d | %t | %.1f |\n", r.Signal, cpus, r.OfferedPerSecond, factor,
 			r.Load.AcceptedPerSecond(), r.Load.Refused, r.Load.Failed, formatCodes(r.Load.Codes), r.PeakRSSMiB, r.PeakAnonMiB,
 			r.PeakHeapMiB, r.MemoryLimitMiB, r.ErrorsLogged, r.Alive, r.Load1)
 		ok = ok && r.MemoryUnderLimit && r.RetryableRefusals && r.NoCrash

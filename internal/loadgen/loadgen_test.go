@@ -157,6 +157,23 @@ func TestRunWithReusedBatchesCountsAnswersByCode(t *testing.T) {
 	assert.Equal(t, res.Sent/20, res.Codes["OK"], "every request answered OK is counted under its code")
 }
 
+func TestSendersShareAConnectionEachWithARequestInFlight(t *testing.T) {
+	sink, err := loadgen.StartSink("127.0.0.1:0", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer func() { require.NoError(t, sink.Close(context.Background())) }()
+	const delay, duration = 200 * time.Millisecond, time.Second
+	sink.SetDelay(delay)
+
+	res, err := loadgen.Run(context.Background(), loadgen.LoadConfig{
+		Endpoint: sink.GRPCAddr(), Signal: loadgen.Traces, Connections: 1, SendersPerConnection: 4, BatchSize: 10,
+		Duration: duration, Shape: loadgen.DefaultShape, Seed: 7,
+	}, nil)
+	require.NoError(t, err)
+	// One sender waiting 200ms for each answer gets at most 6 in a second;
+	// four on the one connection get more.
+	assert.Greater(t, res.Codes["OK"], int64(duration/delay)+1)
+}
+
 func TestRunRefusesBadSettings(t *testing.T) {
 	tests := []struct {
 		name string
@@ -168,6 +185,7 @@ func TestRunRefusesBadSettings(t *testing.T) {
 		{"bad signal", loadgen.LoadConfig{Endpoint: "x:1", Signal: "profiles", Connections: 1, BatchSize: 1, Duration: time.Second}, "profiles"},
 		{"negative rate", loadgen.LoadConfig{Endpoint: "x:1", Signal: loadgen.Logs, Rate: -1, Connections: 1, BatchSize: 1, Duration: time.Second}, "rate"},
 		{"negative reuse", loadgen.LoadConfig{Endpoint: "x:1", Signal: loadgen.Logs, Connections: 1, BatchSize: 1, Duration: time.Second, Reuse: -1}, "reuse"},
+		{"negative senders", loadgen.LoadConfig{Endpoint: "x:1", Signal: loadgen.Logs, Connections: 1, BatchSize: 1, Duration: time.Second, SendersPerConnection: -1}, "senders"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -43,8 +43,12 @@ type LoadConfig struct {
 	// Rate is the target in items per second (spans, log records or data
 	// points) over all connections; 0 sends as fast as the receiver answers.
 	Rate float64
-	// Connections is the number of gRPC connections, each with one sender.
+	// Connections is the number of gRPC connections.
 	Connections int
+	// SendersPerConnection is the number of senders sharing each
+	// connection, each with one request in flight; 0 means 1. Many senders
+	// keep demand up when the receiver answers slowly, as many clients do.
+	SendersPerConnection int
 	// BatchSize is the number of items in one export request.
 	BatchSize int
 	// Duration bounds the run.
@@ -72,6 +76,8 @@ func (c LoadConfig) validate() error {
 		return fmt.Errorf("rate must not be negative, got %g", c.Rate)
 	case c.Reuse < 0:
 		return fmt.Errorf("reuse must not be negative, got %d", c.Reuse)
+	case c.SendersPerConnection < 0:
+		return fmt.Errorf("senders per connection must not be negative, got %d", c.SendersPerConnection)
 	}
 	_, err := ParseSignal(string(c.Signal))
 	return err
@@ -178,14 +184,17 @@ func Run(ctx context.Context, cfg LoadConfig, progress func(Tick)) (Result, erro
 	var wg sync.WaitGroup
 	start := time.Now()
 	// Each sender paces its own share of the rate.
+	senders := max(1, cfg.SendersPerConnection)
 	var interval time.Duration
 	if cfg.Rate > 0 {
-		interval = time.Duration(float64(time.Second) * float64(cfg.BatchSize) * float64(cfg.Connections) / cfg.Rate)
+		interval = time.Duration(float64(time.Second) * float64(cfg.BatchSize) * float64(cfg.Connections*senders) / cfg.Rate)
 	}
 	for i, conn := range conns {
-		wg.Go(func() {
-			send(ctx, conn, cfg, uint64(i)+cfg.Seed, interval, &c)
-		})
+		for k := range senders {
+			wg.Go(func() {
+				send(ctx, conn, cfg, uint64(i*senders+k)+cfg.Seed, interval, &c)
+			})
+		}
 	}
 
 	done := make(chan struct{})

@@ -178,28 +178,50 @@ func (r *StaticPodResolver) ByName(namespace, name string) (Pod, bool) {
 
 // PodFromAttributes reads pod identity from semantic-convention attributes.
 func PodFromAttributes(attrs pcommon.Map) Pod {
-	get := func(k string) string {
-		if v, ok := attrs.Get(k); ok && v.Type() == pcommon.ValueTypeStr {
-			return v.Str()
+	// One pass over the attributes: a resource carries a dozen or so, and
+	// a Get for each field would walk them fourteen times.
+	var p Pod
+	for k, v := range attrs.All() {
+		var f *string
+		switch k {
+		case AttrPodUID:
+			f = &p.UID
+		case AttrPodName:
+			f = &p.Name
+		case AttrNamespaceName:
+			f = &p.Namespace
+		case AttrNodeName:
+			f = &p.NodeName
+		case AttrContainerName:
+			f = &p.ContainerName
+		case AttrDeploymentName:
+			f = &p.DeploymentName
+		case AttrStatefulSetName:
+			f = &p.StatefulSetName
+		case AttrDaemonSetName:
+			f = &p.DaemonSetName
+		case AttrJobName:
+			f = &p.JobName
+		case AttrCronJobName:
+			f = &p.CronJobName
+		case AttrReplicaSetName:
+			f = &p.ReplicaSetName
+		case AttrClusterName:
+			f = &p.ClusterName
+		case AttrServiceName:
+			f = &p.ServiceName
+		case AttrServiceVersion:
+			f = &p.ServiceVersion
+		default:
+			continue
 		}
-		return ""
+		// The first value of a key counts, as with Get; a value that is
+		// not a string counts as none.
+		if *f == "" && v.Type() == pcommon.ValueTypeStr {
+			*f = v.Str()
+		}
 	}
-	return Pod{
-		UID:             get(AttrPodUID),
-		Name:            get(AttrPodName),
-		Namespace:       get(AttrNamespaceName),
-		NodeName:        get(AttrNodeName),
-		ContainerName:   get(AttrContainerName),
-		DeploymentName:  get(AttrDeploymentName),
-		StatefulSetName: get(AttrStatefulSetName),
-		DaemonSetName:   get(AttrDaemonSetName),
-		JobName:         get(AttrJobName),
-		CronJobName:     get(AttrCronJobName),
-		ReplicaSetName:  get(AttrReplicaSetName),
-		ClusterName:     get(AttrClusterName),
-		ServiceName:     get(AttrServiceName),
-		ServiceVersion:  get(AttrServiceVersion),
-	}
+	return p
 }
 
 // ApplyPod writes p into attrs as semantic-convention attributes, without

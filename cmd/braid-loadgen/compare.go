@@ -74,6 +74,8 @@ type compareSettings struct {
 	profileDir string
 	// cpuQuota, when positive, limits Braid to that many CPUs (a cgroup).
 	cpuQuota float64
+	// braidCPUs, when set, is the CPU list Braid runs on (taskset -c).
+	braidCPUs string
 }
 
 // stepResult is one load step against one pipeline.
@@ -118,6 +120,7 @@ func compareCmd(ctx context.Context, args []string) error {
 	fs.IntVar(&s.connections, "connections", 4, "gRPC connections")
 	fs.IntVar(&s.batch, "batch", 500, "items per export request")
 	fs.Float64Var(&s.cpuQuota, "cpu-quota", 0, "limit Braid to this many CPUs with a cgroup (needs root); 0 = no limit")
+	fs.StringVar(&s.braidCPUs, "braid-cpus", "", "run Braid on these CPUs only (taskset -c list, e.g. 1): keeps the load generator off its core, and gives rates per core")
 	fs.StringVar(&s.profileDir, "profile", "", "save a CPU profile of Braid taken during each CPU step to this directory (the config needs the pprof extension on ${env:BRAID_PPROF_ENDPOINT})")
 	out := fs.String("json", "", "also write the full results as JSON to this file")
 	if err := fs.Parse(args); err != nil {
@@ -347,6 +350,14 @@ func startBraid(ctx context.Context, s compareSettings, p pipeline, sig loadgen.
 		return nil, err
 	}
 	cmd := exec.Command(s.braid, "--config", p.config)
+	if s.braidCPUs != "" {
+		// Set before exec, so every thread of Braid inherits it.
+		taskset, err := exec.LookPath("taskset")
+		if err != nil {
+			return nil, fmt.Errorf("--braid-cpus needs taskset (util-linux): %w", err)
+		}
+		cmd = exec.Command(taskset, "-c", s.braidCPUs, s.braid, "--config", p.config)
+	}
 	cmd.Env = append(os.Environ(), extraEnv...)
 	cmd.Env = append(cmd.Env,
 		"BRAID_OTLP_GRPC_ENDPOINT="+addrs[0],

@@ -246,7 +246,10 @@ type podIdentity struct {
 func (p *podIdentity) known() bool { return p.key != "" }
 
 func identityOf(attrs pcommon.Map) podIdentity {
-	pod := correlate.PodFromAttributes(attrs)
+	return identityFrom(correlate.PodFromAttributes(attrs))
+}
+
+func identityFrom(pod correlate.Pod) podIdentity {
 	id := podIdentity{pod: pod, key: pod.Key()}
 	if pod.UID != "" && pod.Namespace != "" && pod.Name != "" {
 		id.altKey = pod.Namespace + "/" + pod.Name
@@ -260,11 +263,12 @@ func identityOf(attrs pcommon.Map) podIdentity {
 // (empty for other signals).
 func (e *engine) identify(ctx context.Context, attrs pcommon.Map, logPath string, lc *lookupCounts) podIdentity {
 	resolver := e.current()
-	var pod correlate.Pod
+	var pod, attrPod correlate.Pod // attrPod: what attrs say, when read
 	found := false
+	merged := false // whether pod holds more than attrPod
 	if e.podFromAttributes {
-		pod = correlate.PodFromAttributes(attrs)
-		found = pod.Known()
+		attrPod = correlate.PodFromAttributes(attrs)
+		pod, found = attrPod, attrPod.Known()
 		lc.add(srcAttributes, found)
 	}
 	if !found && e.podFromLogPath {
@@ -276,7 +280,7 @@ func (e *engine) identify(ctx context.Context, attrs pcommon.Map, logPath string
 			p, ok := correlate.PodFromLogPath(path)
 			lc.add(srcLogPath, ok)
 			if ok {
-				pod, found = pod.Merge(p), true
+				pod, found, merged = pod.Merge(p), true, true
 			}
 		}
 	}
@@ -285,7 +289,7 @@ func (e *engine) identify(ctx context.Context, attrs pcommon.Map, logPath string
 			p, ok := resolver.ByIP(ip)
 			lc.add(srcSender, ok)
 			if ok {
-				pod, found = pod.Merge(p), true
+				pod, found, merged = pod.Merge(p), true, true
 			}
 		}
 	}
@@ -301,11 +305,14 @@ func (e *engine) identify(ctx context.Context, attrs pcommon.Map, logPath string
 		}
 		lc.add(srcKubernetes, ok)
 		if ok {
-			pod = pod.Merge(p)
+			pod, merged = pod.Merge(p), true
 		}
 	}
-	if found {
-		correlate.ApplyPod(attrs, pod)
+	if found && merged && correlate.ApplyPod(attrs, pod) {
+		return identityOf(attrs)
+	}
+	if e.podFromAttributes {
+		return identityFrom(attrPod) // attrs are as they were read
 	}
 	return identityOf(attrs)
 }

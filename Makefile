@@ -42,9 +42,15 @@ bench: ## run the benchmarks (BENCH=regexp PKGS=./correlate/... COUNT=6 for benc
 loadgen: ## build bin/braid-loadgen, the OTLP load generator and sink
 	$(GO) build -o bin/braid-loadgen ./cmd/braid-loadgen
 
+# make bench-e2e runs Braid on one core and the load generator on another, so
+# that they do not share one, and rates are per core.
+BENCH_BRAID_CPUS ?= 1
+BENCH_LOADGEN_CPUS ?= 0
+
 bench-e2e: build loadgen ## end-to-end load: passthrough, the steps in between, the full and gateway pipelines (max rate, CPU per million, peak RSS; profiles in .tmp/profiles)
 	@mkdir -p .tmp
-	./bin/braid-loadgen compare --braid $(BIN) --step 8s --profile .tmp/profiles \
+	taskset -c $(BENCH_LOADGEN_CPUS) ./bin/braid-loadgen compare --braid $(BIN) --braid-cpus $(BENCH_BRAID_CPUS) \
+		--cpu-rate 50000 --step 10s --profile .tmp/profiles \
 		--pipeline passthrough=bench/passthrough.yaml --pipeline correlation=bench/correlation.yaml \
 		--pipeline queue=bench/queue.yaml --pipeline spanmetrics=bench/spanmetrics.yaml:traces \
 		--pipeline loki=bench/loki.yaml:logs --pipeline full=bench/full.yaml \

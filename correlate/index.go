@@ -405,7 +405,7 @@ func (t *TraceIndex) AddSpan(r *SpanRecord) {
 	}
 	now := t.now().UnixNano()
 	var si spanInterner
-	t.addEntry(r, &si, now)
+	t.addEntries([]SpanRecord{*r}, &si, now)
 	ref := spanRef{trace: r.TraceID, span: r.SpanID, start: r.Start, end: r.End, err: r.Error}
 	if r.PodKey != "" {
 		t.pods.add(r.PodKey, &ref, now)
@@ -425,33 +425,43 @@ func (t *TraceIndex) AddSpan(r *SpanRecord) {
 func (t *TraceIndex) AddSpans(recs []SpanRecord) {
 	now := t.now().UnixNano()
 	var si spanInterner
-	for i := range recs {
-		if r := &recs[i]; !r.TraceID.IsEmpty() {
-			t.addEntry(r, &si, now)
+	// Spans of one trace often come together: one entry look-up per run.
+	for i := 0; i < len(recs); {
+		j := i + 1
+		for j < len(recs) && recs[j].TraceID == recs[i].TraceID {
+			j++
 		}
+		if !recs[i].TraceID.IsEmpty() {
+			t.addEntries(recs[i:j], &si, now)
+		}
+		i = j
 	}
 	t.pods.addRuns(recs, func(r *SpanRecord) string { return r.PodKey }, now)
 	t.pods.addRuns(recs, func(r *SpanRecord) string { return r.PodAltKey }, now)
 	t.svcs.addRuns(recs, func(r *SpanRecord) string { return r.Service }, now)
 }
 
-func (t *TraceIndex) addEntry(r *SpanRecord, si *spanInterner, now int64) {
-	s := t.shard(r.TraceID)
+// addEntries records spans of one trace in its entry.
+func (t *TraceIndex) addEntries(recs []SpanRecord, si *spanInterner, now int64) {
+	s := t.shard(recs[0].TraceID)
 	s.mu.Lock()
-	e := t.entry(s, r.TraceID, now)
-	if e.start == 0 || (r.Start != 0 && r.Start < e.start) {
-		e.start = r.Start
+	e := t.entry(s, recs[0].TraceID, now)
+	for i := range recs {
+		r := &recs[i]
+		if e.start == 0 || (r.Start != 0 && r.Start < e.start) {
+			e.start = r.Start
+		}
+		if r.End > e.end {
+			e.end = r.End
+		}
+		e.spans++
+		e.err = e.err || r.Error
+		if r.ParentSpanID.IsEmpty() {
+			e.rootName, e.rootService = si.name.intern(&t.names, r.Name), si.service.intern(&t.names, r.Service)
+		}
+		e.services = t.addValue(e.services, r.Service, &si.service)
+		e.pods = t.addValue(e.pods, r.PodKey, &si.pod)
 	}
-	if r.End > e.end {
-		e.end = r.End
-	}
-	e.spans++
-	e.err = e.err || r.Error
-	if r.ParentSpanID.IsEmpty() {
-		e.rootName, e.rootService = si.name.intern(&t.names, r.Name), si.service.intern(&t.names, r.Service)
-	}
-	e.services = t.addValue(e.services, r.Service, &si.service)
-	e.pods = t.addValue(e.pods, r.PodKey, &si.pod)
 	s.mu.Unlock()
 }
 

@@ -167,7 +167,7 @@ func compareCmd(ctx context.Context, args []string) error {
 			reports = append(reports, r)
 		}
 	}
-	printTable(os.Stdout, s, reports)
+	printTable(os.Stdout, reports)
 	if *out != "" {
 		b, err := json.MarshalIndent(reports, "", "  ")
 		if err != nil {
@@ -474,22 +474,94 @@ func procStatusMiB(pid int, field string) (float64, error) {
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
-func printTable(w io.Writer, s compareSettings, reports []pipelineReport) {
-	fmt.Fprintf(w, "| pipeline | signal | max sustained (items/s) | CPU-s per million at %.0f/s | vs %s | peak RSS (MiB) | load1 |\n", s.cpuRate, s.pipelines[0].name)
+// printTable prints the comparison, the first pipeline of reports being the
+// baseline: one row per pipeline and signal at the CPU step's rate, then the
+// ratio to the baseline at every rate both sustained, and its median, the
+// steadier figure on a shared machine.
+func printTable(w io.Writer, reports []pipelineReport) {
+	if len(reports) == 0 {
+		return
+	}
+	baseline := reports[0].Pipeline
+	var cpuRate float64
+	if len(reports[0].Steps) > 0 {
+		cpuRate = reports[0].Steps[0].Load.Target
+	}
+	fmt.Fprintf(w, "| pipeline | signal | max sustained (items/s) | CPU-s per million at %.0f/s | vs %s | peak RSS (MiB) | load1 |\n", cpuRate, baseline)
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- |")
-	base := map[string]float64{}
+	base := map[string]pipelineReport{}
 	for _, r := range reports {
-		if r.Pipeline == s.pipelines[0].name {
-			base[r.Signal] = r.CPUPerMillion
+		if r.Pipeline == baseline {
+			base[r.Signal] = r
 		}
 	}
 	for _, r := range reports {
 		ratio := "–"
-		if b := base[r.Signal]; b > 0 {
+		if b := base[r.Signal].CPUPerMillion; b > 0 {
 			ratio = fmt.Sprintf("%.2fx", r.CPUPerMillion/b)
 		}
 		fmt.Fprintf(w, "| %s | %s | %.0f | %.2f | %s | %.0f | %.1f |\n", r.Pipeline, r.Signal, r.MaxSustained, r.CPUPerMillion, ratio, r.PeakRSSMiB, r.Load1)
 	}
+	fmt.Fprintf(w, "\n| pipeline | signal | rates both sustained (items/s) | CPU per million vs %s at each | median |\n", baseline)
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- |")
+	for _, r := range reports {
+		rates, ratios := ratiosByRate(r, base[r.Signal])
+		if r.Pipeline == baseline || len(ratios) == 0 {
+			continue
+		}
+		var rs, xs []string
+		for i := range rates {
+			rs = append(rs, fmt.Sprintf("%.0fk", rates[i]/1000))
+			xs = append(xs, fmt.Sprintf("%.2f", ratios[i]))
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %.2fx |\n", r.Pipeline, r.Signal, strings.Join(rs, ", "), strings.Join(xs, " "), median(ratios))
+	}
+}
+
+// ratiosByRate pairs the sustained steps of r and base by target rate and
+// returns, rate by rate, r's CPU per million over base's.
+func ratiosByRate(r, base pipelineReport) (rates, ratios []float64) {
+	baseCPU := map[float64]float64{}
+	for _, s := range base.Steps {
+		if s.Sustained && s.CPUPerMillion > 0 {
+			baseCPU[s.Load.Target] = s.CPUPerMillion
+		}
+	}
+	for _, s := range r.Steps {
+		if b, ok := baseCPU[s.Load.Target]; ok && s.Sustained && !slices.Contains(rates, s.Load.Target) {
+			rates = append(rates, s.Load.Target)
+			ratios = append(ratios, s.CPUPerMillion/b)
+		}
+	}
+	return rates, ratios
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// reportCmd prints compare's tables again from the JSON it wrote.
+func reportCmd(args []string) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	in := fs.String("json", "", "results written by compare --json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(*in)
+	if err != nil {
+		return err
+	}
+	var reports []pipelineReport
+	if err := json.Unmarshal(b, &reports); err != nil {
+		return fmt.Errorf("%s: %w", *in, err)
+	}
+	printTable(os.Stdout, reports)
+	return nil
 }
 
 // fetchProfile saves a CPU profile of d from the pprof extension at addr.

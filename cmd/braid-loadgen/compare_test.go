@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -28,4 +29,28 @@ func TestPipelineFlag(t *testing.T) {
 
 	assert.ErrorContains(t, p.Set("nameonly"), "name=config.yaml")
 	assert.ErrorContains(t, p.Set("x=bench/x.yaml:profiles"), "profiles")
+}
+
+func step(rate, cpuPerMillion float64, sustained bool) stepResult {
+	return stepResult{Load: loadgen.Result{Target: rate}, CPUPerMillion: cpuPerMillion, Sustained: sustained}
+}
+
+func TestPrintTableGivesTheRatioAtEveryRateBothSustainedAndItsMedian(t *testing.T) {
+	reports := []pipelineReport{
+		{Pipeline: "passthrough", Signal: "traces", MaxSustained: 100_000, CPUPerMillion: 5,
+			Steps: []stepResult{step(50_000, 5, true), step(60_000, 4, true), step(80_000, 4, true), step(100_000, 5, true)}},
+		{Pipeline: "full", Signal: "traces", MaxSustained: 80_000, CPUPerMillion: 7.5,
+			// 60k at 1.25x, 50k at 1.5x, 80k at 2x; 100k not sustained.
+			Steps: []stepResult{step(50_000, 7.5, true), step(60_000, 5, true), step(80_000, 8, true), step(100_000, 9, false)}},
+		{Pipeline: "loki", Signal: "logs", CPUPerMillion: 3, Steps: []stepResult{step(50_000, 3, true)}},
+	}
+	var b strings.Builder
+	printTable(&b, reports)
+	out := b.String()
+	assert.Contains(t, out, "| full | traces | 80000 | 7.50 | 1.50x |")
+	assert.Contains(t, out, "| loki | logs | 0 | 3.00 | – |", "no baseline for logs")
+	assert.Contains(t, out, "| full | traces | 50k, 60k, 80k | 1.50 1.25 2.00 | 1.50x |")
+	assert.NotContains(t, out, "| passthrough | traces | 50k", "the baseline has no ratio row")
+	assert.InDelta(t, 1.5, median([]float64{2, 1, 1.5, 1.25, 1.75}), 1e-9)
+	assert.InDelta(t, 1.625, median([]float64{2, 1.25, 1.5, 1.75}), 1e-9)
 }

@@ -136,14 +136,10 @@ func compareCmd(ctx context.Context, args []string) error {
 		}
 		s.signals = append(s.signals, sig)
 	}
-	for _, r := range strings.Split(*rates, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
-		if err != nil || v <= 0 {
-			return fmt.Errorf("bad rate %q in --rates", r)
-		}
-		s.rates = append(s.rates, v)
-	}
 	var err error
+	if s.rates, err = parseRates("rates", *rates); err != nil {
+		return err
+	}
 	if s.workDir, err = os.MkdirTemp("", "braid-compare-"); err != nil {
 		return err
 	}
@@ -276,6 +272,20 @@ func measure(ctx context.Context, s compareSettings, p pipeline, sig loadgen.Sig
 	}
 	rep.PeakRSSMiB, err = peakRSSMiB(b.cmd.Process.Pid)
 	return rep, err
+}
+
+// parseRates reads a comma-separated list of positive rates given with
+// --name.
+func parseRates(name, list string) ([]float64, error) {
+	var rates []float64
+	for _, r := range strings.Split(list, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("bad rate %q in --%s", r, name)
+		}
+		rates = append(rates, v)
+	}
+	return rates, nil
 }
 
 // delivered is what reached the backends for sig: OTLP to the next hop, or

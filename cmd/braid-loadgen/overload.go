@@ -89,13 +89,9 @@ func overloadCmd(ctx context.Context, args []string) error {
 	}
 	defer os.RemoveAll(workDir)
 	s := compareSettings{braid: *braid, workDir: workDir, cpuQuota: *cpuQuota}
-	var rates []float64
-	for _, r := range strings.Split(*ladder, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
-		if err != nil || v <= 0 {
-			return fmt.Errorf("bad rate %q in --sustained-rates", r)
-		}
-		rates = append(rates, v)
+	rates, err := parseRates("sustained-rates", *ladder)
+	if err != nil {
+		return err
 	}
 	if *goMemLimit < 0 {
 		*goMemLimit = *limit * 8 / 10

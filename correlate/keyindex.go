@@ -183,10 +183,6 @@ func (k *keyIndex) addRuns(recs []SpanRecord, key func(*SpanRecord) string, now 
 				if rec.TraceID.IsEmpty() {
 					continue
 				}
-				if k.spansPerKey == 0 {
-					r.addTrace(rec.TraceID, k.tracesPerKey)
-					continue
-				}
 				ref := spanRef{trace: rec.TraceID, span: rec.SpanID, start: rec.Start, end: rec.End, err: rec.Error}
 				r.addSpan(&ref, k.tracesPerKey, k.spansPerKey)
 			}

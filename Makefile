@@ -53,6 +53,7 @@ bench-e2e: build loadgen ## end-to-end load: passthrough, the steps in between, 
 		--cpu-rate 50000 --step 10s --profile .tmp/profiles \
 		--pipeline passthrough=bench/passthrough.yaml --pipeline correlation=bench/correlation.yaml \
 		--pipeline queue=bench/queue.yaml --pipeline spanmetrics=bench/spanmetrics.yaml:traces \
+		--pipeline spanmetrics-contrib=bench/spanmetrics-contrib.yaml:traces \
 		--pipeline loki=bench/loki.yaml:logs --pipeline full=bench/full.yaml \
 		--pipeline gateway=bench/gateway.yaml \
 		--json .tmp/bench-e2e.json

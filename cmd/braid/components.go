@@ -1,7 +1,7 @@
 package main
 
 import (
-	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
+	contribspanmetrics "github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/kafkaexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusremotewriteexporter"
@@ -31,6 +31,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
+	"github.com/braidobs/braid/connectors/spanmetricsconnector"
 	"github.com/braidobs/braid/drill"
 	"github.com/braidobs/braid/exporters/lokiexporter"
 	"github.com/braidobs/braid/extensions/drillextension"
@@ -93,6 +94,7 @@ func components() (otelcol.Factories, error) {
 	}
 
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
+		contribspanmetrics.NewFactory(),
 		spanmetricsconnector.NewFactory(),
 	)
 	if err != nil {

@@ -483,7 +483,7 @@ func TestComponentsCommandListsEveryComponent(t *testing.T) {
 		"receivers":  {"otlp", "prometheus", "file_log", "jaeger", "zipkin", "kafka"},
 		"processors": {"batch", "memory_limiter", "resource"},
 		"exporters":  {"debug", "otlp_grpc", "otlp_http", "prometheus", "prometheus_remote_write", "kafka"},
-		"connectors": {"span_metrics"},
+		"connectors": {"span_metrics", "braid_span_metrics"},
 		"extensions": {"health_check", "pprof", "zpages", "file_storage", "bearertokenauth"},
 	}
 	for kind, names := range want {

@@ -9,7 +9,8 @@ import (
 )
 
 // SpanMetricsBucketsMs are the histogram bounds (milliseconds) of the
-// span_metrics connector's default duration histogram. A latency SLO
+// span-metrics connectors' default duration histogram (braid_span_metrics
+// and span_metrics have the same). A latency SLO
 // threshold must be one of them: the SLO query reads the bucket with that
 // exact le label.
 var SpanMetricsBucketsMs = []float64{2, 4, 6, 8, 10, 50, 100, 200, 400, 800, 1000, 1400, 2000, 5000, 10000, 15000}

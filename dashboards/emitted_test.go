@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -37,8 +36,10 @@ import (
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
+	"github.com/braidobs/braid/connectors/spanmetricsconnector"
 	"github.com/braidobs/braid/correlate/links"
 	"github.com/braidobs/braid/exporters/lokiexporter"
+	"github.com/braidobs/braid/internal/testnet"
 	"github.com/braidobs/braid/processors/correlationprocessor"
 )
 
@@ -47,7 +48,7 @@ import (
 type emitted map[string]map[string]bool
 
 // collectorConfig mirrors Braid's pipeline where it decides metric names:
-// the span_metrics connector (cumulative, exemplars, the pod dimensions)
+// Braid's span-metrics connector (cumulative, exemplars, the pod dimensions)
 // into the Prometheus exporter, Braid's correlation processor and Loki
 // exporter, and the collector's own telemetry reader without units, type
 // suffixes or scope labels. A dead
@@ -65,7 +66,7 @@ processors:
     exemplars:
       enabled: true
 connectors:
-  span_metrics:
+  braid_span_metrics:
     metrics_flush_interval: 100ms
     aggregation_temporality: AGGREGATION_TEMPORALITY_CUMULATIVE
     exemplars:
@@ -103,9 +104,9 @@ service:
     traces:
       receivers: [otlp]
       processors: [correlation, batch]
-      exporters: [span_metrics, otlp_http/dead, otlp_http/queued]
+      exporters: [braid_span_metrics, otlp_http/dead, otlp_http/queued]
     metrics:
-      receivers: [otlp, span_metrics]
+      receivers: [otlp, braid_span_metrics]
       processors: [correlation]
       exporters: [prometheus, otlp_http/dead, otlp_http/queued]
     logs:
@@ -127,14 +128,6 @@ service:
                 without_units: true
                 without_type_suffix: true
 `
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
-}
 
 func testFactories() (otelcol.Factories, error) {
 	var err error
@@ -158,7 +151,7 @@ func testFactories() (otelcol.Factories, error) {
 // metrics endpoint's OpenMetrics text (which carries the exemplars).
 func pipelineMetrics(t *testing.T) (spans, self emitted, openMetrics, text string) {
 	t.Helper()
-	otlpAddr, promAddr, telAddr, deadAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	otlpAddr, promAddr, telAddr, deadAddr := testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t)
 	_, telPort, err := net.SplitHostPort(telAddr)
 	require.NoError(t, err)
 	loki := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

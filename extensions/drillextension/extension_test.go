@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/braidobs/braid/correlate"
 	"github.com/braidobs/braid/drill"
+	"github.com/braidobs/braid/internal/testnet"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -33,14 +33,6 @@ type host struct {
 }
 
 func (h host) GetExtensions() map[component.ID]component.Component { return h.exts }
-
-func freeEndpoint(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
-}
 
 var traceID = pcommon.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36}
 
@@ -79,7 +71,7 @@ func TestServesTheProcessorsIndex(t *testing.T) {
 		return nil, false
 	}
 	cfg := createDefaultConfig().(*Config)
-	cfg.NetAddr.Endpoint = freeEndpoint(t)
+	cfg.NetAddr.Endpoint = testnet.FreeAddr(t)
 	ext, err := NewFactory(lookup).Create(context.Background(), extensiontest.NewNopSettings(Type), cfg)
 	require.NoError(t, err)
 	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
@@ -111,7 +103,7 @@ func TestBearerTokenAuth(t *testing.T) {
 
 	idx := indexWithOneTrace(t)
 	cfg := createDefaultConfig().(*Config)
-	cfg.NetAddr.Endpoint = freeEndpoint(t)
+	cfg.NetAddr.Endpoint = testnet.FreeAddr(t)
 	cfg.Auth = configoptional.Some(confighttp.AuthConfig{Config: configauth.Config{AuthenticatorID: authID}})
 	ext, err := NewFactory(func(component.ID) (drill.Index, bool) { return idx, true }).
 		Create(context.Background(), extensiontest.NewNopSettings(Type), cfg)
@@ -137,7 +129,7 @@ func TestBearerTokenAuth(t *testing.T) {
 
 func TestStartFailsOnAMissingPodResolver(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
-	cfg.NetAddr.Endpoint = freeEndpoint(t)
+	cfg.NetAddr.Endpoint = testnet.FreeAddr(t)
 	cfg.PodResolver = "k8s_pods"
 	ext, err := NewFactory(func(component.ID) (drill.Index, bool) { return nil, false }).
 		Create(context.Background(), extensiontest.NewNopSettings(Type), cfg)

@@ -26,6 +26,7 @@ import (
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
 	"github.com/braidobs/braid/exporters/lokiexporter"
+	"github.com/braidobs/braid/internal/testnet"
 )
 
 // lokiBehindBraid is a Loki that can be switched between down (503) and up,
@@ -91,13 +92,6 @@ func (l *lokiBehindBraid) state() (attempts int, accepted []string) {
 	return l.attempts, slices.Clone(l.accepted)
 }
 
-func freeLoopback(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // runCollector runs a collector with the Loki receiver and exporter and the
 // file_storage extension on the config file, until the test stops it.
 func runCollector(t *testing.T, configFile string) (stop func()) {
@@ -159,7 +153,7 @@ func runCollector(t *testing.T, configFile string) (stop func()) {
 func TestCollectorKeepsPushesAcrossRestart(t *testing.T) {
 	loki := newLokiBehindBraid(t)
 	dir := t.TempDir()
-	listen := freeLoopback(t)
+	listen := testnet.FreeAddr(t)
 	config := fmt.Sprintf(`
 extensions:
   file_storage:

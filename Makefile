@@ -58,11 +58,13 @@ bench-e2e: build loadgen ## end-to-end load: passthrough, the steps in between, 
 		--pipeline gateway=bench/gateway.yaml \
 		--json .tmp/bench-e2e.json
 
-overload: build loadgen ## the gateway pipeline (disk queues) flat out: at the agent's memory limit, then at 256 MiB with a slow backend (refusals, peak memory, still alive)
+overload: build loadgen ## the gateway pipeline (disk queues) flat out: at the agent's memory limit, at 256 MiB with a slow backend, and on a quarter of a core (refusals, latency, peak memory, still alive)
 	@mkdir -p .tmp
 	./bin/braid-loadgen overload --braid $(BIN) --config bench/gateway.yaml --duration 30s --json .tmp/overload.json
 	./bin/braid-loadgen overload --braid $(BIN) --config bench/gateway.yaml --duration 30s \
 		--memory-limit-mib 256 --spike-limit-mib 64 --sink-delay 1s --json .tmp/overload-tight.json
+	./bin/braid-loadgen overload --braid $(BIN) --config bench/overload-cpu.yaml --signals traces --duration 20s \
+		--cpu-quota 0.25 --sustained 15000 --senders-per-connection 10 --json .tmp/overload-cpu.json
 
 clean: ## remove build output and local state
 	rm -rf bin .tmp

@@ -24,8 +24,10 @@ type overloadReport struct {
 	SpikeLimitMiB  int    `json:"spike_limit_mib"`
 	GoMemLimitMiB  int    `json:"gomemlimit_mib,omitempty"`
 	// CPUQuota is the CPUs Braid was limited to (0: none).
-	CPUQuota float64        `json:"cpu_quota,omitempty"`
-	Load     loadgen.Result `json:"load"`
+	CPUQuota float64 `json:"cpu_quota,omitempty"`
+	// HonorRetryInfo says whether refused senders waited the RetryInfo delay.
+	HonorRetryInfo bool           `json:"honor_retry_info"`
+	Load           loadgen.Result `json:"load"`
 	// OfferedPerSecond is what the senders got an answer for (accepted or
 	// refused) per second.
 	OfferedPerSecond float64 `json:"offered_per_second"`
@@ -72,6 +74,7 @@ func overloadCmd(ctx context.Context, args []string) error {
 	ladder := fs.String("sustained-rates", "2500,5000,7500,10000,15000,20000,30000,40000,60000,80000", "rates (items/s) tried in order to find the sustained rate under --cpu-quota")
 	connections := fs.Int("connections", 32, "gRPC connections")
 	senders := fs.Int("senders-per-connection", 1, "senders sharing each connection, one request in flight each: more keep the demand up when Braid answers slowly")
+	honorRetry := fs.Bool("honor-retry-info", true, "after a refusal with gRPC RetryInfo, a sender waits the delay it asks for, as OpenTelemetry exporters do; false sends again at once")
 	batch := fs.Int("batch", 500, "items per export request")
 	reuse := fs.Int("reuse", 20, "batches each sender generates up front and sends in turn (generation must not be the bottleneck)")
 	duration := fs.Duration("duration", 30*time.Second, "how long to overload")
@@ -104,7 +107,7 @@ func overloadCmd(ctx context.Context, args []string) error {
 			return err
 		}
 		rep := overloadReport{Config: *config, Signal: string(sig), MemoryLimitMiB: *limit, SpikeLimitMiB: *spike,
-			GoMemLimitMiB: *goMemLimit, CPUQuota: *cpuQuota, Sustained: *sustained}
+			GoMemLimitMiB: *goMemLimit, CPUQuota: *cpuQuota, Sustained: *sustained, HonorRetryInfo: *honorRetry}
 		if rep.Sustained == 0 && *cpuQuota > 0 {
 			// The paced ladder of compare, on a fresh Braid under the
 			// same quota.
@@ -118,7 +121,7 @@ func overloadCmd(ctx context.Context, args []string) error {
 		}
 		if err := overload(ctx, s, pipeline{name: "overload", config: *config}, sig, loadgen.LoadConfig{
 			Signal: sig, Rate: *rate, Connections: *connections, SendersPerConnection: *senders, BatchSize: *batch, Duration: *duration,
-			Shape: loadgen.DefaultShape, Seed: 1, Reuse: *reuse,
+			Shape: loadgen.DefaultShape, Seed: 1, Reuse: *reuse, HonorRetryInfo: *honorRetry,
 		}, *sinkDelay, &rep); err != nil {
 			return fmt.Errorf("%s: %w", sig, err)
 		}

@@ -36,6 +36,7 @@ import (
 	"github.com/braidobs/braid/exporters/lokiexporter"
 	"github.com/braidobs/braid/extensions/drillextension"
 	"github.com/braidobs/braid/extensions/k8spodsextension"
+	"github.com/braidobs/braid/processors/admissionprocessor"
 	"github.com/braidobs/braid/processors/correlationprocessor"
 	"github.com/braidobs/braid/receivers/lokireceiver"
 )
@@ -75,6 +76,7 @@ func components() (otelcol.Factories, error) {
 		memorylimiterprocessor.NewFactory(),
 		resourceprocessor.NewFactory(),
 		correlation,
+		admissionprocessor.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err

@@ -26,16 +26,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/braidobs/braid/internal/testnet"
 )
 
 // freeAddr returns a loopback address with a port nobody listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // defaultEndpoints moves every listener of the embedded default to a free
 // loopback port, through the same BRAID_* variables users set.
@@ -46,13 +41,13 @@ type defaultEndpoints struct {
 func useFreePorts(t *testing.T) defaultEndpoints {
 	t.Helper()
 	e := defaultEndpoints{
-		grpc:       freeAddr(t),
-		http:       freeAddr(t),
-		prometheus: freeAddr(t),
-		health:     freeAddr(t),
-		telemetry:  freeAddr(t),
-		loki:       freeAddr(t),
-		drill:      freeAddr(t),
+		grpc:       testnet.FreeAddr(t),
+		http:       testnet.FreeAddr(t),
+		prometheus: testnet.FreeAddr(t),
+		health:     testnet.FreeAddr(t),
+		telemetry:  testnet.FreeAddr(t),
+		loki:       testnet.FreeAddr(t),
+		drill:      testnet.FreeAddr(t),
 	}
 	_, telemetryPort, err := net.SplitHostPort(e.telemetry)
 	require.NoError(t, err)
@@ -481,7 +476,7 @@ func TestComponentsCommandListsEveryComponent(t *testing.T) {
 
 	want := map[string][]string{
 		"receivers":  {"otlp", "prometheus", "file_log", "jaeger", "zipkin", "kafka"},
-		"processors": {"batch", "memory_limiter", "resource"},
+		"processors": {"batch", "memory_limiter", "resource", "correlation", "admission"},
 		"exporters":  {"debug", "otlp_grpc", "otlp_http", "prometheus", "prometheus_remote_write", "kafka"},
 		"connectors": {"span_metrics", "braid_span_metrics"},
 		"extensions": {"health_check", "pprof", "zpages", "file_storage", "bearertokenauth"},

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -60,6 +61,11 @@ type LoadConfig struct {
 	// front and send them in turn, so that generating costs nothing during
 	// the run (overload tests); 0 generates every batch afresh.
 	Reuse int
+	// HonorRetryInfo makes a sender whose request was refused with a gRPC
+	// RetryInfo wait the delay it asks for before its next request, as
+	// OpenTelemetry's exporters do. Without it senders go on at once, the
+	// worst case for the receiver.
+	HonorRetryInfo bool
 }
 
 func (c LoadConfig) validate() error {
@@ -310,5 +316,25 @@ func send(ctx context.Context, conn *grpc.ClientConn, cfg LoadConfig, seed uint6
 		}
 		cancel()
 		c.record(n, rejected, time.Since(began), err)
+		if d := retryDelay(err); cfg.HonorRetryInfo && d > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(d):
+			}
+		}
 	}
+}
+
+// retryDelay is the delay a refusal's RetryInfo asks for, or 0.
+func retryDelay(err error) time.Duration {
+	if err == nil {
+		return 0
+	}
+	for _, d := range status.Convert(err).Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			return ri.GetRetryDelay().AsDuration()
+		}
+	}
+	return 0
 }

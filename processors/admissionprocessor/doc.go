@@ -1,0 +1,13 @@
+// Package admissionprocessor is Braid's admission processor (component type
+// "admission"): it bounds the telemetry a pipeline holds in flight and
+// refuses the rest at once, with a retryable error, instead of letting
+// requests queue while Braid is behind.
+//
+// Listed first in a pipeline, everything a request does downstream (the
+// memory limiter, correlation, a batch processor that is full, an exporter
+// that blocks) counts as in flight until the request returns. When a new
+// request would take the pipeline over max_in_flight_items, the sender gets
+// gRPC RESOURCE_EXHAUSTED with a RetryInfo delay (HTTP 429 from the OTLP and
+// Loki receivers), which OpenTelemetry senders retry after backing off.
+// See README.md.
+package admissionprocessor // import "github.com/braidobs/braid/processors/admissionprocessor"

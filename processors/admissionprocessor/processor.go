@@ -34,7 +34,7 @@ type gate struct {
 
 func newGate(set component.TelemetrySettings, cfg *Config, signal string) (*gate, error) {
 	st, err := status.New(codes.ResourceExhausted,
-		fmt.Sprintf("Braid has %d %s items in flight, its admission limit; retry later", cfg.MaxInFlightItems, signal)).
+		fmt.Sprintf("Braid's %s pipeline is at its admission limit (max_in_flight_items %d); retry later", signal, cfg.MaxInFlightItems)).
 		WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(cfg.RetryAfter)})
 	if err != nil {
 		return nil, fmt.Errorf("build the refusal status: %w", err)

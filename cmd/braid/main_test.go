@@ -30,8 +30,6 @@ import (
 	"github.com/braidobs/braid/internal/testnet"
 )
 
-// freeAddr returns a loopback address with a port nobody listens on.
-
 // defaultEndpoints moves every listener of the embedded default to a free
 // loopback port, through the same BRAID_* variables users set.
 type defaultEndpoints struct {
@@ -211,11 +209,8 @@ func TestEmbeddedDefaultAcceptsOTLPAndServesSpanMetricsWithExemplars(t *testing.
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	sendGRPCTrace := func() {
-		_, err := ptraceotlp.NewGRPCClient(conn).Export(ctx, ptraceotlp.NewExportRequestFromTraces(testTraces(grpcTrace, "checkout")))
-		assert.NoError(t, err)
-	}
-	sendGRPCTrace()
+	_, err = ptraceotlp.NewGRPCClient(conn).Export(ctx, ptraceotlp.NewExportRequestFromTraces(testTraces(grpcTrace, "checkout")))
+	require.NoError(t, err)
 	_, err = plogotlp.NewGRPCClient(conn).Export(ctx, plogotlp.NewExportRequestFromLogs(testLogs(grpcTrace)))
 	require.NoError(t, err)
 	_, err = pmetricotlp.NewGRPCClient(conn).Export(ctx, pmetricotlp.NewExportRequestFromMetrics(testMetrics("orders_grpc")))
@@ -231,51 +226,38 @@ func TestEmbeddedDefaultAcceptsOTLPAndServesSpanMetricsWithExemplars(t *testing.
 	require.NoError(t, err)
 	metricsJSON, err := pmetricotlp.NewExportRequestFromMetrics(testMetrics("orders_http")).MarshalJSON()
 	require.NoError(t, err)
-	post := func(path, contentType string, body []byte) func() {
-		return func() {
-			resp, err := http.Post(base+path, contentType, bytes.NewReader(body))
-			if !assert.NoError(t, err) {
-				return
-			}
-			resp.Body.Close()
-			assert.Equal(t, http.StatusOK, resp.StatusCode, "%s %s", path, contentType)
-		}
+	for _, post := range []struct {
+		path, contentType string
+		body              []byte
+	}{
+		{"/v1/traces", "application/x-protobuf", tracesPB},
+		{"/v1/traces", "application/json", tracesJSON},
+		{"/v1/logs", "application/x-protobuf", logsPB},
+		{"/v1/metrics", "application/json", metricsJSON},
+	} {
+		resp := postOTLP(t, base+post.path, post.contentType, post.body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s %s", post.path, post.contentType)
 	}
-	sendHTTPTrace := post("/v1/traces", "application/x-protobuf", tracesPB)
-	sendJSONTrace := post("/v1/traces", "application/json", tracesJSON)
-	sendHTTPTrace()
-	sendJSONTrace()
-	post("/v1/logs", "application/x-protobuf", logsPB)()
-	post("/v1/metrics", "application/json", metricsJSON)()
 
 	// Span metrics appear on the Prometheus endpoint in OpenMetrics, with
-	// exemplars that carry the trace IDs just sent. The span-metrics
-	// connector keeps an exemplar for one flush only, so each trace ID is
-	// looked for across scrapes, and a trace whose exemplar was not seen in
-	// time (a slow machine can miss a flush) is sent again.
+	// exemplars that carry the trace IDs just sent. Braid's span-metrics
+	// connector keeps an exemplar until a newer span of its bucket replaces
+	// it, so all three are there together however many flushes (every
+	// 200ms here) pass before the scrape.
 	metricsURL := "http://" + e.prometheus + "/metrics"
-	resend := map[string]func(){
-		grpcTrace.String(): sendGRPCTrace,
-		httpTrace.String(): sendHTTPTrace,
-		jsonTrace.String(): sendJSONTrace,
-	}
 	var body string
-	lastSend := time.Now()
 	require.Eventually(t, func() bool {
 		body = scrape(t, metricsURL, true)
-		for id := range resend {
-			if strings.Contains(body, `trace_id="`+id+`"`) {
-				delete(resend, id)
-			}
-		}
-		if len(resend) > 0 && time.Since(lastSend) > 2*time.Second {
-			for _, send := range resend {
-				send()
-			}
-			lastSend = time.Now()
-		}
-		return len(resend) == 0
-	}, 30*time.Second, 50*time.Millisecond, "exemplars with the sent trace IDs never appeared")
+		return strings.Contains(body, `trace_id="`+grpcTrace.String()+`"`) &&
+			strings.Contains(body, `trace_id="`+httpTrace.String()+`"`) &&
+			strings.Contains(body, `trace_id="`+jsonTrace.String()+`"`)
+	}, 30*time.Second, 100*time.Millisecond, "exemplars with the sent trace IDs never appeared")
+	time.Sleep(time.Second) // five more flushes
+	body = scrape(t, metricsURL, true)
+	for _, id := range []pcommon.TraceID{grpcTrace, httpTrace, jsonTrace} {
+		assert.Contains(t, body, `trace_id="`+id.String()+`"`, "the exemplar outlives the flushes after its span")
+	}
 	assert.Contains(t, body, "traces_span_metrics_calls_total{")
 	assert.Contains(t, body, `service_name="checkout"`)
 	assert.Contains(t, body, `service_name="cart"`)

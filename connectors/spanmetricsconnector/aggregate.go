@@ -91,11 +91,14 @@ type series struct {
 	bucketEx []exemplar // nil without exemplars
 }
 
-// exemplar is the last span seen since the previous flush, in one slot.
+// exemplar is the last span seen in one slot. It stays until a newer span
+// takes the slot, with the span's end as its timestamp: flush after flush it
+// is the same exemplar, which Prometheus stores once.
 type exemplar struct {
 	traceID pcommon.TraceID
 	spanID  pcommon.SpanID
 	value   float64
+	ts      pcommon.Timestamp
 	set     bool
 }
 
@@ -340,7 +343,8 @@ func (a *aggregator) overflowSeries(start pcommon.Timestamp) *series {
 
 func (a *aggregator) observe(s *series, span ptrace.Span, nowNanos int64) {
 	var d float64
-	if st, end := span.StartTimestamp(), span.EndTimestamp(); end > st {
+	st, end := span.StartTimestamp(), span.EndTimestamp()
+	if end > st {
 		d = float64(end-st) / a.unitNanos
 	}
 	i := sort.SearchFloat64s(a.bounds, d)
@@ -355,13 +359,12 @@ func (a *aggregator) observe(s *series, span ptrace.Span, nowNanos int64) {
 	if tid.IsEmpty() {
 		return
 	}
-	ex := exemplar{traceID: tid, spanID: span.SpanID(), value: d, set: true}
+	ex := exemplar{traceID: tid, spanID: span.SpanID(), value: d, ts: end, set: true}
 	s.callEx = ex
 	s.bucketEx[i] = ex
 }
 
-// flush writes every series as of now, clears the exemplars and drops the
-// series that expired.
+// flush writes every series as of now and drops the series that expired.
 func (a *aggregator) flush(now time.Time) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	ts := pcommon.NewTimestampFromTime(now)
@@ -440,8 +443,7 @@ func (a *aggregator) appendPoints(calls pmetric.NumberDataPointSlice, durations 
 		s.reported = true
 	}
 	if s.callEx.set {
-		putExemplar(dp.Exemplars(), s.callEx, ts)
-		s.callEx = exemplar{}
+		putExemplar(dp.Exemplars(), s.callEx)
 	}
 
 	hp := durations.AppendEmpty()
@@ -452,10 +454,9 @@ func (a *aggregator) appendPoints(calls pmetric.NumberDataPointSlice, durations 
 	hp.BucketCounts().FromRaw(s.buckets)
 	hp.SetCount(s.calls)
 	hp.SetSum(s.sum)
-	for i, ex := range s.bucketEx {
+	for _, ex := range s.bucketEx {
 		if ex.set {
-			putExemplar(hp.Exemplars(), ex, ts)
-			s.bucketEx[i] = exemplar{}
+			putExemplar(hp.Exemplars(), ex)
 		}
 	}
 }
@@ -480,9 +481,9 @@ func (a *aggregator) putAttributes(m pcommon.Map, service string, s *series) {
 	}
 }
 
-func putExemplar(es pmetric.ExemplarSlice, ex exemplar, ts pcommon.Timestamp) {
+func putExemplar(es pmetric.ExemplarSlice, ex exemplar) {
 	e := es.AppendEmpty()
-	e.SetTimestamp(ts)
+	e.SetTimestamp(ex.ts)
 	e.SetTraceID(ex.traceID)
 	e.SetSpanID(ex.spanID)
 	e.SetDoubleValue(ex.value)

@@ -92,18 +92,29 @@ func TestExemplarsOnePerBucketPointingAtASpanOfThatBucket(t *testing.T) {
 		}
 		assert.NotZero(t, dp.BucketCounts().At(i), "exemplar %v outside the buckets that counted spans", v)
 		assert.False(t, ex.TraceID().IsEmpty())
-		assert.Equal(t, pcommon.NewTimestampFromTime(t0.Add(time.Minute)), ex.Timestamp())
+		assert.Equal(t, pcommon.NewTimestampFromTime(t0.Add(time.Duration(v*float64(time.Millisecond)))), ex.Timestamp(),
+			"an exemplar's timestamp is its span's end")
 	}
 	// The last span of a bucket is its exemplar.
 	assert.Equal(t, pcommon.TraceID{2}, dp.Exemplars().At(0).TraceID())
 	assert.InDelta(t, 5.5, dp.Exemplars().At(0).DoubleValue(), 1e-9)
 	assert.Equal(t, pcommon.TraceID{3}, dp.Exemplars().At(1).TraceID())
 
-	// Exemplars belong to one flush; counts go on.
+	// An exemplar stays, flush after flush, until a newer span of its bucket
+	// takes its place, so a scrape long after the span still finds it.
 	calls, durations := points(a.flush(t0.Add(2 * time.Minute)))
-	assert.Zero(t, durations["GET /cart"].Exemplars().Len())
-	assert.Zero(t, calls["GET /cart"].Exemplars().Len())
+	require.Equal(t, 2, durations["GET /cart"].Exemplars().Len())
+	assert.Equal(t, pcommon.TraceID{2}, durations["GET /cart"].Exemplars().At(0).TraceID())
+	assert.Equal(t, pcommon.TraceID{3}, calls["GET /cart"].Exemplars().At(0).TraceID())
 	assert.Equal(t, int64(3), calls["GET /cart"].IntValue())
+
+	a.add(spansOf("cart", "GET /cart", 4500*time.Microsecond), t0.Add(2*time.Minute))
+	calls, durations = points(a.flush(t0.Add(3 * time.Minute)))
+	require.Equal(t, 2, durations["GET /cart"].Exemplars().Len())
+	assert.Equal(t, pcommon.TraceID{1}, durations["GET /cart"].Exemplars().At(0).TraceID(), "the newer span took the bucket")
+	assert.InDelta(t, 4.5, durations["GET /cart"].Exemplars().At(0).DoubleValue(), 1e-9)
+	assert.Equal(t, pcommon.TraceID{3}, durations["GET /cart"].Exemplars().At(1).TraceID(), "the other bucket kept its exemplar")
+	assert.Equal(t, pcommon.TraceID{1}, calls["GET /cart"].Exemplars().At(0).TraceID())
 }
 
 func TestCallsStartAtZeroSoTheFirstSpansAreAnIncrease(t *testing.T) {

@@ -9,5 +9,6 @@
 // either. It differs in cost and in bounds: a series is found by hashing the
 // span's fields in place, without building a key string or an attribute map
 // per span, and exemplars are kept in one slot per histogram bucket instead
-// of one pdata exemplar per span. See README.md for every configuration key.
+// of one pdata exemplar per span, until a newer span replaces them. See
+// README.md for every configuration key.
 package spanmetricsconnector // import "github.com/braidobs/braid/connectors/spanmetricsconnector"

@@ -2,6 +2,8 @@ package spanmetricsconnector
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,4 +202,30 @@ func TestConnectorFlushesOnItsIntervalAndStops(t *testing.T) {
 	n := len(sink.AllMetrics())
 	time.Sleep(50 * time.Millisecond)
 	assert.Equal(t, n, len(sink.AllMetrics()), "no flush after shutdown")
+}
+
+func TestConcurrentSpansAndFlushesCountEverySpan(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.MetricsFlushInterval = time.Millisecond
+	sink := new(consumertest.MetricsSink)
+	c, err := newConnector(componenttest.NewNopTelemetrySettings(), cfg, "", sink)
+	require.NoError(t, err)
+	require.NoError(t, c.Start(context.Background(), componenttest.NewNopHost()))
+	// Senders go on until several flushes have run while they sent.
+	var sent atomic.Int64
+	deadline := time.Now().Add(10 * time.Second)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for len(sink.AllMetrics()) < 5 && time.Now().Before(deadline) {
+				assert.NoError(t, c.ConsumeTraces(context.Background(), spansOf("cart", "GET /cart", time.Millisecond, 20*time.Millisecond)))
+				sent.Add(2)
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, c.Shutdown(context.Background()))
+	require.GreaterOrEqual(t, len(sink.AllMetrics()), 5, "flushes ran while spans came in")
+	_, durations := points(c.agg.flush(time.Now()))
+	assert.Equal(t, uint64(sent.Load()), durations["GET /cart"].Count())
 }

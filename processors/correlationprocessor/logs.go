@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -43,6 +44,9 @@ type heldBatch struct {
 	logs     plog.Logs
 	n        int
 	deadline time.Time
+	// info is the request's client information (sender address, and its
+	// metadata under include_metadata), passed on with the records.
+	info client.Info
 }
 
 func newLogsProcessor(b *base, next consumer.Logs, logger *zap.Logger) *logsProcessor {
@@ -123,8 +127,9 @@ func (p *logsProcessor) flushDue(now time.Time, all bool) error {
 		p.reserved.Add(-int64(b.n))
 		p.e.delayed.Add(-int64(b.n))
 		p.linkHeld(b.logs)
-		// The original request's context is gone by now.
-		if err := p.next.ConsumeLogs(context.Background(), b.logs); err != nil {
+		// The request is over by now: its deadline and cancellation no
+		// longer apply, but its client information goes on with its records.
+		if err := p.next.ConsumeLogs(client.NewContext(context.Background(), b.info), b.logs); err != nil {
 			errs = errors.Join(errs, err)
 		}
 	}
@@ -257,7 +262,7 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 	if heldN > 0 {
 		ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool { return rl.ScopeLogs().Len() == 0 })
 		p.mu.Lock()
-		p.held = append(p.held, heldBatch{logs: held, n: heldN, deadline: time.Now().Add(e.cfg.InferLogLinks.Delay)})
+		p.held = append(p.held, heldBatch{logs: held, n: heldN, deadline: time.Now().Add(e.cfg.InferLogLinks.Delay), info: client.FromContext(ctx)})
 		p.mu.Unlock()
 		e.delayed.Add(int64(heldN))
 		select {

@@ -333,14 +333,28 @@ func TestDelayBuffer(t *testing.T) {
 	}
 	assert.Zero(t, r.engine().delayed.Load())
 
+	// Held records go on with their request's client information.
+	tenant := client.NewContext(context.Background(), client.Info{
+		Addr:     &net.TCPAddr{IP: net.ParseIP("10.1.1.1"), Port: 4317},
+		Metadata: client.NewMetadata(map[string][]string{"x-scope-orgid": {"team-a"}}),
+	})
+	require.NoError(t, r.logs.ConsumeLogs(tenant, plogWithoutSpansPod("tenant line")))
+	require.NoError(t, procs.flushDue(time.Now().Add(2*time.Hour), false))
+	ctxs := r.lSink.Contexts()
+	info := client.FromContext(ctxs[len(ctxs)-1])
+	assert.Equal(t, []string{"team-a"}, info.Metadata.Get("x-scope-orgid"))
+	assert.Equal(t, "10.1.1.1:4317", info.Addr.String())
+	require.Len(t, allLogs(r.lSink), 6)
+	assert.Equal(t, "tenant line", allLogs(r.lSink)[5].Body().Str())
+
 	// Held at shutdown: passed on, not lost.
 	require.NoError(t, r.logs.ConsumeLogs(ctx, plogWithoutSpansPod("late 1", "late 2")))
-	assert.Len(t, allLogs(r.lSink), 5)
+	assert.Len(t, allLogs(r.lSink), 6)
 	r.shutdown()
 	recs = allLogs(r.lSink)
-	require.Len(t, recs, 7)
-	assert.Equal(t, "late 1", recs[5].Body().Str())
-	assert.True(t, recs[5].TraceID().IsEmpty())
+	require.Len(t, recs, 8)
+	assert.Equal(t, "late 1", recs[6].Body().Str())
+	assert.True(t, recs[6].TraceID().IsEmpty())
 }
 
 func plogWithoutSpansPod(lines ...string) plog.Logs {

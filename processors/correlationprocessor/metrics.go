@@ -83,6 +83,15 @@ func (p *metricsProcessor) addExemplars(m pmetric.Metric, id *podIdentity) int64
 		for i := 0; i < dps.Len(); i++ {
 			added += p.histogramExemplars(dps.At(i), scale, id)
 		}
+	case pmetric.MetricTypeExponentialHistogram:
+		scale := unitScale(m.Unit())
+		if scale == 0 {
+			return 0
+		}
+		dps := m.ExponentialHistogram().DataPoints()
+		for i := 0; i < dps.Len(); i++ {
+			added += p.exponentialExemplars(dps.At(i), scale, id)
+		}
 	case pmetric.MetricTypeSum:
 		dps := m.Sum().DataPoints()
 		errorMetric := isErrorName(m.Name())
@@ -140,6 +149,40 @@ func (p *metricsProcessor) histogramExemplars(dp pmetric.HistogramDataPoint, sca
 		}
 		ex := newExemplar(dp.Exemplars(), ref)
 		ex.SetDoubleValue(float64(ref.Duration()) / scale)
+		added++
+	}
+	return added
+}
+
+// exponentialExemplars does for an exponential histogram what
+// histogramExemplars does for explicit buckets. Positive bucket i covers
+// (2^(i·2^-scale), 2^((i+1)·2^-scale)]; the zero and negative buckets hold
+// no span duration.
+func (p *metricsProcessor) exponentialExemplars(dp pmetric.ExponentialHistogramDataPoint, unit float64, id *podIdentity) int64 {
+	if dp.Exemplars().Len() > 0 {
+		return 0
+	}
+	pos := dp.Positive()
+	counts := pos.BucketCounts()
+	width := math.Exp2(-float64(dp.Scale())) // a bucket's width in log2
+	added := int64(0)
+	for k := counts.Len() - 1; k >= 0 && added < int64(p.e.cfg.Exemplars.MaxPerPoint); k-- {
+		if counts.At(k) == 0 {
+			continue
+		}
+		i := float64(pos.Offset()) + float64(k)
+		f := p.window(dp.Timestamp())
+		f.MinDuration, f.MinExclusive = toDuration(math.Exp2(i*width), unit), true
+		f.MaxDuration = toDuration(math.Exp2((i+1)*width), unit)
+		if f.MaxDuration <= 0 {
+			continue
+		}
+		ref, ok := p.e.index.RecentSpan(f, id.service, id.key, id.altKey)
+		if !ok {
+			continue
+		}
+		ex := newExemplar(dp.Exemplars(), ref)
+		ex.SetDoubleValue(float64(ref.Duration()) / unit)
 		added++
 	}
 	return added

@@ -594,6 +594,39 @@ func TestExemplars(t *testing.T) {
 	assert.Zero(t, out.At(5).Gauge().DataPoints().At(0).Exemplars().Len())
 }
 
+func TestExemplarsOnExponentialHistograms(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.Exemplars.Enabled = true; c.Exemplars.MaxAge = time.Minute })
+	ctx := context.Background()
+	require.NoError(t, r.traces.ConsumeTraces(ctx, traces(ordersPod,
+		span(tid1, sid1, "GET /fast", 0, 20*time.Millisecond, false),
+		span(tid2, sid2, "GET /slow", 0, 800*time.Millisecond, false))))
+
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	require.NoError(t, rm.Resource().Attributes().FromRaw(ordersPod))
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("http.server.request.duration")
+	m.SetUnit("ms")
+	dp := m.SetEmptyExponentialHistogram().DataPoints().AppendEmpty()
+	dp.SetTimestamp(at(time.Second))
+	// Scale 0: bucket i covers (2^i, 2^(i+1)] ms. Offset 4: (16, 32], (32, 64],
+	// (64, 128], (128, 256], (256, 512], (512, 1024].
+	dp.SetScale(0)
+	dp.Positive().SetOffset(4)
+	dp.Positive().BucketCounts().FromRaw([]uint64{3, 2, 0, 0, 1, 1})
+	dp.SetZeroCount(4)
+	require.NoError(t, r.metrics.ConsumeMetrics(ctx, md))
+
+	exs := r.mSink.AllMetrics()[0].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).
+		ExponentialHistogram().DataPoints().At(0).Exemplars()
+	require.Equal(t, 2, exs.Len(), "(512, 1024] and (16, 32] have a span; (32, 64] and (256, 512] have none")
+	assert.Equal(t, tid2, exs.At(0).TraceID(), "highest bucket first")
+	assert.InDelta(t, 800, exs.At(0).DoubleValue(), 1e-9)
+	assert.Equal(t, tid1, exs.At(1).TraceID())
+	assert.InDelta(t, 20, exs.At(1).DoubleValue(), 1e-9)
+	assert.Equal(t, "inferred", exs.At(1).FilteredAttributes().AsRaw()["braid.trace_context.source"])
+}
+
 func TestLogPathOnTheResource(t *testing.T) {
 	r := newRig(t, nil)
 	ld := plog.NewLogs()

@@ -90,30 +90,42 @@ func (p Pod) Workload() (kind, name string) {
 
 // Merge fills p's empty fields from o.
 func (p Pod) Merge(o Pod) Pod {
-	fill := func(dst *string, src string) {
-		if *dst == "" {
-			*dst = src
+	for _, a := range podAttributes {
+		if f := a.field(&p); *f == "" {
+			*f = *a.field(&o)
 		}
 	}
-	fill(&p.UID, o.UID)
-	fill(&p.Name, o.Name)
-	fill(&p.Namespace, o.Namespace)
-	fill(&p.NodeName, o.NodeName)
-	fill(&p.ContainerName, o.ContainerName)
-	fill(&p.IP, o.IP)
-	fill(&p.DeploymentName, o.DeploymentName)
-	fill(&p.StatefulSetName, o.StatefulSetName)
-	fill(&p.DaemonSetName, o.DaemonSetName)
-	fill(&p.JobName, o.JobName)
-	fill(&p.CronJobName, o.CronJobName)
-	fill(&p.ReplicaSetName, o.ReplicaSetName)
-	fill(&p.ClusterName, o.ClusterName)
-	fill(&p.ServiceName, o.ServiceName)
-	fill(&p.ServiceVersion, o.ServiceVersion)
+	if p.IP == "" {
+		p.IP = o.IP
+	}
 	if p.Labels == nil {
 		p.Labels = o.Labels
 	}
 	return p
+}
+
+// podAttributes pairs every Pod field that has a semantic-convention
+// resource attribute with its key. PodFromAttributes holds the same pairs as
+// a switch, the fastest read; TestPodAttributesAgreeWithPodFromAttributes
+// keeps the two the same.
+var podAttributes = [...]struct {
+	key   string
+	field func(*Pod) *string
+}{
+	{AttrPodUID, func(p *Pod) *string { return &p.UID }},
+	{AttrPodName, func(p *Pod) *string { return &p.Name }},
+	{AttrNamespaceName, func(p *Pod) *string { return &p.Namespace }},
+	{AttrNodeName, func(p *Pod) *string { return &p.NodeName }},
+	{AttrContainerName, func(p *Pod) *string { return &p.ContainerName }},
+	{AttrDeploymentName, func(p *Pod) *string { return &p.DeploymentName }},
+	{AttrStatefulSetName, func(p *Pod) *string { return &p.StatefulSetName }},
+	{AttrDaemonSetName, func(p *Pod) *string { return &p.DaemonSetName }},
+	{AttrJobName, func(p *Pod) *string { return &p.JobName }},
+	{AttrCronJobName, func(p *Pod) *string { return &p.CronJobName }},
+	{AttrReplicaSetName, func(p *Pod) *string { return &p.ReplicaSetName }},
+	{AttrClusterName, func(p *Pod) *string { return &p.ClusterName }},
+	{AttrServiceName, func(p *Pod) *string { return &p.ServiceName }},
+	{AttrServiceVersion, func(p *Pod) *string { return &p.ServiceVersion }},
 }
 
 // PodResolver looks pods up. Implementations are safe for concurrent use.
@@ -229,30 +241,17 @@ func PodFromAttributes(attrs pcommon.Map) Pod {
 // added.
 func ApplyPod(attrs pcommon.Map, p Pod) bool {
 	added := false
-	put := func(k, v string) {
+	for _, a := range podAttributes {
+		v := *a.field(&p)
 		if v == "" {
-			return
+			continue
 		}
-		if _, ok := attrs.Get(k); ok {
-			return
+		if _, ok := attrs.Get(a.key); ok {
+			continue
 		}
-		attrs.PutStr(k, v)
+		attrs.PutStr(a.key, v)
 		added = true
 	}
-	put(AttrPodUID, p.UID)
-	put(AttrPodName, p.Name)
-	put(AttrNamespaceName, p.Namespace)
-	put(AttrNodeName, p.NodeName)
-	put(AttrContainerName, p.ContainerName)
-	put(AttrDeploymentName, p.DeploymentName)
-	put(AttrStatefulSetName, p.StatefulSetName)
-	put(AttrDaemonSetName, p.DaemonSetName)
-	put(AttrJobName, p.JobName)
-	put(AttrCronJobName, p.CronJobName)
-	put(AttrReplicaSetName, p.ReplicaSetName)
-	put(AttrClusterName, p.ClusterName)
-	put(AttrServiceName, p.ServiceName)
-	put(AttrServiceVersion, p.ServiceVersion)
 	return added
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -27,6 +26,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/braidobs/braid/internal/testcollector"
 	"github.com/braidobs/braid/internal/testnet"
 )
 
@@ -68,29 +68,8 @@ func useFreePorts(t *testing.T) defaultEndpoints {
 // stopped before it was running.
 func startCollector(t *testing.T, uris ...string) error {
 	t.Helper()
-	col, err := otelcol.NewCollector(settings(uris...))
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- col.Run(context.Background()) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for col.GetState() != otelcol.StateRunning {
-		select {
-		case err := <-done:
-			return fmt.Errorf("collector stopped early: %w", err)
-		case <-time.After(20 * time.Millisecond):
-		}
-		require.True(t, time.Now().Before(deadline), "collector not running after 30s")
-	}
-	t.Cleanup(func() {
-		col.Shutdown()
-		select {
-		case err := <-done:
-			assert.NoError(t, err)
-		case <-time.After(30 * time.Second):
-			t.Error("collector did not stop")
-		}
-	})
-	return nil
+	_, err := testcollector.Run(t, settings(uris...))
+	return err
 }
 
 // startDefault runs the embedded default on free loopback ports. A port

@@ -3,7 +3,6 @@ package correlationprocessor
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -29,6 +28,8 @@ import (
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
 	"github.com/braidobs/braid/correlate"
+	"github.com/braidobs/braid/internal/testcollector"
+	"github.com/braidobs/braid/internal/testnet"
 )
 
 // sinks is a test exporter ("sink") that keeps what reaches it.
@@ -122,13 +123,9 @@ func post(t *testing.T, url string, body []byte) {
 // over OTLP, then logs, then metrics. The logs and metrics come out linked
 // to the trace, which shows the pipelines share one engine.
 func TestCollectorPipelinesShareOneEngine(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-
+	addr := testnet.FreeAddr(t)
 	var out sinks
-	col, err := otelcol.NewCollector(otelcol.CollectorSettings{
+	_, err := testcollector.Run(t, otelcol.CollectorSettings{
 		BuildInfo: component.BuildInfo{Command: "braid-test", Version: "test"},
 		Factories: func() (otelcol.Factories, error) {
 			f := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
@@ -148,18 +145,6 @@ func TestCollectorPipelinesShareOneEngine(t *testing.T) {
 		}},
 	})
 	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- col.Run(context.Background()) }()
-	defer func() {
-		col.Shutdown()
-		select {
-		case err := <-done:
-			assert.NoError(t, err)
-		case <-time.After(30 * time.Second):
-			t.Error("collector did not stop")
-		}
-	}()
-	require.Eventually(t, func() bool { return col.GetState() == otelcol.StateRunning }, 30*time.Second, 10*time.Millisecond)
 
 	// Traces: one error span of the orders pod.
 	now := time.Now()

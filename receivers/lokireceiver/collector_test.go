@@ -1,7 +1,6 @@
 package lokireceiver
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -26,6 +25,7 @@ import (
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
 	"github.com/braidobs/braid/exporters/lokiexporter"
+	"github.com/braidobs/braid/internal/testcollector"
 	"github.com/braidobs/braid/internal/testnet"
 )
 
@@ -109,7 +109,7 @@ func runCollector(t *testing.T, configFile string) (stop func()) {
 		f.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](filestorage.NewFactory())
 		return f, err
 	}
-	col, err := otelcol.NewCollector(otelcol.CollectorSettings{
+	stop, err := testcollector.Run(t, otelcol.CollectorSettings{
 		BuildInfo: component.BuildInfo{Command: "braid", Version: "test"},
 		Factories: factories,
 		ConfigProviderSettings: otelcol.ConfigProviderSettings{ResolverSettings: confmap.ResolverSettings{
@@ -118,31 +118,6 @@ func runCollector(t *testing.T, configFile string) (stop func()) {
 		}},
 	})
 	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- col.Run(context.Background()) }()
-	require.Eventually(t, func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("collector stopped early: %v", err)
-		default:
-		}
-		return col.GetState() == otelcol.StateRunning
-	}, 30*time.Second, 10*time.Millisecond)
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		col.Shutdown()
-		select {
-		case err := <-done:
-			assert.NoError(t, err)
-		case <-time.After(30 * time.Second):
-			t.Error("collector did not stop")
-		}
-	}
-	t.Cleanup(stop)
 	return stop
 }
 

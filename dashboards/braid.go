@@ -13,7 +13,8 @@ import (
 
 // Braid builds the dashboard of Braid itself: items accepted, refused, sent
 // and failed per signal, sending queues against their capacity, memory
-// against the limit, and the correlation engine's outcomes and index.
+// against the limit, admission, and the correlation engine's outcomes and
+// index.
 func Braid(cfg Config) (dashboard.Dashboard, error) {
 	b := newDashboard(links.DashboardBraid, "Braid / Braid itself",
 		"Health of the Braid collectors: data in and out per signal, sending queues, memory and the correlation engine.").
@@ -24,6 +25,7 @@ func Braid(cfg Config) (dashboard.Dashboard, error) {
 	}
 	b.WithPanel(queuePanel(cfg)).
 		WithPanel(memoryPanel(cfg)).
+		WithPanel(admissionPanel(cfg)).
 		WithRow(dashboard.NewRowBuilder("Correlation")).
 		WithPanel(byLabelRate(cfg, "Logs by trace context", "Log records per second by where their trace context came from: present, extracted, inferred or none.", metricCorrelationLogs, labelOutcome, units.Short)).
 		WithPanel(timeseriesPanel("Trace index", "Traces held in the correlation index, and evictions per second by reason.", units.Short, thirdWidth).
@@ -54,6 +56,18 @@ func signalPanel(cfg Config, s signalMetrics) *timeseries.PanelBuilder {
 	return p.OverrideByRegexp("^(refused|failed)$", []dashboard.DynamicConfigValue{
 		{Id: "color", Value: map[string]any{"mode": "fixed", "fixedColor": "red"}},
 	})
+}
+
+// admissionPanel shows what the admission processor holds in flight per
+// signal, and what it refuses: Braid shedding load because it is behind.
+func admissionPanel(cfg Config) *timeseries.PanelBuilder {
+	return timeseriesPanel("Admission", "Items in flight through each signal's pipelines, and items per second the admission processor refused (RESOURCE_EXHAUSTED / 429) because a pipeline was at max_in_flight_items.", units.Short, fullWidth).
+		WithTarget(promQuery(cfg, "A", fmt.Sprintf(`sum by (%s) (%s{%s})`, labelSignal, metricAdmissionInFlight, selfInstance), "in flight {{"+labelSignal+"}}")).
+		WithTarget(promQuery(cfg, "B", fmt.Sprintf(`sum by (%s) (rate(%s{%s}[%s]))`, labelSignal, metricAdmissionRefused, selfInstance, rateWindow), "refused {{"+labelSignal+"}}/s")).
+		OverrideByRegexp("^refused.*", []dashboard.DynamicConfigValue{
+			{Id: "custom.axisPlacement", Value: common.AxisPlacementRight},
+			{Id: "color", Value: map[string]any{"mode": "fixed", "fixedColor": "red"}},
+		})
 }
 
 // queuePanel shows each exporter's sending queue against its capacity.

@@ -40,6 +40,7 @@ import (
 	"github.com/braidobs/braid/correlate/links"
 	"github.com/braidobs/braid/exporters/lokiexporter"
 	"github.com/braidobs/braid/internal/testnet"
+	"github.com/braidobs/braid/processors/admissionprocessor"
 	"github.com/braidobs/braid/processors/correlationprocessor"
 )
 
@@ -61,6 +62,7 @@ receivers:
       http:
         endpoint: %[1]s
 processors:
+  admission: {}
   batch: {}
   correlation:
     exemplars:
@@ -103,7 +105,7 @@ service:
   pipelines:
     traces:
       receivers: [otlp]
-      processors: [correlation, batch]
+      processors: [admission, correlation, batch]
       exporters: [braid_span_metrics, otlp_http/dead, otlp_http/queued]
     metrics:
       receivers: [otlp, braid_span_metrics]
@@ -135,7 +137,7 @@ func testFactories() (otelcol.Factories, error) {
 	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory()); err != nil {
 		return f, err
 	}
-	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](batchprocessor.NewFactory(), correlationprocessor.NewFactory()); err != nil {
+	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](batchprocessor.NewFactory(), correlationprocessor.NewFactory(), admissionprocessor.NewFactory()); err != nil {
 		return f, err
 	}
 	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](prometheusexporter.NewFactory(), otlphttpexporter.NewFactory(), lokiexporter.NewFactory()); err != nil {
@@ -205,7 +207,9 @@ func pipelineMetrics(t *testing.T) (spans, self emitted, openMetrics, text strin
 			self["braid_loki_dropped_entries"] != nil &&
 			self["braid_correlation_logs"] != nil &&
 			self["braid_correlation_pod_lookups"] != nil &&
-			self["braid_correlation_exemplars_added"] != nil
+			self["braid_correlation_exemplars_added"] != nil &&
+			self["braid_admission_in_flight_items"] != nil &&
+			self["braid_admission_refused_items"] != nil
 	}, 30*time.Second, 100*time.Millisecond)
 
 	get := func(accept string) string {

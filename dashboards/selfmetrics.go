@@ -41,8 +41,11 @@ const (
 	metricExemplarsAdded     = "braid_correlation_exemplars_added"
 	metricPodLookups         = "braid_correlation_pod_lookups" // source, result
 	metricDelayedLogs        = "braid_correlation_delayed_logs"
-	metricLokiRequests       = "braid_loki_requests"        // status
-	metricLokiDroppedEntries = "braid_loki_dropped_entries" // reason
+	metricLokiRequests       = "braid_loki_requests"             // status
+	metricLokiDroppedEntries = "braid_loki_dropped_entries"      // reason
+	metricAdmissionInFlight  = "braid_admission_in_flight_items" // signal
+	metricAdmissionRefused   = "braid_admission_refused_items"   // signal
+	labelSignal              = "signal"
 	labelOutcome             = "outcome"
 	labelReason              = "reason"
 	labelSource              = "source"

@@ -57,6 +57,9 @@ func newGate(set component.TelemetrySettings, cfg *Config, signal string) (*gate
 	if err != nil {
 		return nil, fmt.Errorf("create self-metrics: %w", err)
 	}
+	// The refusal count exists from the start, at 0: a dashboard then shows
+	// that nothing was refused rather than no data.
+	g.refused.Add(context.Background(), 0, g.attrs)
 	g.reg, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(inFlight, g.inFlight.Load(), g.attrs)
 		return nil

@@ -168,6 +168,17 @@ func TestExpiredSeriesAreDroppedAndMakeRoom(t *testing.T) {
 	assert.Len(t, a.groups, 1, "the resource without series is dropped")
 	a.add(spansOf("cart", "new", time.Millisecond), t0.Add(6*time.Minute))
 	assert.Zero(t, a.overflowSpans)
+
+	// An expired series that comes back starts again, from its new start.
+	a.expiration = time.Hour // no more expiry while the series comes back
+	a.maxSeries = 10
+	a.add(spansOf("cart", "old", time.Millisecond), t0.Add(7*time.Minute))
+	a.flush(t0.Add(8 * time.Minute))
+	a.add(spansOf("cart", "old", time.Millisecond), t0.Add(8*time.Minute))
+	calls, durations := points(a.flush(t0.Add(9 * time.Minute)))
+	assert.Equal(t, int64(2), calls["old"].IntValue())
+	assert.Equal(t, uint64(2), durations["old"].Count())
+	assert.Equal(t, pcommon.NewTimestampFromTime(t0.Add(7*time.Minute)), calls["old"].StartTimestamp())
 }
 
 func TestSpansWithoutServiceNameAreNotCounted(t *testing.T) {

@@ -44,8 +44,9 @@ type Config struct {
 	Exemplars ExemplarsConfig `mapstructure:"exemplars"`
 	// MetricsFlushInterval is how often the metrics are sent on. Default 60s.
 	MetricsFlushInterval time.Duration `mapstructure:"metrics_flush_interval"`
-	// MetricsExpiration drops a series that has seen no span for this long.
-	// Default 0: series are kept (up to MaxSeries).
+	// MetricsExpiration drops a series that has seen no span for this long,
+	// so that series of pods that are gone make room for new ones. 0 keeps
+	// every series (up to MaxSeries). Default 10m.
 	MetricsExpiration time.Duration `mapstructure:"metrics_expiration"`
 	// Namespace prefixes the metric names. Default "traces.span.metrics".
 	Namespace string `mapstructure:"namespace"`
@@ -94,6 +95,7 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		Histogram:              HistogramConfig{Unit: "ms", Explicit: ExplicitHistogramConfig{Buckets: slices.Clone(defaultBuckets)}},
 		MetricsFlushInterval:   60 * time.Second,
+		MetricsExpiration:      10 * time.Minute,
 		Namespace:              defaultNamespace,
 		AggregationTemporality: cumulativeTemporality,
 		MaxSeries:              20000,

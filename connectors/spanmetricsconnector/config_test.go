@@ -56,6 +56,7 @@ func TestDefaultConfig(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	require.NoError(t, cfg.Validate())
 	assert.Equal(t, 60*time.Second, cfg.MetricsFlushInterval)
+	assert.Equal(t, 10*time.Minute, cfg.MetricsExpiration)
 	assert.Equal(t, "traces.span.metrics", cfg.Namespace)
 	assert.Equal(t, defaultBuckets, cfg.Histogram.Explicit.Buckets)
 	assert.False(t, cfg.Exemplars.Enabled)

@@ -38,6 +38,13 @@ func Braid(cfg Config) (dashboard.Dashboard, error) {
 			WithTarget(promQuery(cfg, "A", fmt.Sprintf(`sum(rate(%s{%s}[%s]))`, metricExemplarsAdded, selfInstance, rateWindow), "exemplars added/s")).
 			WithTarget(promQuery(cfg, "B", fmt.Sprintf(`sum(%s{%s})`, metricDelayedLogs, selfInstance), "delayed logs")).
 			OverrideByName("delayed logs", []dashboard.DynamicConfigValue{{Id: "custom.axisPlacement", Value: common.AxisPlacementRight}})).
+		WithPanel(timeseriesPanel("Span metrics", "Series held by the span-metrics connector (braid_span_metrics), and spans per second counted in its overflow series because max_series series were held: their service, operation and pod labels are lost.", units.Short, halfWidth).
+			WithTarget(promQuery(cfg, "A", fmt.Sprintf(`sum(%s{%s})`, metricSpanMetricsSeries, selfInstance), "series")).
+			WithTarget(promQuery(cfg, "B", fmt.Sprintf(`sum(rate(%s{%s}[%s]))`, metricSpanMetricsOverflow, selfInstance, rateWindow), "overflow spans/s")).
+			OverrideByName("overflow spans/s", []dashboard.DynamicConfigValue{
+				{Id: "custom.axisPlacement", Value: common.AxisPlacementRight},
+				{Id: "color", Value: map[string]any{"mode": "fixed", "fixedColor": "red"}},
+			})).
 		WithPanel(timeseriesPanel("Loki exporter", "Push requests per second by status, and entries dropped per second by reason.", units.Short, halfWidth).
 			WithTarget(promQuery(cfg, "A", fmt.Sprintf(`sum by (%s) (rate(%s{%s}[%s]))`, labelStatus, metricLokiRequests, selfInstance, rateWindow), "requests {{"+labelStatus+"}}")).
 			WithTarget(promQuery(cfg, "B", fmt.Sprintf(`sum by (%s) (rate(%s{%s}[%s]))`, labelReason, metricLokiDroppedEntries, selfInstance, rateWindow), "dropped {{"+labelReason+"}}")))

@@ -209,7 +209,9 @@ func pipelineMetrics(t *testing.T) (spans, self emitted, openMetrics, text strin
 			self["braid_correlation_pod_lookups"] != nil &&
 			self["braid_correlation_exemplars_added"] != nil &&
 			self["braid_admission_in_flight_items"] != nil &&
-			self["braid_admission_refused_items"] != nil
+			self["braid_admission_refused_items"] != nil &&
+			self["braid_span_metrics_series"] != nil &&
+			self["braid_span_metrics_overflow_spans"] != nil
 	}, 30*time.Second, 100*time.Millisecond)
 
 	get := func(accept string) string {

@@ -35,22 +35,24 @@ const (
 
 // Braid's own self-metrics (instrument names braid_<area>_<what>).
 const (
-	metricCorrelationLogs    = "braid_correlation_logs"            // outcome
-	metricIndexTraces        = "braid_correlation_index_traces"    // gauge
-	metricIndexEvictions     = "braid_correlation_index_evictions" // reason
-	metricExemplarsAdded     = "braid_correlation_exemplars_added"
-	metricPodLookups         = "braid_correlation_pod_lookups" // source, result
-	metricDelayedLogs        = "braid_correlation_delayed_logs"
-	metricLokiRequests       = "braid_loki_requests"             // status
-	metricLokiDroppedEntries = "braid_loki_dropped_entries"      // reason
-	metricAdmissionInFlight  = "braid_admission_in_flight_items" // signal
-	metricAdmissionRefused   = "braid_admission_refused_items"   // signal
-	labelSignal              = "signal"
-	labelOutcome             = "outcome"
-	labelReason              = "reason"
-	labelSource              = "source"
-	labelResult              = "result"
-	labelStatus              = "status"
-	varInstance              = "instance"
-	selfInstance             = `instance=~"$instance"`
+	metricCorrelationLogs     = "braid_correlation_logs"            // outcome
+	metricIndexTraces         = "braid_correlation_index_traces"    // gauge
+	metricIndexEvictions      = "braid_correlation_index_evictions" // reason
+	metricExemplarsAdded      = "braid_correlation_exemplars_added"
+	metricPodLookups          = "braid_correlation_pod_lookups" // source, result
+	metricDelayedLogs         = "braid_correlation_delayed_logs"
+	metricLokiRequests        = "braid_loki_requests"             // status
+	metricLokiDroppedEntries  = "braid_loki_dropped_entries"      // reason
+	metricAdmissionInFlight   = "braid_admission_in_flight_items" // signal
+	metricAdmissionRefused    = "braid_admission_refused_items"   // signal
+	labelSignal               = "signal"
+	metricSpanMetricsSeries   = "braid_span_metrics_series"
+	metricSpanMetricsOverflow = "braid_span_metrics_overflow_spans"
+	labelOutcome              = "outcome"
+	labelReason               = "reason"
+	labelSource               = "source"
+	labelResult               = "result"
+	labelStatus               = "status"
+	varInstance               = "instance"
+	selfInstance              = `instance=~"$instance"`
 )

@@ -157,7 +157,7 @@ func TestHealthAlerts(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"BraidRefusingData", "BraidExportFailing", "BraidQueueNearlyFull", "BraidLokiDroppingEntries"} {
+	for _, name := range []string{"BraidRefusingData", "BraidExportFailing", "BraidQueueNearlyFull", "BraidLokiDroppingEntries", "BraidSpanMetricsOverflow"} {
 		t.Run(name, func(t *testing.T) {
 			r, ok := alerts[name]
 			require.True(t, ok)

@@ -118,27 +118,63 @@ func (p *metricsProcessor) addExemplars(m pmetric.Metric, id *podIdentity) int64
 	return added
 }
 
-// histogramExemplars adds, from the highest bucket down, one exemplar per
-// non-empty bucket for which a recent span's duration falls in the bucket.
-func (p *metricsProcessor) histogramExemplars(dp pmetric.HistogramDataPoint, scale float64, id *podIdentity) int64 {
-	if dp.Exemplars().Len() > 0 {
-		return 0
-	}
+// histogramExemplars adds exemplars to an explicit-bucket histogram point.
+func (p *metricsProcessor) histogramExemplars(dp pmetric.HistogramDataPoint, unit float64, id *podIdentity) int64 {
 	bounds, counts := dp.ExplicitBounds(), dp.BucketCounts()
 	if counts.Len() == 0 || counts.Len() != bounds.Len()+1 {
 		return 0
 	}
+	return p.bucketExemplars(dp.Exemplars(), dp.Timestamp(), counts.Len(), unit, id, func(b int) (uint64, bucket) {
+		bk := bucket{hasLo: b > 0, hasHi: b < bounds.Len()}
+		if bk.hasLo {
+			bk.lo = bounds.At(b - 1)
+		}
+		if bk.hasHi {
+			bk.hi = bounds.At(b)
+		}
+		return counts.At(b), bk
+	})
+}
+
+// exponentialExemplars adds exemplars to an exponential histogram point.
+// Positive bucket i covers (2^(i·2^-scale), 2^((i+1)·2^-scale)]; the zero
+// and negative buckets hold no span duration.
+func (p *metricsProcessor) exponentialExemplars(dp pmetric.ExponentialHistogramDataPoint, unit float64, id *podIdentity) int64 {
+	pos := dp.Positive()
+	counts := pos.BucketCounts()
+	width := math.Exp2(-float64(dp.Scale())) // a bucket's width in log2
+	return p.bucketExemplars(dp.Exemplars(), dp.Timestamp(), counts.Len(), unit, id, func(k int) (uint64, bucket) {
+		i := float64(pos.Offset()) + float64(k)
+		return counts.At(k), bucket{lo: math.Exp2(i * width), hi: math.Exp2((i + 1) * width), hasLo: true, hasHi: true}
+	})
+}
+
+// bucket is a histogram bucket's range (lo, hi] in the metric's unit; an
+// end that is not set is open.
+type bucket struct {
+	lo, hi       float64
+	hasLo, hasHi bool
+}
+
+// bucketExemplars adds to a point that has none, from the highest of its n
+// buckets down, one exemplar per non-empty bucket for which a recent span's
+// duration falls in the bucket, up to MaxPerPoint.
+func (p *metricsProcessor) bucketExemplars(exs pmetric.ExemplarSlice, ts pcommon.Timestamp, n int, unit float64, id *podIdentity, at func(b int) (uint64, bucket)) int64 {
+	if exs.Len() > 0 {
+		return 0
+	}
 	added := int64(0)
-	for b := counts.Len() - 1; b >= 0 && added < int64(p.e.cfg.Exemplars.MaxPerPoint); b-- {
-		if counts.At(b) == 0 {
+	for b := n - 1; b >= 0 && added < int64(p.e.cfg.Exemplars.MaxPerPoint); b-- {
+		count, bk := at(b)
+		if count == 0 {
 			continue
 		}
-		f := p.window(dp.Timestamp())
-		if b > 0 {
-			f.MinDuration, f.MinExclusive = toDuration(bounds.At(b-1), scale), true
+		f := p.window(ts)
+		if bk.hasLo {
+			f.MinDuration, f.MinExclusive = toDuration(bk.lo, unit), true
 		}
-		if b < bounds.Len() {
-			f.MaxDuration = toDuration(bounds.At(b), scale)
+		if bk.hasHi {
+			f.MaxDuration = toDuration(bk.hi, unit)
 			if f.MaxDuration <= 0 {
 				continue // a bucket at or below zero holds no span
 			}
@@ -147,41 +183,7 @@ func (p *metricsProcessor) histogramExemplars(dp pmetric.HistogramDataPoint, sca
 		if !ok {
 			continue
 		}
-		ex := newExemplar(dp.Exemplars(), ref)
-		ex.SetDoubleValue(float64(ref.Duration()) / scale)
-		added++
-	}
-	return added
-}
-
-// exponentialExemplars does for an exponential histogram what
-// histogramExemplars does for explicit buckets. Positive bucket i covers
-// (2^(i·2^-scale), 2^((i+1)·2^-scale)]; the zero and negative buckets hold
-// no span duration.
-func (p *metricsProcessor) exponentialExemplars(dp pmetric.ExponentialHistogramDataPoint, unit float64, id *podIdentity) int64 {
-	if dp.Exemplars().Len() > 0 {
-		return 0
-	}
-	pos := dp.Positive()
-	counts := pos.BucketCounts()
-	width := math.Exp2(-float64(dp.Scale())) // a bucket's width in log2
-	added := int64(0)
-	for k := counts.Len() - 1; k >= 0 && added < int64(p.e.cfg.Exemplars.MaxPerPoint); k-- {
-		if counts.At(k) == 0 {
-			continue
-		}
-		i := float64(pos.Offset()) + float64(k)
-		f := p.window(dp.Timestamp())
-		f.MinDuration, f.MinExclusive = toDuration(math.Exp2(i*width), unit), true
-		f.MaxDuration = toDuration(math.Exp2((i+1)*width), unit)
-		if f.MaxDuration <= 0 {
-			continue
-		}
-		ref, ok := p.e.index.RecentSpan(f, id.service, id.key, id.altKey)
-		if !ok {
-			continue
-		}
-		ex := newExemplar(dp.Exemplars(), ref)
+		ex := newExemplar(exs, ref)
 		ex.SetDoubleValue(float64(ref.Duration()) / unit)
 		added++
 	}

@@ -31,7 +31,7 @@ type aggregator struct {
 	callsName  string
 	durName    string
 
-	seed    maphash.Seed
+	// h hashes resources and series; its zero value picks a random seed.
 	h       maphash.Hash
 	groups  map[resourceKey]*group
 	nseries int
@@ -112,11 +112,9 @@ func newAggregator(cfg *Config, instanceID string) *aggregator {
 		instanceID: instanceID,
 		callsName:  metricName(cfg.Namespace, "calls"),
 		durName:    metricName(cfg.Namespace, "duration"),
-		seed:       maphash.MakeSeed(),
 		groups:     map[resourceKey]*group{},
 		lookup:     make([]dimValue, len(cfg.Dimensions)),
 	}
-	a.h.SetSeed(a.seed)
 	if a.unit == "s" {
 		a.unitNanos = float64(time.Second)
 	}

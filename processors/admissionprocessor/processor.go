@@ -85,15 +85,18 @@ func (g *gate) admit(n int64) bool {
 	}
 }
 
-// pass runs next with n items in flight, or refuses them.
-func (g *gate) pass(ctx context.Context, n int, next func(context.Context) error) error {
+// enter takes n items into flight, or refuses them with the retryable
+// status. Every successful enter is paired with a leave.
+func (g *gate) enter(ctx context.Context, n int) error {
 	if !g.admit(int64(n)) {
 		g.refused.Add(ctx, int64(n), g.attrs)
 		return g.refusal
 	}
-	defer g.inFlight.Add(-int64(n))
-	return next(ctx)
+	return nil
 }
+
+// leave takes n items out of flight.
+func (g *gate) leave(n int) { g.inFlight.Add(-int64(n)) }
 
 func (g *gate) Start(context.Context, component.Host) error { return nil }
 
@@ -114,7 +117,12 @@ type tracesGate struct {
 }
 
 func (p tracesGate) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
-	return p.pass(ctx, td.SpanCount(), func(ctx context.Context) error { return p.next.ConsumeTraces(ctx, td) })
+	n := td.SpanCount()
+	if err := p.enter(ctx, n); err != nil {
+		return err
+	}
+	defer p.leave(n)
+	return p.next.ConsumeTraces(ctx, td)
 }
 
 type logsGate struct {
@@ -123,7 +131,12 @@ type logsGate struct {
 }
 
 func (p logsGate) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	return p.pass(ctx, ld.LogRecordCount(), func(ctx context.Context) error { return p.next.ConsumeLogs(ctx, ld) })
+	n := ld.LogRecordCount()
+	if err := p.enter(ctx, n); err != nil {
+		return err
+	}
+	defer p.leave(n)
+	return p.next.ConsumeLogs(ctx, ld)
 }
 
 type metricsGate struct {
@@ -132,5 +145,10 @@ type metricsGate struct {
 }
 
 func (p metricsGate) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
-	return p.pass(ctx, md.DataPointCount(), func(ctx context.Context) error { return p.next.ConsumeMetrics(ctx, md) })
+	n := md.DataPointCount()
+	if err := p.enter(ctx, n); err != nil {
+		return err
+	}
+	defer p.leave(n)
+	return p.next.ConsumeMetrics(ctx, md)
 }

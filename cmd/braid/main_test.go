@@ -63,23 +63,15 @@ func useFreePorts(t *testing.T) defaultEndpoints {
 	return e
 }
 
-// startCollector runs Braid in-process on the given config locations and
-// stops it when the test ends. It returns the error of a collector that
-// stopped before it was running.
-func startCollector(t *testing.T, uris ...string) error {
-	t.Helper()
-	_, err := testcollector.Run(t, settings(uris...))
-	return err
-}
-
-// startDefault runs the embedded default on free loopback ports. A port
+// startDefault runs the embedded default in-process on free loopback ports,
+// until the test ends. A port
 // picked as free can be taken by a test of another package before the
 // collector binds it; then it tries again with new ports.
 func startDefault(t *testing.T) defaultEndpoints {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
 		e := useFreePorts(t)
-		err := startCollector(t)
+		_, err := testcollector.Run(t, settings())
 		if err == nil {
 			return e
 		}

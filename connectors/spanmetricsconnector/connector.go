@@ -18,7 +18,6 @@ type spanMetrics struct {
 	logger   *zap.Logger
 	next     consumer.Metrics
 	interval time.Duration
-	now      func() time.Time
 
 	mu  sync.Mutex
 	agg *aggregator
@@ -34,7 +33,6 @@ func newConnector(set component.TelemetrySettings, cfg *Config, instanceID strin
 		logger:   set.Logger,
 		next:     next,
 		interval: cfg.MetricsFlushInterval,
-		now:      time.Now,
 		agg:      newAggregator(cfg, instanceID),
 	}
 	if err := c.registerTelemetry(set); err != nil {
@@ -74,7 +72,7 @@ func (c *spanMetrics) Capabilities() consumer.Capabilities {
 }
 
 func (c *spanMetrics) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
-	now := c.now()
+	now := time.Now()
 	c.mu.Lock()
 	c.agg.add(td, now)
 	c.mu.Unlock()
@@ -106,7 +104,7 @@ func (c *spanMetrics) loop() {
 // are cumulative, so the next flush carries the counts again.
 func (c *spanMetrics) flush(ctx context.Context) {
 	c.mu.Lock()
-	md := c.agg.flush(c.now())
+	md := c.agg.flush(time.Now())
 	c.mu.Unlock()
 	if md.ResourceMetrics().Len() == 0 {
 		return

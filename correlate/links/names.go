@@ -20,8 +20,9 @@ const (
 	TypeJaeger     = "jaeger"
 )
 
-// Span metrics as the span_metrics connector and the Prometheus exporters
-// expose them (cumulative, with exemplars).
+// Span metrics as Braid's braid_span_metrics connector (and the contrib
+// span_metrics connector, which writes the same series) and the Prometheus
+// exporters expose them (cumulative, with exemplars).
 const (
 	MetricSpanCalls          = "traces_span_metrics_calls_total"
 	MetricSpanDurationBucket = "traces_span_metrics_duration_milliseconds_bucket"

@@ -39,21 +39,55 @@ func isAlnum(c byte) bool {
 }
 
 // decodeHex decodes len(dst)*2 hex digits of s into dst. It reports false
-// for a non-hex digit or an all-zero result.
+// for a non-hex digit or an all-zero result. IDs are 16 or 32 digits: they
+// are read eight digits at a time.
 func decodeHex(dst []byte, s string) bool {
 	if len(s) != 2*len(dst) {
 		return false
 	}
+	var nonzero uint32
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		v, ok := hexWord(binary.LittleEndian.Uint64([]byte(s[i : i+8])))
+		if !ok {
+			return false
+		}
+		binary.BigEndian.PutUint32(dst[i/2:], v)
+		nonzero |= v
+	}
 	// Invalid digits are 0xff in hexVal: or-ing every digit tells at the
 	// end, without a branch per byte.
-	var bad, nonzero byte
-	for i := range dst {
-		hi, lo := hexVal[s[2*i]], hexVal[s[2*i+1]]
+	var bad byte
+	for ; i < len(s); i += 2 {
+		hi, lo := hexVal[s[i]], hexVal[s[i+1]]
 		bad |= hi | lo
-		dst[i] = hi<<4 | lo
-		nonzero |= dst[i]
+		dst[i/2] = hi<<4 | lo
+		nonzero |= uint32(dst[i/2])
 	}
 	return bad <= 15 && nonzero != 0
+}
+
+// hexWord decodes the eight hex digits of v, loaded little-endian (the
+// first digit in the low byte), into the 32 bits they spell. It reports
+// false when any byte is not a hex digit.
+func hexWord(v uint64) (uint32, bool) {
+	// With every high bit clear, adding c to a byte carries into its high
+	// bit exactly when the byte is at least 0x80-c, and never into the
+	// next byte: each range test is two additions.
+	in := func(lo, hi uint64) uint64 {
+		return (v + (0x80-lo)*swarLow) &^ (v + (0x7f-hi)*swarLow) & swarHigh
+	}
+	if v&swarHigh != 0 || in('0', '9')|in('a', 'f')|in('A', 'F') != swarHigh {
+		return 0, false
+	}
+	// A digit's value is its low nibble, plus 9 for the letters (which
+	// have bit 6 set).
+	n := v&(0x0f*swarLow) + (v>>6)&swarLow*9
+	// Pair the nibbles into bytes, then gather the four bytes.
+	n = (n&0x000f000f000f000f)<<4 | (n>>8)&0x000f000f000f000f
+	n = (n | n>>8) & 0x0000ffff0000ffff
+	n = (n | n>>16) & 0xffffffff
+	return bits.ReverseBytes32(uint32(n)), true
 }
 
 // parseTraceID accepts 32 hex digits, or 16 left-padded to 128 bits as W3C
@@ -138,9 +172,18 @@ func parseB3(s string, tid *pcommon.TraceID, sid *pcommon.SpanID) bool {
 // field by field; other text for key=value and key:value pairs. Then, in
 // any text, a W3C traceparent value and the bracketed [traceid-spanid] that
 // Spring Boot prints are recognised by their exact shape.
+//
+// Most lines take a shorter way to the same answer: a line without a run
+// of hex digits cannot hold an ID, and in a line whose runs all stand as
+// whole pair values, reading those pairs is all the full scan would do.
 func (x *Extractor) fromString(s string, tc *TraceContext) bool {
-	if !hasHexRun(s) {
+	lo, hi := nextHexRun(s, 0)
+	if lo < 0 {
 		return false
+	}
+	var st scanState
+	if x.scanHexRuns(s, lo, hi, &st) {
+		return st.result(tc)
 	}
 	return x.scanString(s, tc)
 }
@@ -151,38 +194,141 @@ func (x *Extractor) fromString(s string, tc *TraceContext) bool {
 // escapes. Text without such a run cannot yield a trace ID.
 const minHexRun = 16
 
-// hasHexRun reports whether s holds minHexRun hex digits in a row. It looks
-// at every minHexRun-th byte only, since any such run covers one of them,
-// and measures the run around a probe only when the probe is a hex digit.
-// Most lines without IDs are rejected in a few nanoseconds this way, far
-// faster than scanning them for keys.
-func hasHexRun(s string) bool {
-	for p := minHexRun - 1; p < len(s); {
+// nextHexRun returns the bounds of the first run of at least minHexRun hex
+// digits in s that starts at or after from, or -1, -1. from must not be
+// inside a run. It looks at every minHexRun-th byte only, since any such
+// run covers one of them, and measures the run around a probe only when
+// the probe is a hex digit. Most lines without IDs are rejected in a few
+// nanoseconds this way, far faster than scanning them for keys.
+func nextHexRun(s string, from int) (int, int) {
+	for p := from + minHexRun - 1; p < len(s); {
 		if !isHex(s[p]) {
 			// A run without s[p] lies wholly before or after it, and
-			// nothing before p held one.
+			// nothing between from and p held one.
 			p += minHexRun
 			continue
 		}
 		lo := p
-		for lo > 0 && isHex(s[lo-1]) {
+		for lo > from && isHex(s[lo-1]) {
 			lo--
-			if p-lo+1 >= minHexRun {
-				return true
-			}
 		}
 		hi := p + 1
 		for hi < len(s) && isHex(s[hi]) {
 			hi++
-			if hi-lo >= minHexRun {
-				return true
-			}
+		}
+		if hi-lo >= minHexRun {
+			return lo, hi
 		}
 		// The run through p is too short and s[hi] is not hex: the next
 		// run starts after hi.
 		p = hi + minHexRun
 	}
-	return false
+	return -1, -1
+}
+
+// scanHexRuns reads trace context from the pairs whose values are the hex
+// runs of s, starting with the run s[lo:hi]: "key":"<run>" in a JSON object
+// with no nested object or array, key=<run> or key: <run> (the value
+// perhaps quoted) in other text. Every ID the full scan can find is such a
+// run, so when each run stands as a whole pair value, these pairs are all
+// the full scan would read, in the same order. scanHexRuns reports false,
+// leaving the line to the full scan, as soon as a run stands anywhere else
+// (inside a longer string, a traceparent, a B3 value, brackets, escapes).
+// FuzzScanHexRuns holds it to the full scan's answers.
+func (x *Extractor) scanHexRuns(s string, lo, hi int, st *scanState) bool {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	isJSON := i < len(s) && s[i] == '{'
+	if isJSON && (strings.IndexByte(s[i+1:], '{') >= 0 || strings.IndexByte(s[i+1:], '[') >= 0) {
+		return false
+	}
+	for lo >= 0 {
+		var role keyRole
+		end := hi
+		if isJSON {
+			key, ok := jsonKeyOf(s, lo, hi)
+			if !ok {
+				return false
+			}
+			role = x.keys.lookup(key)
+		} else {
+			sep, ok := separatorOf(s, lo)
+			if !ok {
+				return false
+			}
+			start, kend, ok := keyBefore(s, sep)
+			if ok {
+				role = x.keys.lookup(s[start:kend])
+			}
+			// The full scan takes the value up to its first byte that
+			// cannot be in one, and goes on after it.
+			for end < len(s) && isValueChar(s[end]) {
+				end++
+			}
+		}
+		if role != roleNone {
+			if st.offer(role, s[lo:end]); st.done() {
+				return true
+			}
+		}
+		lo, hi = nextHexRun(s, end)
+	}
+	return true
+}
+
+// jsonKeyOf returns the key whose whole string value is s[lo:hi], in
+// "key":"<value>" with JSON white space around the colon. It reports false
+// when the run stands otherwise, or next to a backslash.
+func jsonKeyOf(s string, lo, hi int) (string, bool) {
+	if lo < 2 || hi >= len(s) || s[lo-1] != '"' || s[hi] != '"' || s[lo-2] == '\\' {
+		return "", false
+	}
+	k := lo - 2
+	for k >= 0 && isJSONSpace(s[k]) {
+		k--
+	}
+	if k < 0 || s[k] != ':' {
+		return "", false
+	}
+	k--
+	for k >= 0 && isJSONSpace(s[k]) {
+		k--
+	}
+	if k < 1 || s[k] != '"' {
+		return "", false
+	}
+	end := k
+	start := strings.LastIndexByte(s[:end], '"')
+	if start < 0 || strings.IndexByte(s[start:end], '\\') >= 0 || (start > 0 && s[start-1] == '\\') {
+		return "", false
+	}
+	// The key follows the object's opening brace or a comma.
+	b := start - 1
+	for b >= 0 && isJSONSpace(s[b]) {
+		b--
+	}
+	if b < 0 || (s[b] != '{' && s[b] != ',') {
+		return "", false
+	}
+	return s[start+1 : end], true
+}
+
+// separatorOf finds the = or : whose pair value starts at lo, as the full
+// scan reads a pair: the separator, spaces, perhaps a quote, the value.
+func separatorOf(s string, lo int) (int, bool) {
+	k := lo - 1
+	if k >= 0 && (s[k] == '"' || s[k] == '\'') {
+		k--
+	}
+	for k >= 0 && s[k] == ' ' {
+		k--
+	}
+	if k < 0 || (s[k] != '=' && s[k] != ':') {
+		return 0, false
+	}
+	return k, true
 }
 
 // scanString is fromString without the hex-run filter.
@@ -251,10 +397,10 @@ func indexFrom(s string, from int, c byte) int {
 	return -1
 }
 
-// pairAt reads the pair whose separator is at i, and returns where the
-// scan goes on.
-func (x *Extractor) pairAt(s string, i int, st *scanState) int {
-	// The key ends just before the separator, possibly quoted.
+// keyBefore returns the bounds of the key of the pair whose separator is at
+// i: key=, key:, "key": or 'key'=. It reports false when there is none, or
+// when the key is longer than any known key.
+func keyBefore(s string, i int) (int, int, bool) {
 	end := i
 	quoted := end > 0 && (s[end-1] == '"' || s[end-1] == '\'')
 	if quoted {
@@ -265,10 +411,20 @@ func (x *Extractor) pairAt(s string, i int, st *scanState) int {
 		start--
 	}
 	if quoted && (start == 0 || s[start-1] != s[end]) {
-		return i + 1
+		return 0, 0, false
 	}
 	if !quoted && start > 0 && isKeyChar(s[start-1]) {
-		return i + 1 // key longer than any known key
+		return 0, 0, false // key longer than any known key
+	}
+	return start, end, true
+}
+
+// pairAt reads the pair whose separator is at i, and returns where the
+// scan goes on.
+func (x *Extractor) pairAt(s string, i int, st *scanState) int {
+	start, end, ok := keyBefore(s, i)
+	if !ok {
+		return i + 1
 	}
 	role := x.keys.lookup(s[start:end])
 	if role == roleNone {

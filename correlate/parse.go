@@ -39,55 +39,21 @@ func isAlnum(c byte) bool {
 }
 
 // decodeHex decodes len(dst)*2 hex digits of s into dst. It reports false
-// for a non-hex digit or an all-zero result. IDs are 16 or 32 digits: they
-// are read eight digits at a time.
+// for a non-hex digit or an all-zero result.
 func decodeHex(dst []byte, s string) bool {
 	if len(s) != 2*len(dst) {
 		return false
 	}
-	var nonzero uint32
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		v, ok := hexWord(binary.LittleEndian.Uint64([]byte(s[i : i+8])))
-		if !ok {
-			return false
-		}
-		binary.BigEndian.PutUint32(dst[i/2:], v)
-		nonzero |= v
-	}
 	// Invalid digits are 0xff in hexVal: or-ing every digit tells at the
 	// end, without a branch per byte.
-	var bad byte
-	for ; i < len(s); i += 2 {
-		hi, lo := hexVal[s[i]], hexVal[s[i+1]]
+	var bad, nonzero byte
+	for i := range dst {
+		hi, lo := hexVal[s[2*i]], hexVal[s[2*i+1]]
 		bad |= hi | lo
-		dst[i/2] = hi<<4 | lo
-		nonzero |= uint32(dst[i/2])
+		dst[i] = hi<<4 | lo
+		nonzero |= dst[i]
 	}
 	return bad <= 15 && nonzero != 0
-}
-
-// hexWord decodes the eight hex digits of v, loaded little-endian (the
-// first digit in the low byte), into the 32 bits they spell. It reports
-// false when any byte is not a hex digit.
-func hexWord(v uint64) (uint32, bool) {
-	// With every high bit clear, adding c to a byte carries into its high
-	// bit exactly when the byte is at least 0x80-c, and never into the
-	// next byte: each range test is two additions.
-	in := func(lo, hi uint64) uint64 {
-		return (v + (0x80-lo)*swarLow) &^ (v + (0x7f-hi)*swarLow) & swarHigh
-	}
-	if v&swarHigh != 0 || in('0', '9')|in('a', 'f')|in('A', 'F') != swarHigh {
-		return 0, false
-	}
-	// A digit's value is its low nibble, plus 9 for the letters (which
-	// have bit 6 set).
-	n := v&(0x0f*swarLow) + (v>>6)&swarLow*9
-	// Pair the nibbles into bytes, then gather the four bytes.
-	n = (n&0x000f000f000f000f)<<4 | (n>>8)&0x000f000f000f000f
-	n = (n | n>>8) & 0x0000ffff0000ffff
-	n = (n | n>>16) & 0xffffffff
-	return bits.ReverseBytes32(uint32(n)), true
 }
 
 // parseTraceID accepts 32 hex digits, or 16 left-padded to 128 bits as W3C
@@ -201,6 +167,7 @@ const minHexRun = 16
 // the probe is a hex digit. Most lines without IDs are rejected in a few
 // nanoseconds this way, far faster than scanning them for keys.
 func nextHexRun(s string, from int) (int, int) {
+	from = max(from, 0) // lets the compiler drop the bounds checks below
 	for p := from + minHexRun - 1; p < len(s); {
 		if !isHex(s[p]) {
 			// A run without s[p] lies wholly before or after it, and
@@ -300,8 +267,14 @@ func jsonKeyOf(s string, lo, hi int) (string, bool) {
 		return "", false
 	}
 	end := k
-	start := strings.LastIndexByte(s[:end], '"')
-	if start < 0 || strings.IndexByte(s[start:end], '\\') >= 0 || (start > 0 && s[start-1] == '\\') {
+	start := end - 1
+	for start >= 0 && s[start] != '"' {
+		if s[start] == '\\' || end-start > maxKeyLen {
+			return "", false
+		}
+		start--
+	}
+	if start < 0 || (start > 0 && s[start-1] == '\\') {
 		return "", false
 	}
 	// The key follows the object's opening brace or a comma.

@@ -20,6 +20,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/braidobs/braid/correlate"
 )
 
 // benchLogs is a 1,000-record request from 10 pods, 100 lines each, logged
@@ -128,6 +130,10 @@ type pipelineSignal[T any] struct {
 	// correlation starts the correlation processor in front of next and
 	// returns its consume function.
 	correlation func(b *testing.B, next func(context.Context, T) error) func(context.Context, T) error
+	// writesOnly, when set, returns a stage in front of next that writes
+	// into each item exactly what the processor writes, found beforehand:
+	// the least any implementation producing the same output must spend.
+	writesOnly func(b *testing.B, next func(context.Context, T) error) func(context.Context, T) error
 }
 
 // benchPipeline compares one 1,000-item batch through a pipeline with and
@@ -136,13 +142,17 @@ type pipelineSignal[T any] struct {
 // compress it as the OTLP exporters do by default. The ratio of the two
 // cpu-ns/op figures is the processor's extra CPU.
 func benchPipeline[T any](b *testing.B, sig pipelineSignal[T]) {
+	type stage struct {
+		name string
+		wrap func(*testing.B, func(context.Context, T) error) func(context.Context, T) error
+	}
+	stages := []stage{{"without_correlation", nil}, {"with_correlation", sig.correlation}}
+	if sig.writesOnly != nil {
+		stages = append(stages, stage{"writes_only", sig.writesOnly})
+	}
 	for _, variant := range []string{"encode", "encode_gzip"} {
-		for _, withProcessor := range []bool{false, true} {
-			name := variant + "/without_correlation"
-			if withProcessor {
-				name = variant + "/with_correlation"
-			}
-			b.Run(name, func(b *testing.B) {
+		for _, stage := range stages {
+			b.Run(variant+"/"+stage.name, func(b *testing.B) {
 				var gz *gzip.Writer
 				if variant == "encode_gzip" {
 					gz = gzip.NewWriter(io.Discard)
@@ -158,8 +168,8 @@ func benchPipeline[T any](b *testing.B, sig pipelineSignal[T]) {
 					}
 					return err
 				}
-				if withProcessor {
-					next = sig.correlation(b, next)
+				if stage.wrap != nil {
+					next = stage.wrap(b, next)
 				}
 				b.ReportAllocs()
 				b.SetBytes(int64(len(sig.request)))
@@ -199,7 +209,68 @@ func BenchmarkLogsPipeline(b *testing.B) {
 			startForBench(b, p, err)
 			return p.ConsumeLogs
 		},
+		writesOnly: logWritesOnly,
 	})
+}
+
+// logWritesOnly returns a stage that writes into each record of a decoded
+// benchLogs request what the correlation processor writes there (trace and
+// span IDs, the source attribute), found beforehand by running the
+// processor once. It checks that the output is the processor's, byte for
+// byte.
+func logWritesOnly(b *testing.B, next func(context.Context, plog.Logs) error) func(context.Context, plog.Logs) error {
+	req := benchLogs()
+	u, m := &plog.ProtoUnmarshaler{}, &plog.ProtoMarshaler{}
+	e, err := newEngine(createDefaultConfig().(*Config), componenttest.NewNopTelemetrySettings(), nil, time.Now)
+	require.NoError(b, err)
+	p := newLogsProcessor(newBase(e, newRegistry(), component.NewID(Type)), consumertest.NewNop(), nil)
+	processed, err := u.UnmarshalLogs(req)
+	require.NoError(b, err)
+	processed, err = p.process(context.Background(), processed)
+	require.NoError(b, err)
+
+	type write struct {
+		i, j, k int
+		tid     pcommon.TraceID
+		sid     pcommon.SpanID
+		source  string
+	}
+	var writes []write
+	rls := processed.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				lr := lrs.At(k)
+				if v, ok := lr.Attributes().Get(correlate.SourceAttributeKey); ok {
+					writes = append(writes, write{i, j, k, lr.TraceID(), lr.SpanID(), v.Str()})
+				}
+			}
+		}
+	}
+	require.NotEmpty(b, writes)
+	apply := func(ld plog.Logs) {
+		rls := ld.ResourceLogs()
+		for _, w := range writes {
+			lr := rls.At(w.i).ScopeLogs().At(w.j).LogRecords().At(w.k)
+			lr.SetTraceID(w.tid)
+			lr.SetSpanID(w.sid)
+			lr.Attributes().PutStr(correlate.SourceAttributeKey, w.source)
+		}
+	}
+	ld, err := u.UnmarshalLogs(req)
+	require.NoError(b, err)
+	apply(ld)
+	want, err := m.MarshalLogs(processed)
+	require.NoError(b, err)
+	got, err := m.MarshalLogs(ld)
+	require.NoError(b, err)
+	require.Equal(b, want, got, "the writes alone must give the processor's output")
+	return func(ctx context.Context, ld plog.Logs) error {
+		apply(ld)
+		return next(ctx, ld)
+	}
 }
 
 // BenchmarkTracesPipeline is benchPipeline on benchTraces.

@@ -334,20 +334,30 @@ func (x *Extractor) ExtractString(s string) TraceContext {
 	return TraceContext{}
 }
 
-// ApplyTraceContext writes tc into lr: its IDs, and for attribute, body and
-// inferred sources the [SourceAttributeKey] attribute. A span ID already on
-// the record is kept.
+// ApplyTraceContext writes tc into lr: its IDs, as [WriteTraceIDs] does,
+// and for attribute, body and inferred sources the [SourceAttributeKey]
+// attribute.
 func ApplyTraceContext(lr plog.LogRecord, tc TraceContext) {
+	if WriteTraceIDs(lr, tc) {
+		lr.Attributes().PutStr(SourceAttributeKey, tc.Source.String())
+	}
+}
+
+// WriteTraceIDs writes the IDs of tc into lr when they came from an
+// attribute, the body or inference, keeping a span ID already on the record,
+// and reports whether it wrote them. Unlike [ApplyTraceContext] it does not
+// record the source: adding an attribute costs pdata two allocations.
+func WriteTraceIDs(lr plog.LogRecord, tc TraceContext) bool {
 	switch tc.Source {
 	case SourceAttribute, SourceBody, SourceInferred:
 	default:
-		return
+		return false
 	}
 	lr.SetTraceID(tc.TraceID)
 	if lr.SpanID().IsEmpty() && !tc.SpanID.IsEmpty() {
 		lr.SetSpanID(tc.SpanID)
 	}
-	lr.Attributes().PutStr(SourceAttributeKey, tc.Source.String())
+	return true
 }
 
 func (x *Extractor) fromBody(body pcommon.Value, tc *TraceContext) bool {

@@ -262,6 +262,37 @@ func TestApplyTraceContext(t *testing.T) {
 	assert.True(t, lr2.TraceID().IsEmpty())
 }
 
+func TestWriteTraceIDs(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		source    correlate.Source
+		spanOnRec pcommon.SpanID
+		wantWrite bool
+		wantSpan  pcommon.SpanID
+	}{
+		{"from the body", correlate.SourceBody, pcommon.SpanID{}, true, wantSID},
+		{"from an attribute", correlate.SourceAttribute, pcommon.SpanID{}, true, wantSID},
+		{"inferred", correlate.SourceInferred, pcommon.SpanID{}, true, wantSID},
+		{"a span ID on the record stays", correlate.SourceBody, pcommon.SpanID{9}, true, pcommon.SpanID{9}},
+		{"present", correlate.SourcePresent, pcommon.SpanID{}, false, pcommon.SpanID{}},
+		{"none", correlate.SourceNone, pcommon.SpanID{}, false, pcommon.SpanID{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lr := plog.NewLogRecord()
+			lr.SetSpanID(tc.spanOnRec)
+			got := correlate.WriteTraceIDs(lr, correlate.TraceContext{TraceID: wantTID, SpanID: wantSID, Source: tc.source})
+			assert.Equal(t, tc.wantWrite, got)
+			if tc.wantWrite {
+				assert.Equal(t, wantTID, lr.TraceID())
+			} else {
+				assert.True(t, lr.TraceID().IsEmpty())
+			}
+			assert.Equal(t, tc.wantSpan, lr.SpanID())
+			assert.Zero(t, lr.Attributes().Len(), "no source attribute")
+		})
+	}
+}
+
 // The hot paths must not allocate: records that carry IDs, short bodies
 // without IDs, and JSON bodies.
 func TestExtractAllocations(t *testing.T) {

@@ -130,10 +130,16 @@ type pipelineSignal[T any] struct {
 	// correlation starts the correlation processor in front of next and
 	// returns its consume function.
 	correlation func(b *testing.B, next func(context.Context, T) error) func(context.Context, T) error
-	// writesOnly, when set, returns a stage in front of next that writes
-	// into each item exactly what the processor writes, found beforehand:
-	// the least any implementation producing the same output must spend.
-	writesOnly func(b *testing.B, next func(context.Context, T) error) func(context.Context, T) error
+	// more are further stages to compare, such as other configurations.
+	more []pipelineStage[T]
+}
+
+// pipelineStage is what a pipeline benchmark puts between decode and
+// encode: wrap returns the consume function of a stage in front of next
+// (nil: nothing).
+type pipelineStage[T any] struct {
+	name string
+	wrap func(b *testing.B, next func(context.Context, T) error) func(context.Context, T) error
 }
 
 // benchPipeline compares one 1,000-item batch through a pipeline with and
@@ -142,14 +148,7 @@ type pipelineSignal[T any] struct {
 // compress it as the OTLP exporters do by default. The ratio of the two
 // cpu-ns/op figures is the processor's extra CPU.
 func benchPipeline[T any](b *testing.B, sig pipelineSignal[T]) {
-	type stage struct {
-		name string
-		wrap func(*testing.B, func(context.Context, T) error) func(context.Context, T) error
-	}
-	stages := []stage{{"without_correlation", nil}, {"with_correlation", sig.correlation}}
-	if sig.writesOnly != nil {
-		stages = append(stages, stage{"writes_only", sig.writesOnly})
-	}
+	stages := append([]pipelineStage[T]{{"without_correlation", nil}, {"with_correlation", sig.correlation}}, sig.more...)
 	for _, variant := range []string{"encode", "encode_gzip"} {
 		for _, stage := range stages {
 			b.Run(variant+"/"+stage.name, func(b *testing.B) {
@@ -203,14 +202,26 @@ func BenchmarkLogsPipeline(b *testing.B) {
 		decode:  (&plog.ProtoUnmarshaler{}).UnmarshalLogs,
 		encode:  (&plog.ProtoMarshaler{}).MarshalLogs,
 		correlation: func(b *testing.B, next func(context.Context, plog.Logs) error) func(context.Context, plog.Logs) error {
-			sink, err := consumer.NewLogs(next)
-			require.NoError(b, err)
-			p, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(Type), createDefaultConfig(), sink)
-			startForBench(b, p, err)
-			return p.ConsumeLogs
+			return startLogsForBench(b, createDefaultConfig().(*Config), next)
 		},
-		writesOnly: logWritesOnly,
+		more: []pipelineStage[plog.Logs]{
+			{"with_correlation_inferred_only", func(b *testing.B, next func(context.Context, plog.Logs) error) func(context.Context, plog.Logs) error {
+				cfg := createDefaultConfig().(*Config)
+				cfg.TraceContext.SourceAttribute = SourceAttributeInferredOnly
+				return startLogsForBench(b, cfg, next)
+			}},
+			{"writes_only", logWritesOnly},
+		},
 	})
+}
+
+// startLogsForBench starts a logs processor with cfg in front of next.
+func startLogsForBench(b *testing.B, cfg *Config, next func(context.Context, plog.Logs) error) func(context.Context, plog.Logs) error {
+	sink, err := consumer.NewLogs(next)
+	require.NoError(b, err)
+	p, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(Type), cfg, sink)
+	startForBench(b, p, err)
+	return p.ConsumeLogs
 }
 
 // logWritesOnly returns a stage that writes into each record of a decoded

@@ -17,6 +17,18 @@ const (
 	PodSourceSenderAddress = "sender_address"
 )
 
+// Values of trace_context::source_attribute: which linked log records get
+// the braid.trace_context.source attribute.
+const (
+	// SourceAttributeAll marks every record whose trace context Braid
+	// wrote: from an attribute, from the body, or inferred.
+	SourceAttributeAll = "all"
+	// SourceAttributeInferredOnly marks inferred links only. A record
+	// linked from its own attributes or body then carries no marker, as a
+	// record whose trace context the application set itself.
+	SourceAttributeInferredOnly = "inferred_only"
+)
+
 // Config is the correlation processor's configuration.
 type Config struct {
 	// MaxTraces bounds the trace index. Default 100000.
@@ -75,6 +87,10 @@ type TraceContextConfig struct {
 	// that are searched like top-level fields. Default: mdc, context,
 	// contextMap, Scopes, Properties, attributes, fields, span, otel.
 	BodyPaths []string `mapstructure:"body_paths"`
+	// SourceAttribute says which linked records get the
+	// braid.trace_context.source attribute: all (the default) or
+	// inferred_only.
+	SourceAttribute string `mapstructure:"source_attribute"`
 }
 
 // PodIdentityConfig configures where pod identity comes from.
@@ -126,6 +142,7 @@ func createDefaultConfig() component.Config {
 			TraceparentKeys: x.TraceparentKeys,
 			B3Keys:          x.B3Keys,
 			BodyPaths:       x.BodyPaths,
+			SourceAttribute: SourceAttributeAll,
 		},
 		PodIdentity:   PodIdentityConfig{Sources: []string{PodSourceAttributes, PodSourceLogPath, PodSourceSenderAddress}},
 		InferLogLinks: InferLogLinksConfig{Delay: 2 * time.Second, MaxDelayedLogs: 10_000},
@@ -167,6 +184,12 @@ func (c *Config) Validate() error {
 	}
 	if _, err := correlate.NewExtractor(c.TraceContext.extractorConfig()); err != nil {
 		errs = append(errs, fmt.Errorf("trace_context::%w", err))
+	}
+	switch c.TraceContext.SourceAttribute {
+	case SourceAttributeAll, SourceAttributeInferredOnly:
+	default:
+		errs = append(errs, fmt.Errorf("trace_context::source_attribute: unknown value %q (want %s or %s)",
+			c.TraceContext.SourceAttribute, SourceAttributeAll, SourceAttributeInferredOnly))
 	}
 	for i, s := range c.PodIdentity.Sources {
 		switch s {

@@ -34,6 +34,9 @@ type engine struct {
 	tel      *telemetry
 
 	podFromAttributes, podFromLogPath, podFromSender bool
+	// markExtracted is whether records linked from their own attributes or
+	// body get the source attribute (trace_context::source_attribute).
+	markExtracted bool
 
 	// delayed counts log records held by the logs processors' delay
 	// buffers.
@@ -66,7 +69,8 @@ func newEngine(cfg *Config, set component.TelemetrySettings, resolver correlate.
 	}
 	e := &engine{
 		cfg: cfg, extractor: x, index: idx, resolver: resolver, now: now,
-		stop: make(chan struct{}), done: make(chan struct{}),
+		markExtracted: cfg.TraceContext.SourceAttribute != SourceAttributeInferredOnly,
+		stop:          make(chan struct{}), done: make(chan struct{}),
 	}
 	if resolver != nil {
 		e.active.Store(&resolverBox{resolver})

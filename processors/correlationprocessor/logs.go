@@ -209,7 +209,11 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 					ids = append(ids, tc.TraceID)
 					return false
 				case correlate.SourceAttribute, correlate.SourceBody:
-					correlate.ApplyTraceContext(lr, tc)
+					if e.markExtracted {
+						correlate.ApplyTraceContext(lr, tc)
+					} else {
+						correlate.WriteTraceIDs(lr, tc)
+					}
 					counts[outcomeExtracted]++
 					ids = append(ids, tc.TraceID)
 					return false

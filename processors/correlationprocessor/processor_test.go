@@ -253,6 +253,45 @@ func TestSharedEngineLinksSignals(t *testing.T) {
 	assert.Equal(t, int64(1), lookups["log_path"])
 }
 
+// trace_context::source_attribute decides which linked records are marked
+// with where their trace context came from; inferred links always are.
+func TestSourceAttribute(t *testing.T) {
+	for _, tc := range []struct {
+		setting                          string
+		wantBody, wantAttr, wantInferred string
+	}{
+		{SourceAttributeAll, "body", "attribute", "inferred"},
+		{SourceAttributeInferredOnly, "", "", "inferred"},
+	} {
+		t.Run(tc.setting, func(t *testing.T) {
+			r := newRig(t, func(c *Config) {
+				c.TraceContext.SourceAttribute = tc.setting
+				c.InferLogLinks.Enabled = true
+				c.InferLogLinks.Delay = 0
+			})
+			ctx := context.Background()
+			require.NoError(t, r.traces.ConsumeTraces(ctx, traces(ordersPod,
+				span(tid1, sid1, "GET /orders", 0, 100*time.Millisecond, false))))
+			ld := logsFromFile(
+				`{"msg":"order placed","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}`,
+				`order written`,
+				`order paid`,
+			)
+			lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+			lrs.At(1).Attributes().PutStr("trace_id", "4bf92f3577b34da6a3ce929d0e0e4736")
+			require.NoError(t, r.logs.ConsumeLogs(ctx, ld))
+
+			recs := allLogs(r.lSink)
+			require.Len(t, recs, 3)
+			for i, want := range []string{tc.wantBody, tc.wantAttr, tc.wantInferred} {
+				assert.Equal(t, tid1, recs[i].TraceID(), "record %d", i)
+				assert.Equal(t, want, sourceOf(recs[i]), "record %d", i)
+			}
+			assert.Equal(t, map[string]int64{"extracted": 2, "inferred": 1}, r.sumByAttr("braid_correlation_logs", "outcome"))
+		})
+	}
+}
+
 func TestInferredLinksOnlyWhenUnambiguous(t *testing.T) {
 	r := newRig(t, func(c *Config) { c.InferLogLinks.Enabled = true; c.InferLogLinks.Delay = 0 })
 	ctx := context.Background()

@@ -224,7 +224,7 @@ func NewTraceIndex(cfg IndexConfig) (*TraceIndex, error) {
 		if i < cfg.MaxTraces%cfg.Shards {
 			c++
 		}
-		t.shards[i] = traceShard{cap: c, m: make(map[pcommon.TraceID]int32), head: -1, tail: -1, free: -1}
+		t.shards[i] = traceShard{cap: c, head: -1, tail: -1, free: -1}
 	}
 	t.pods = newKeyIndex(cfg)
 	t.svcs = newKeyIndex(cfg)
@@ -249,7 +249,7 @@ type traceShard struct {
 	// mu guards every field below.
 	mu         sync.Mutex
 	cap        int
-	m          map[pcommon.TraceID]int32
+	m          traceTable
 	entries    []traceEntry
 	head, tail int32 // most and least recently updated
 	free       int32 // a chain of free slots through next
@@ -332,7 +332,7 @@ func (s *traceShard) pushFront(i int32) {
 func (s *traceShard) remove(i int32) {
 	s.unlink(i)
 	e := &s.entries[i]
-	delete(s.m, e.id)
+	s.m.remove(e.id, s.entries)
 	*e = traceEntry{services: e.services[:0], pods: e.pods[:0], prev: -1, next: s.free}
 	s.free = i
 }
@@ -340,7 +340,7 @@ func (s *traceShard) remove(i int32) {
 // entry returns the slot of id, creating it (and evicting to make room)
 // when needed. The caller holds s.mu.
 func (t *TraceIndex) entry(s *traceShard, id pcommon.TraceID, now int64) *traceEntry {
-	if i, ok := s.m[id]; ok {
+	if i, ok := s.m.find(id, s.entries); ok {
 		e := &s.entries[i]
 		if now-e.lastSeen > int64(t.ttl) {
 			// Aged out but not swept yet: start afresh.
@@ -354,7 +354,7 @@ func (t *TraceIndex) entry(s *traceShard, id pcommon.TraceID, now int64) *traceE
 			return e
 		}
 	}
-	if len(s.m) >= s.cap {
+	if s.m.len() >= s.cap {
 		tail := s.tail
 		if now-s.entries[tail].lastSeen > int64(t.ttl) {
 			t.evictedTTL.Add(1)
@@ -374,7 +374,7 @@ func (t *TraceIndex) entry(s *traceShard, id pcommon.TraceID, now int64) *traceE
 	}
 	e := &s.entries[i]
 	e.id, e.lastSeen = id, now
-	s.m[id] = i
+	s.m.insert(id, i)
 	s.pushFront(i)
 	t.count.Add(1)
 	return e
@@ -523,7 +523,7 @@ func (t *TraceIndex) Get(traceID pcommon.TraceID) (TraceSummary, bool) {
 	s := t.shard(traceID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.m[traceID]
+	i, ok := s.m.find(traceID, s.entries)
 	if !ok || now-s.entries[i].lastSeen > int64(t.ttl) {
 		return TraceSummary{}, false
 	}

@@ -58,6 +58,7 @@ export PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
 export JAEGER_URL=http://127.0.0.1:$JAEGER_QUERY_PORT
 export VLOGS_URL=http://127.0.0.1:$VLOGS_PORT
 export BRAID_OTLP_HTTP_URL=http://${BRAID_OTLP_HTTP_ENDPOINT:-127.0.0.1:4318}
+export BRAID_TELEMETRY_URL=http://$BRAID_TELEMETRY
 export STACK_SH=$LOCAL/stack.sh
 
 NAMES=(prometheus jaeger victoria-logs braid)

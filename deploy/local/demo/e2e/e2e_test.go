@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"os"
 	"testing"
 )
 
@@ -19,11 +18,6 @@ func TestStack(t *testing.T) {
 	t.Run("Jaeger outage under load loses nothing Braid acknowledged", jaegerOutageUnderLoad)
 	// The Braid restarted during the Jaeger outage has seen the requests after it.
 	t.Run("Prometheus outage across a Braid restart: the remote-write WAL delivers", func(t *testing.T) {
-		if os.Getenv("E2E_PROMETHEUS_OUTAGE") == "" {
-			t.Skip("NOT RUN by default: it fails (outage count 40, want 60; last run 2026-11-27): the remote-write " +
-				"exporter's WAL does not deliver the outage's samples after a Braid restart (README: Known limits). " +
-				"E2E_PROMETHEUS_OUTAGE=1 runs it.")
-		}
 		prometheusOutageAcrossBraidRestart(t, outageSecond+outageAfter)
 	})
 	t.Run("every PromQL query of the dashboards and rules returns data", everyPromQLQueryReturnsData)

@@ -5,10 +5,13 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -152,21 +155,27 @@ func execScript(script string, args ...string) ([]byte, error) {
 func prometheusOutageAcrossBraidRestart(t *testing.T, seenByBraid int) {
 	const during = 20
 	// Per Braid process: each start has its own collector_instance_id, and
-	// earlier processes' series linger in Prometheus' lookback.
+	// earlier processes' series linger in Prometheus' lookback, their last
+	// count with them (the Braid before the Jaeger outage's restart saw 40
+	// requests too). The running Braid names its instance in its own
+	// telemetry. Its span metrics reach Prometheus only through the WAL, up
+	// to a minute after they were written.
 	sel := `traces_span_metrics_calls_total{service_name="frontend",span_name="GET /checkout",span_kind="SPAN_KIND_SERVER"}`
 	var instance string
 	eventually(t, 3*time.Minute, "Prometheus has every count before the outage", func() error {
-		v, err := st.promQuery("sum by (collector_instance_id) (" + sel + ")")
+		id, err := runningBraidInstance()
 		if err != nil {
 			return err
 		}
-		for _, r := range v.Data.Result {
-			if fmt.Sprint(r.Value[1]) == fmt.Sprint(seenByBraid) {
-				instance = r.Metric["collector_instance_id"]
-				return nil
-			}
+		v, err := st.promQuery(fmt.Sprintf("sum(%s,collector_instance_id=%q})", strings.TrimSuffix(sel, "}"), id))
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("no Braid instance with count %d: %v", seenByBraid, v.Data.Result)
+		if len(v.Data.Result) != 1 || fmt.Sprint(v.Data.Result[0].Value[1]) != fmt.Sprint(seenByBraid) {
+			return fmt.Errorf("the running Braid (collector_instance_id %s) has %v, want %d", id, v.Data.Result, seenByBraid)
+		}
+		instance = id
+		return nil
 	})
 	q := fmt.Sprintf("sum(%s,collector_instance_id=%q})", strings.TrimSuffix(sel, "}"), instance)
 
@@ -204,4 +213,24 @@ func prometheusOutageAcrossBraidRestart(t *testing.T, seenByBraid int) {
 		return nil
 	})
 	t.Logf("Prometheus holds the count %s for instants inside its %s outage, written before Braid restarted", want, window)
+}
+
+// runningBraidInstance reads the service.instance.id of the running Braid
+// from its own metrics: the collector_instance_id of the span metrics it
+// writes.
+func runningBraidInstance() (string, error) {
+	resp, err := http.Get(st.telemetry + "/metrics")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	m := regexp.MustCompile(`service_instance_id="([^"]+)"`).FindSubmatch(body)
+	if m == nil {
+		return "", fmt.Errorf("no service_instance_id in %s/metrics", st.telemetry)
+	}
+	return string(m[1]), nil
 }

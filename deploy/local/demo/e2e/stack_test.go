@@ -27,6 +27,7 @@ import (
 // stack is where the backends listen; stack.sh exports all of it.
 type stack struct {
 	script, prometheus, jaeger, vlogs, otlp, logDir string
+	telemetry                                       string // Braid's own metrics
 	frontendAddr, paymentAddr                       string
 }
 
@@ -51,6 +52,7 @@ func TestMain(m *testing.M) {
 		jaeger:       need("JAEGER_URL"),
 		vlogs:        need("VLOGS_URL"),
 		otlp:         need("BRAID_OTLP_HTTP_URL"),
+		telemetry:    need("BRAID_TELEMETRY_URL"),
 		logDir:       need("BRAID_LOG_DIR"),
 		frontendAddr: "127.0.0.1:" + need("DEMO_FRONTEND_PORT"),
 		paymentAddr:  "127.0.0.1:" + need("DEMO_PAYMENT_PORT"),

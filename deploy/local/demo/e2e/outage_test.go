@@ -158,8 +158,8 @@ func prometheusOutageAcrossBraidRestart(t *testing.T, seenByBraid int) {
 	// earlier processes' series linger in Prometheus' lookback, their last
 	// count with them (the Braid before the Jaeger outage's restart saw 40
 	// requests too). The running Braid names its instance in its own
-	// telemetry. Its span metrics reach Prometheus only through the WAL, up
-	// to a minute after they were written.
+	// telemetry. Its span metrics reach Prometheus through the WAL, which
+	// sends what it holds every few seconds (truncate_frequency).
 	sel := `traces_span_metrics_calls_total{service_name="frontend",span_name="GET /checkout",span_kind="SPAN_KIND_SERVER"}`
 	var instance string
 	eventually(t, 3*time.Minute, "Prometheus has every count before the outage", func() error {

@@ -2,7 +2,6 @@ package dashboards_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -16,9 +15,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/otlphttpexporter"
@@ -39,6 +35,7 @@ import (
 	"github.com/braidobs/braid/connectors/spanmetricsconnector"
 	"github.com/braidobs/braid/correlate/links"
 	"github.com/braidobs/braid/exporters/lokiexporter"
+	"github.com/braidobs/braid/internal/testcollector"
 	"github.com/braidobs/braid/internal/testnet"
 	"github.com/braidobs/braid/processors/admissionprocessor"
 	"github.com/braidobs/braid/processors/correlationprocessor"
@@ -163,22 +160,8 @@ func pipelineMetrics(t *testing.T) (spans, self emitted, openMetrics, text strin
 	t.Cleanup(loki.Close)
 	cfg := fmt.Sprintf(collectorConfig, otlpAddr, promAddr, telPort, deadAddr, loki.URL)
 
-	col, err := otelcol.NewCollector(otelcol.CollectorSettings{
-		BuildInfo: component.NewDefaultBuildInfo(),
-		Factories: testFactories,
-		ConfigProviderSettings: otelcol.ConfigProviderSettings{ResolverSettings: confmap.ResolverSettings{
-			URIs:              []string{"yaml:" + cfg},
-			ProviderFactories: []confmap.ProviderFactory{yamlprovider.NewFactory()},
-		}},
-	})
+	_, err = testcollector.Run(t, testcollector.Settings(testFactories, cfg))
 	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- col.Run(context.Background()) }()
-	t.Cleanup(func() {
-		col.Shutdown()
-		require.NoError(t, <-done)
-	})
-	require.Eventually(t, func() bool { return col.GetState() == otelcol.StateRunning }, 30*time.Second, 20*time.Millisecond)
 
 	post := func(path string, body []byte) {
 		resp, err := http.Post("http://"+otlpAddr+path, "application/x-protobuf", bytes.NewReader(body))

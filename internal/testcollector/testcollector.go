@@ -9,11 +9,27 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
 	"go.opentelemetry.io/collector/otelcol"
 )
 
 // Timeout bounds how long Run waits for the collector to start and stop.
 const Timeout = 30 * time.Second
+
+// Settings are the settings of a test collector built from factories and
+// configured by the YAML document config.
+func Settings(factories func() (otelcol.Factories, error), config string) otelcol.CollectorSettings {
+	return otelcol.CollectorSettings{
+		BuildInfo: component.BuildInfo{Command: "braid", Version: "test"},
+		Factories: factories,
+		ConfigProviderSettings: otelcol.ConfigProviderSettings{ResolverSettings: confmap.ResolverSettings{
+			URIs:              []string{"yaml:" + config},
+			ProviderFactories: []confmap.ProviderFactory{yamlprovider.NewFactory()},
+		}},
+	}
+}
 
 // Run starts a collector with set and waits until it runs. It returns the
 // error of a collector that stopped before running (a port already taken,

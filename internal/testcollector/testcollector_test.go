@@ -5,9 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/debugexporter"
 	"go.opentelemetry.io/collector/otelcol"
@@ -36,22 +33,15 @@ service:
       receivers: [otlp]
       exporters: [debug]
 `
-	return otelcol.CollectorSettings{
-		BuildInfo: component.BuildInfo{Command: "braid-test", Version: "test"},
-		Factories: func() (otelcol.Factories, error) {
-			f := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
-			var err error
-			if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory()); err != nil {
-				return f, err
-			}
-			f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](debugexporter.NewFactory())
+	return Settings(func() (otelcol.Factories, error) {
+		f := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
+		var err error
+		if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory()); err != nil {
 			return f, err
-		},
-		ConfigProviderSettings: otelcol.ConfigProviderSettings{ResolverSettings: confmap.ResolverSettings{
-			URIs:              []string{"yaml:" + cfg},
-			ProviderFactories: []confmap.ProviderFactory{yamlprovider.NewFactory()},
-		}},
-	}
+		}
+		f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](debugexporter.NewFactory())
+		return f, err
+	}, cfg)
 }
 
 func TestRunStartsAndStops(t *testing.T) {

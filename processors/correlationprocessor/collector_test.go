@@ -11,8 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/otelcol"
@@ -125,25 +123,18 @@ func post(t *testing.T, url string, body []byte) {
 func TestCollectorPipelinesShareOneEngine(t *testing.T) {
 	addr := testnet.FreeAddr(t)
 	var out sinks
-	_, err := testcollector.Run(t, otelcol.CollectorSettings{
-		BuildInfo: component.BuildInfo{Command: "braid-test", Version: "test"},
-		Factories: func() (otelcol.Factories, error) {
-			f := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
-			var err error
-			if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory()); err != nil {
-				return f, err
-			}
-			if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](NewFactory()); err != nil {
-				return f, err
-			}
-			f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](out.factory())
+	_, err := testcollector.Run(t, testcollector.Settings(func() (otelcol.Factories, error) {
+		f := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
+		var err error
+		if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory()); err != nil {
 			return f, err
-		},
-		ConfigProviderSettings: otelcol.ConfigProviderSettings{ResolverSettings: confmap.ResolverSettings{
-			URIs:              []string{"yaml:" + strings.ReplaceAll(collectorConfig, "ENDPOINT", addr)},
-			ProviderFactories: []confmap.ProviderFactory{yamlprovider.NewFactory()},
-		}},
-	})
+		}
+		if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](NewFactory()); err != nil {
+			return f, err
+		}
+		f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](out.factory())
+		return f, err
+	}, strings.ReplaceAll(collectorConfig, "ENDPOINT", addr)))
 	require.NoError(t, err)
 
 	// Traces: one error span of the orders pod.

@@ -203,11 +203,7 @@ func nextHexRun(s string, from int) (int, int) {
 // (inside a longer string, a traceparent, a B3 value, brackets, escapes).
 // FuzzScanHexRuns holds it to the full scan's answers.
 func (x *Extractor) scanHexRuns(s string, lo, hi int, st *scanState) bool {
-	i := 0
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
-		i++
-	}
-	isJSON := i < len(s) && s[i] == '{'
+	i, isJSON := objectStart(s)
 	if isJSON && (strings.IndexByte(s[i+1:], '{') >= 0 || strings.IndexByte(s[i+1:], '[') >= 0) {
 		return false
 	}
@@ -304,16 +300,24 @@ func separatorOf(s string, lo int) (int, bool) {
 	return k, true
 }
 
+// objectStart returns where the JSON object that a line holds opens, after
+// spaces and tabs, and whether the line is one: what both scans read as JSON.
+func objectStart(s string) (int, bool) {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i, i < len(s) && s[i] == '{'
+}
+
 // scanString is fromString without the hex-run filter.
 func (x *Extractor) scanString(s string, tc *TraceContext) bool {
 	// The scan state lives inside the scanner so that neither escapes.
 	j := jsonScanner{s: s, x: x}
 	st := &j.st
-	for j.i < len(s) && (s[j.i] == ' ' || s[j.i] == '\t') {
-		j.i++
-	}
 	isJSON := false
-	if j.i < len(s) && s[j.i] == '{' {
+	if i, ok := objectStart(s); ok {
+		j.i = i
 		isJSON = j.object(0) || st.hasTrace
 	}
 	if !isJSON && !st.hasTrace {

@@ -215,6 +215,8 @@ func prometheusOutageAcrossBraidRestart(t *testing.T, seenByBraid int) {
 	t.Logf("Prometheus holds the count %s for instants inside its %s outage, written before Braid restarted", want, window)
 }
 
+var instanceIDLabel = regexp.MustCompile(`service_instance_id="([^"]+)"`)
+
 // runningBraidInstance reads the service.instance.id of the running Braid
 // from its own metrics: the collector_instance_id of the span metrics it
 // writes.
@@ -228,7 +230,7 @@ func runningBraidInstance() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	m := regexp.MustCompile(`service_instance_id="([^"]+)"`).FindSubmatch(body)
+	m := instanceIDLabel.FindSubmatch(body)
 	if m == nil {
 		return "", fmt.Errorf("no service_instance_id in %s/metrics", st.telemetry)
 	}

@@ -51,8 +51,6 @@ func withClock(now func() time.Time) Option {
 type factory struct {
 	opts     factoryOptions
 	registry *Registry
-	// logsHook, when set, sees every logs processor built (tests).
-	logsHook func(*logsProcessor)
 }
 
 // NewFactory returns the correlation processor's factory. Each factory owns
@@ -150,9 +148,6 @@ func (f *factory) createLogs(ctx context.Context, set processor.Settings, cfg co
 		return nil, err
 	}
 	p := newLogsProcessor(newBase(e, f.registry, set.ID), next, set.Logger)
-	if f.logsHook != nil {
-		f.logsHook(p)
-	}
 	proc, err := processorhelper.NewLogs(ctx, set, cfg, next, p.process,
 		capabilities, processorhelper.WithStart(p.start), processorhelper.WithShutdown(p.shutdown))
 	if err != nil {

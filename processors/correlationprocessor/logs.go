@@ -2,55 +2,41 @@ package correlationprocessor
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.uber.org/zap"
 
 	"github.com/braidobs/braid/correlate"
 )
 
 // logsProcessor links log records to traces. With inferred links and a
-// delay configured, records that have no trace context yet wait in a
-// bounded buffer for their spans, then go on linked or not.
+// delay configured, records that have no trace context yet wait for their
+// spans inside their own request, then go on linked or not: the request is
+// answered only once every one of its records has been passed on, so the
+// sender never holds a success for records that exist only in memory.
 type logsProcessor struct {
 	*base
 	next   consumer.Logs
 	logger *zap.Logger
 
-	// mu guards held and started.
-	mu   sync.Mutex
-	held []heldBatch
-	// reserved counts the records held or about to be; a record is held
-	// only if it can reserve a place, so the bound holds under concurrent
-	// batches.
+	// reserved counts the records waiting or about to; a record waits only
+	// if it can reserve a place, so the bound holds under concurrent
+	// requests.
 	reserved atomic.Int64
 
 	stopOnce sync.Once
-	stop     chan struct{}
-	done     chan struct{}
-	started  bool
-}
-
-type heldBatch struct {
-	logs     plog.Logs
-	n        int
-	deadline time.Time
-	// info is the request's client information (sender address, and its
-	// metadata under include_metadata), passed on with the records.
-	info client.Info
+	// stop is closed at shutdown: waiting requests go on at once.
+	stop chan struct{}
 }
 
 func newLogsProcessor(b *base, next consumer.Logs, logger *zap.Logger) *logsProcessor {
-	return &logsProcessor{base: b, next: next, logger: logger, stop: make(chan struct{}), done: make(chan struct{})}
+	return &logsProcessor{base: b, next: next, logger: logger, stop: make(chan struct{})}
 }
 
 func (p *logsProcessor) delaying() bool {
@@ -59,81 +45,26 @@ func (p *logsProcessor) delaying() bool {
 }
 
 func (p *logsProcessor) start(ctx context.Context, host component.Host) error {
-	if err := p.base.start(ctx, host); err != nil {
-		return err
-	}
-	if p.delaying() {
-		p.mu.Lock()
-		p.started = true
-		p.mu.Unlock()
-		go p.flushLoop()
-	}
-	return nil
+	return p.base.start(ctx, host)
 }
 
-func (p *logsProcessor) flushLoop() {
-	defer close(p.done)
-	interval := max(p.e.cfg.InferLogLinks.Delay/4, 10*time.Millisecond)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-p.stop:
-			return
-		case <-t.C:
-			if err := p.flushDue(time.Now(), false); err != nil {
-				p.logger.Warn("passing on delayed log records failed", zap.Error(err))
-			}
-		}
-	}
-}
-
-// shutdown stops the flush loop and passes every held record on, so
-// nothing is lost.
+// shutdown ends the wait of every request still holding records, so they
+// go on at once.
 func (p *logsProcessor) shutdown(ctx context.Context) error {
-	var err error
-	p.stopOnce.Do(func() {
-		close(p.stop)
-		p.mu.Lock()
-		started := p.started
-		p.mu.Unlock()
-		if started {
-			select {
-			case <-p.done:
-			case <-ctx.Done():
-				err = ctx.Err()
-			}
-		}
-		err = errors.Join(err, p.flushDue(time.Time{}, true))
-	})
-	return errors.Join(err, p.base.shutdown(ctx))
+	p.stopOnce.Do(func() { close(p.stop) })
+	return p.base.shutdown(ctx)
 }
 
-// flushDue passes on the held batches whose deadline is before now (all of
-// them when all is set), after a last attempt to link their records.
-func (p *logsProcessor) flushDue(now time.Time, all bool) error {
-	p.mu.Lock()
-	n := 0
-	for n < len(p.held) && (all || !p.held[n].deadline.After(now)) {
-		n++
+// wait holds the request until its records' delay is up, its sender gives
+// up, or Braid shuts down, whichever comes first.
+func (p *logsProcessor) wait(ctx context.Context) {
+	t := time.NewTimer(p.e.cfg.InferLogLinks.Delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	case <-p.stop:
 	}
-	due := make([]heldBatch, n)
-	copy(due, p.held[:n])
-	p.held = append(p.held[:0], p.held[n:]...)
-	p.mu.Unlock()
-
-	var errs error
-	for _, b := range due {
-		p.reserved.Add(-int64(b.n))
-		p.e.delayed.Add(-int64(b.n))
-		p.linkHeld(b.logs)
-		// The request is over by now: its deadline and cancellation no
-		// longer apply, but its client information goes on with its records.
-		if err := p.next.ConsumeLogs(client.NewContext(context.Background(), b.info), b.logs); err != nil {
-			errs = errors.Join(errs, err)
-		}
-	}
-	return errs
 }
 
 // linkHeld tries inference once more on held records and counts them.
@@ -264,22 +195,13 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 	e.tel.recordLookups(ctx, &lc)
 
 	if heldN > 0 {
-		ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool { return rl.ScopeLogs().Len() == 0 })
-		p.mu.Lock()
-		p.held = append(p.held, heldBatch{logs: held, n: heldN, deadline: time.Now().Add(e.cfg.InferLogLinks.Delay), info: client.FromContext(ctx)})
-		p.mu.Unlock()
 		e.delayed.Add(int64(heldN))
-		select {
-		case <-p.stop:
-			// Shut down meanwhile: nothing would flush these later.
-			if err := p.flushDue(time.Time{}, true); err != nil {
-				return ld, err
-			}
-		default:
-		}
-		if ld.LogRecordCount() == 0 {
-			return ld, processorhelper.ErrSkipProcessingData
-		}
+		p.wait(ctx)
+		p.linkHeld(held)
+		p.reserved.Add(-int64(heldN))
+		e.delayed.Add(-int64(heldN))
+		ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool { return rl.ScopeLogs().Len() == 0 })
+		held.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
 	}
 	return ld, nil
 }

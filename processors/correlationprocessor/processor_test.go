@@ -2,8 +2,10 @@ package correlationprocessor
 
 import (
 	"context"
+	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -49,24 +52,42 @@ func at(d time.Duration) pcommon.Timestamp { return pcommon.NewTimestampFromTime
 // rig builds the traces, logs and metrics processors of one component ID
 // from one factory, each feeding a sink.
 type rig struct {
-	t        *testing.T
-	state    *factory
-	lp       *logsProcessor
-	factory  processor.Factory
-	tel      *componenttest.Telemetry
-	traces   processor.Traces
-	logs     processor.Logs
-	metrics  processor.Metrics
-	tSink    *consumertest.TracesSink
-	lSink    *consumertest.LogsSink
-	mSink    *consumertest.MetricsSink
+	t       *testing.T
+	state   *factory
+	lp      *logsProcessor
+	factory processor.Factory
+	tel     *componenttest.Telemetry
+	traces  processor.Traces
+	logs    processor.Logs
+	metrics processor.Metrics
+	tSink   *consumertest.TracesSink
+	lSink   *consumertest.LogsSink
+	mSink   *consumertest.MetricsSink
+	// lErr, when set, is what the logs processor's next consumer answers
+	// instead of taking the records.
+	lErr     atomic.Pointer[error]
 	shutOnce sync.Once
+}
+
+// refuseLogs makes the logs processor's next consumer answer err.
+func (r *rig) refuseLogs(err error) { r.lErr.Store(&err) }
+
+// logsOut is the logs processor's next consumer: the sink, unless the rig
+// is set to refuse.
+type logsOut struct{ r *rig }
+
+func (o logsOut) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (o logsOut) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	if err := o.r.lErr.Load(); err != nil {
+		return *err
+	}
+	return o.r.lSink.ConsumeLogs(ctx, ld)
 }
 
 func newRig(t *testing.T, mutate func(*Config), opts ...Option) *rig {
 	r := &rig{t: t, tel: componenttest.NewTelemetry(), tSink: new(consumertest.TracesSink), lSink: new(consumertest.LogsSink), mSink: new(consumertest.MetricsSink)}
 	r.state = newFactory(opts...)
-	r.state.logsHook = func(p *logsProcessor) { r.lp = p }
 	r.factory = r.state.processorFactory()
 	cfg := r.factory.CreateDefaultConfig().(*Config)
 	if mutate != nil {
@@ -80,7 +101,7 @@ func newRig(t *testing.T, mutate func(*Config), opts ...Option) *rig {
 	var err error
 	r.traces, err = r.factory.CreateTraces(ctx, set, cfg, r.tSink)
 	require.NoError(t, err)
-	r.logs, err = r.factory.CreateLogs(ctx, set, cfg, r.lSink)
+	r.logs, err = r.factory.CreateLogs(ctx, set, cfg, logsOut{r})
 	require.NoError(t, err)
 	r.metrics, err = r.factory.CreateMetrics(ctx, set, cfg, r.mSink)
 	require.NoError(t, err)
@@ -337,63 +358,117 @@ func TestInferenceOffByDefault(t *testing.T) {
 	assert.True(t, recs[0].TraceID().IsEmpty())
 }
 
-// Logs that arrive before their spans wait in the delay buffer and are
-// linked when it flushes; whatever is still held at shutdown goes on.
+// consumeAsync sends ld in its own request and returns where its answer
+// will arrive; a request holding records stays open until they go on.
+func consumeAsync(ctx context.Context, r *rig, ld plog.Logs) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- r.logs.ConsumeLogs(ctx, ld) }()
+	return done
+}
+
+// Logs that arrive before their spans wait inside their request, bounded by
+// max_delayed_logs, and go on linked once their spans are in; the request
+// is answered only then, with its client information kept.
 func TestDelayBuffer(t *testing.T) {
 	r := newRig(t, func(c *Config) {
 		c.InferLogLinks.Enabled = true
-		c.InferLogLinks.Delay = time.Hour // only explicit flushes in this test
+		c.InferLogLinks.Delay = time.Hour // requests end by cancellation in this test
 		c.InferLogLinks.MaxDelayedLogs = 3
 	})
-	ctx := context.Background()
-
-	require.NoError(t, r.logs.ConsumeLogs(ctx, logsFromFile("a", "b", `trace_id=4bf92f3577b34da6a3ce929d0e0e4736 c`)))
-	recs := allLogs(r.lSink)
-	require.Len(t, recs, 1, "the record with trace context goes on at once")
-	assert.Equal(t, "body", sourceOf(recs[0]))
-	assert.Equal(t, int64(2), r.engine().delayed.Load())
-
-	// Two more: only one fits in the buffer; the other goes on unlinked.
-	require.NoError(t, r.logs.ConsumeLogs(ctx, logsFromFile("d", "e")))
-	assert.Len(t, allLogs(r.lSink), 2)
-	assert.Equal(t, int64(3), r.engine().delayed.Load())
-
-	// The spans arrive; a flush now links the held lines.
-	require.NoError(t, r.traces.ConsumeTraces(ctx, traces(ordersPod, span(tid2, sid2, "job", 0, time.Second, false))))
-	procs := r.logsProcessor()
-	require.NoError(t, procs.flushDue(time.Now(), false), "nothing due yet")
-	assert.Len(t, allLogs(r.lSink), 2)
-	require.NoError(t, procs.flushDue(time.Now().Add(2*time.Hour), false))
-	recs = allLogs(r.lSink)
-	require.Len(t, recs, 5)
-	for _, lr := range recs[2:] {
-		assert.Equal(t, tid2, lr.TraceID())
-		assert.Equal(t, "inferred", sourceOf(lr))
-	}
-	assert.Zero(t, r.engine().delayed.Load())
-
-	// Held records go on with their request's client information.
 	tenant := client.NewContext(context.Background(), client.Info{
 		Addr:     &net.TCPAddr{IP: net.ParseIP("10.1.1.1"), Port: 4317},
 		Metadata: client.NewMetadata(map[string][]string{"x-scope-orgid": {"team-a"}}),
 	})
-	require.NoError(t, r.logs.ConsumeLogs(tenant, plogWithoutSpansPod("tenant line")))
-	require.NoError(t, procs.flushDue(time.Now().Add(2*time.Hour), false))
-	ctxs := r.lSink.Contexts()
-	info := client.FromContext(ctxs[len(ctxs)-1])
+	first, cancelFirst := context.WithCancel(tenant)
+	defer cancelFirst()
+	firstDone := consumeAsync(first, r, logsFromFile("a", "b", `trace_id=4bf92f3577b34da6a3ce929d0e0e4736 c`))
+	require.Eventually(t, func() bool { return r.engine().delayed.Load() == 2 }, 10*time.Second, time.Millisecond)
+
+	// Two more: only one fits in the buffer; the other goes on unlinked,
+	// with its request, once the held one has waited.
+	second, cancelSecond := context.WithCancel(context.Background())
+	defer cancelSecond()
+	secondDone := consumeAsync(second, r, logsFromFile("d", "e"))
+	require.Eventually(t, func() bool { return r.engine().delayed.Load() == 3 }, 10*time.Second, time.Millisecond)
+	assert.Zero(t, r.lSink.LogRecordCount(), "nothing goes on while its request waits")
+
+	// The spans arrive; the senders give up waiting, and the held lines go
+	// on linked with the rest of their requests.
+	require.NoError(t, r.traces.ConsumeTraces(context.Background(), traces(ordersPod, span(tid2, sid2, "job", 0, time.Second, false))))
+	cancelFirst()
+	require.NoError(t, <-firstDone)
+	recs := allLogs(r.lSink)
+	require.Len(t, recs, 3)
+	bySource := map[string][]string{}
+	for _, lr := range recs {
+		bySource[sourceOf(lr)] = append(bySource[sourceOf(lr)], lr.Body().Str())
+		if sourceOf(lr) == "inferred" {
+			assert.Equal(t, tid2, lr.TraceID())
+		}
+	}
+	assert.Equal(t, map[string][]string{"body": {`trace_id=4bf92f3577b34da6a3ce929d0e0e4736 c`}, "inferred": {"a", "b"}}, bySource)
+	info := client.FromContext(r.lSink.Contexts()[0])
 	assert.Equal(t, []string{"team-a"}, info.Metadata.Get("x-scope-orgid"))
 	assert.Equal(t, "10.1.1.1:4317", info.Addr.String())
-	require.Len(t, allLogs(r.lSink), 6)
-	assert.Equal(t, "tenant line", allLogs(r.lSink)[5].Body().Str())
 
-	// Held at shutdown: passed on, not lost.
-	require.NoError(t, r.logs.ConsumeLogs(ctx, plogWithoutSpansPod("late 1", "late 2")))
-	assert.Len(t, allLogs(r.lSink), 6)
-	r.shutdown()
-	recs = allLogs(r.lSink)
-	require.Len(t, recs, 8)
-	assert.Equal(t, "late 1", recs[6].Body().Str())
-	assert.True(t, recs[6].TraceID().IsEmpty())
+	cancelSecond()
+	require.NoError(t, <-secondDone)
+	require.Len(t, allLogs(r.lSink), 5)
+	assert.Zero(t, r.engine().delayed.Load())
+}
+
+// A request's held records go on by themselves once the delay is up; a
+// failure downstream is the request's answer, so the sender retries instead
+// of holding a success for records that were never passed on.
+func TestDelayBufferAnswersWithTheOutcome(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		next error
+	}{
+		{name: "delivered", next: nil},
+		{name: "refused downstream", next: errors.New("queue is full")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, func(c *Config) {
+				c.InferLogLinks.Enabled = true
+				c.InferLogLinks.Delay = time.Second
+			})
+			if tc.next != nil {
+				r.refuseLogs(tc.next)
+			}
+			done := consumeAsync(context.Background(), r, logsFromFile("before the spans"))
+			require.Eventually(t, func() bool { return r.engine().delayed.Load() == 1 }, 10*time.Second, time.Millisecond)
+			require.NoError(t, r.traces.ConsumeTraces(context.Background(), traces(ordersPod, span(tid1, sid1, "job", 0, time.Second, false))))
+			err := <-done
+			assert.Zero(t, r.engine().delayed.Load())
+			if tc.next != nil {
+				assert.ErrorIs(t, err, tc.next)
+				return
+			}
+			require.NoError(t, err)
+			recs := allLogs(r.lSink)
+			require.Len(t, recs, 1)
+			assert.Equal(t, tid1, recs[0].TraceID())
+			assert.Equal(t, "inferred", sourceOf(recs[0]))
+		})
+	}
+}
+
+// At shutdown, waiting requests go on at once instead of waiting out their
+// delay.
+func TestDelayBufferShutdownEndsTheWait(t *testing.T) {
+	r := newRig(t, func(c *Config) {
+		c.InferLogLinks.Enabled = true
+		c.InferLogLinks.Delay = time.Hour
+	})
+	done := consumeAsync(context.Background(), r, plogWithoutSpansPod("late 1", "late 2"))
+	require.Eventually(t, func() bool { return r.engine().delayed.Load() == 2 }, 10*time.Second, time.Millisecond)
+	require.NoError(t, r.logs.Shutdown(context.Background()))
+	require.NoError(t, <-done)
+	recs := allLogs(r.lSink)
+	require.Len(t, recs, 2)
+	assert.Equal(t, "late 1", recs[0].Body().Str())
+	assert.True(t, recs[0].TraceID().IsEmpty())
 }
 
 func plogWithoutSpansPod(lines ...string) plog.Logs {
@@ -407,11 +482,6 @@ func plogWithoutSpansPod(lines ...string) plog.Logs {
 		lr.SetTimestamp(at(0))
 	}
 	return ld
-}
-
-func (r *rig) logsProcessor() *logsProcessor {
-	require.NotNil(r.t, r.lp)
-	return r.lp
 }
 
 func TestPodIdentityFromSenderAddress(t *testing.T) {
@@ -505,23 +575,6 @@ func TestEngineReleasedByLastShutdown(t *testing.T) {
 }
 
 func pcommonTime(t time.Time) pcommon.Timestamp { return pcommon.NewTimestampFromTime(t) }
-
-// The flush loop passes held records on by itself once their delay is up,
-// linking those whose spans arrived meanwhile.
-func TestDelayBufferFlushLoop(t *testing.T) {
-	r := newRig(t, func(c *Config) {
-		c.InferLogLinks.Enabled = true
-		c.InferLogLinks.Delay = 50 * time.Millisecond
-	})
-	ctx := context.Background()
-	require.NoError(t, r.logs.ConsumeLogs(ctx, logsFromFile("before the spans")))
-	require.NoError(t, r.traces.ConsumeTraces(ctx, traces(ordersPod, span(tid1, sid1, "job", 0, time.Second, false))))
-	require.Eventually(t, func() bool { return r.lSink.LogRecordCount() == 1 }, 10*time.Second, 5*time.Millisecond)
-	recs := allLogs(r.lSink)
-	assert.Equal(t, tid1, recs[0].TraceID())
-	assert.Equal(t, "inferred", sourceOf(recs[0]))
-	assert.Zero(t, r.engine().delayed.Load())
-}
 
 func TestIndexSelfMetrics(t *testing.T) {
 	r := newRig(t, func(c *Config) { c.MaxTraces = 2; c.Shards = 1 })

@@ -8,6 +8,7 @@
 #   stack.sh down           stop everything this script started (by PID)
 #   stack.sh start NAME     start one of prometheus|jaeger|victoria-logs|braid (data kept)
 #   stack.sh stop NAME      stop one of them
+#   stack.sh kill NAME      kill one of them with SIGKILL, as an OOM kill or an eviction would
 #   stack.sh status         what runs, and where
 #   stack.sh demo           up, run the demo workload, print where to look; stop all on exit
 #   stack.sh e2e            up, run the end-to-end tests, stop all on exit
@@ -230,6 +231,22 @@ stop_one() {
 	rm -f "$f"
 }
 
+kill_one() {
+	local name=$1 f pid i
+	f=$(pidfile "$name")
+	[[ -f $f ]] || return 0
+	pid=$(cat "$f")
+	if running "$name"; then
+		kill -KILL "$pid" 2>/dev/null || true
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		say "$name killed with SIGKILL (pid $pid)"
+	fi
+	rm -f "$f"
+}
+
 down() {
 	stop_one demo
 	# Braid first, so that it flushes to backends that are still there.
@@ -318,6 +335,7 @@ up)
 down) down ;;
 start) start_one "${2:?name}" ;;
 stop) stop_one "${2:?name}" ;;
+kill) kill_one "${2:?name}" ;;
 status) status ;;
 demo) demo ;;
 e2e) e2e ;;

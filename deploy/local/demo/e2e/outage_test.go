@@ -24,8 +24,9 @@ import (
 // still down, and once it is back.
 const outageSecond, outageAfter = 20, 20
 
-// jaegerOutageUnderLoad stops Jaeger under load, restarts Braid while Jaeger
-// is still down, keeps the load going, brings Jaeger back, and counts.
+// jaegerOutageUnderLoad stops Jaeger under load, kills Braid with SIGKILL
+// (no shutdown: what it holds is only what is on disk) and restarts it while
+// Jaeger is still down, keeps the load going, brings Jaeger back, and counts.
 //
 // Jaeger keeps traces in memory, so what it had accepted before it stopped is
 // gone with it: that loss is Jaeger's, not Braid's, and is not counted. What
@@ -92,8 +93,9 @@ func jaegerOutageUnderLoad(t *testing.T) {
 		t.Fatalf("jaeger's OTLP port %s still answers after stop", st.jaegerOTLP())
 	}
 
-	// Braid restarts while its queue holds the spans: only the disk has them now.
-	st.run(t, "stop", "braid")
+	// Braid is killed while its queue holds the spans, as an OOM kill would:
+	// only the disk has them now.
+	st.run(t, "kill", "braid")
 	st.run(t, "start", "braid")
 	counted = append(counted, load(st.config("outage2-", second, 12))...)
 

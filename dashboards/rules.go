@@ -150,17 +150,19 @@ func RulesYAML(cfg Config) ([]byte, error) {
 
 	braidLink := fmt.Sprintf(`%s/d/%s?var-%s={{ $labels.instance | urlquery }}`, strings.TrimRight(cfg.GrafanaURL, "/"), links.DashboardBraid, varInstance)
 	health := rulefmt.RuleGroup{Name: "braid-health"}
-	perSignal := func(metric func(signalMetrics) string, by string) string {
-		var parts []string
+	// perSignal joins one "fn(metric[5m]) > 0" per signal, summed by
+	// instance and the label by.
+	perSignal := func(fn string, metric func(signalMetrics) string, by string) string {
+		parts := make([]string, 0, len(signals))
 		for _, s := range signals {
-			parts = append(parts, fmt.Sprintf("sum by (instance, %s) (rate(%s[5m])) > 0", by, metric(s)))
+			parts = append(parts, fmt.Sprintf("sum by (instance, %s) (%s(%s[5m])) > 0", by, fn, metric(s)))
 		}
 		return strings.Join(parts, "\nor\n")
 	}
 	health.Rules = []rulefmt.Rule{
 		{
 			Alert:  "BraidRefusingData",
-			Expr:   perSignal(func(s signalMetrics) string { return s.refused }, labelReceiver),
+			Expr:   perSignal("rate", func(s signalMetrics) string { return s.refused }, labelReceiver),
 			For:    model.Duration(5 * time.Minute),
 			Labels: map[string]string{"severity": "ticket"},
 			Annotations: map[string]string{
@@ -171,12 +173,25 @@ func RulesYAML(cfg Config) ([]byte, error) {
 		},
 		{
 			Alert:  "BraidExportFailing",
-			Expr:   perSignal(func(s signalMetrics) string { return s.failed }, labelExporter),
+			Expr:   perSignal("rate", func(s signalMetrics) string { return s.failed }, labelExporter),
 			For:    model.Duration(10 * time.Minute),
 			Labels: map[string]string{"severity": "ticket"},
 			Annotations: map[string]string{
 				"summary":       "Braid {{ $labels.instance }}: exporter {{ $labels.exporter }} fails to send",
 				"description":   "The exporter has failed to send items for 10 minutes: its backend is down or refusing data.",
+				"dashboard_url": braidLink,
+			},
+		},
+		{
+			// Behind a sending queue, a failed send has been retried as
+			// retry_on_failure allows and the items have left the queue: they
+			// are lost, so any of it pages, at once.
+			Alert:  "BraidExporterDroppedData",
+			Expr:   perSignal("increase", func(s signalMetrics) string { return s.failed }, labelExporter),
+			Labels: map[string]string{"severity": "page"},
+			Annotations: map[string]string{
+				"summary":       "Braid {{ $labels.instance }}: exporter {{ $labels.exporter }} dropped data",
+				"description":   "Items failed to send after every retry and left the sending queue: they are lost. The backend refused them with a permanent error (look for its answer in Braid's log), or retry_on_failure::max_elapsed_time ran out.",
 				"dashboard_url": braidLink,
 			},
 		},

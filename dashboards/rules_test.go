@@ -157,7 +157,7 @@ func TestHealthAlerts(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"BraidRefusingData", "BraidExportFailing", "BraidQueueNearlyFull", "BraidLokiDroppingEntries", "BraidSpanMetricsOverflow"} {
+	for _, name := range []string{"BraidRefusingData", "BraidExportFailing", "BraidExporterDroppedData", "BraidQueueNearlyFull", "BraidLokiDroppingEntries", "BraidSpanMetricsOverflow"} {
 		t.Run(name, func(t *testing.T) {
 			r, ok := alerts[name]
 			require.True(t, ok)
@@ -169,6 +169,7 @@ func TestHealthAlerts(t *testing.T) {
 	for _, signal := range []string{"spans", "metric_points", "log_records"} {
 		assert.Contains(t, alerts["BraidRefusingData"].Expr, "otelcol_receiver_refused_"+signal)
 		assert.Contains(t, alerts["BraidExportFailing"].Expr, "otelcol_exporter_send_failed_"+signal)
+		assert.Contains(t, alerts["BraidExporterDroppedData"].Expr, "increase(otelcol_exporter_send_failed_"+signal)
 	}
 	assert.Contains(t, alerts["BraidQueueNearlyFull"].Expr, "> 0.8")
 }

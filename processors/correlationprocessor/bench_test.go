@@ -15,7 +15,6 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -264,7 +263,7 @@ func logWritesOnly(b *testing.B, next func(context.Context, plog.Logs) error) fu
 	u, m := &plog.ProtoUnmarshaler{}, &plog.ProtoMarshaler{}
 	e, err := newEngine(createDefaultConfig().(*Config), componenttest.NewNopTelemetrySettings(), nil, time.Now)
 	require.NoError(b, err)
-	p := newLogsProcessor(newBase(e, newRegistry(), component.NewID(Type)), consumertest.NewNop(), nil)
+	p := newLogsProcessor(newBase(e, newRegistry(), component.NewID(Type)))
 	processed, err := u.UnmarshalLogs(req)
 	require.NoError(b, err)
 	processed, err = p.process(context.Background(), processed)
@@ -336,7 +335,7 @@ func BenchmarkProcessLogs(b *testing.B) {
 	req := benchLogs()
 	e, err := newEngine(createDefaultConfig().(*Config), componenttest.NewNopTelemetrySettings(), nil, time.Now)
 	require.NoError(b, err)
-	p := newLogsProcessor(newBase(e, newRegistry(), component.NewID(Type)), consumertest.NewNop(), nil)
+	p := newLogsProcessor(newBase(e, newRegistry(), component.NewID(Type)))
 	u := &plog.ProtoUnmarshaler{}
 	batches := make([]plog.Logs, 0, 64)
 	b.ReportAllocs()

@@ -147,7 +147,7 @@ func (f *factory) createLogs(ctx context.Context, set processor.Settings, cfg co
 	if err != nil {
 		return nil, err
 	}
-	p := newLogsProcessor(newBase(e, f.registry, set.ID), next, set.Logger)
+	p := newLogsProcessor(newBase(e, f.registry, set.ID))
 	proc, err := processorhelper.NewLogs(ctx, set, cfg, next, p.process,
 		capabilities, processorhelper.WithStart(p.start), processorhelper.WithShutdown(p.shutdown))
 	if err != nil {

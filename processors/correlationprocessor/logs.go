@@ -7,10 +7,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.uber.org/zap"
 
 	"github.com/braidobs/braid/correlate"
 )
@@ -22,8 +20,6 @@ import (
 // sender never holds a success for records that exist only in memory.
 type logsProcessor struct {
 	*base
-	next   consumer.Logs
-	logger *zap.Logger
 
 	// reserved counts the records waiting or about to; a record waits only
 	// if it can reserve a place, so the bound holds under concurrent
@@ -35,8 +31,8 @@ type logsProcessor struct {
 	stop chan struct{}
 }
 
-func newLogsProcessor(b *base, next consumer.Logs, logger *zap.Logger) *logsProcessor {
-	return &logsProcessor{base: b, next: next, logger: logger, stop: make(chan struct{})}
+func newLogsProcessor(b *base) *logsProcessor {
+	return &logsProcessor{base: b, stop: make(chan struct{})}
 }
 
 func (p *logsProcessor) delaying() bool {

@@ -211,38 +211,24 @@ start_one() {
 	esac
 }
 
+# stop_one NAME [SIGNAL]: sends SIGTERM (the default) or SIGKILL, waits up to
+# 20s for the process to go, and kills what ignored SIGTERM.
 stop_one() {
-	local name=$1 f pid i
+	local name=$1 sig=${2:-TERM} f pid i
 	f=$(pidfile "$name")
 	[[ -f $f ]] || return 0
 	pid=$(cat "$f")
 	if running "$name"; then
-		kill -TERM "$pid" 2>/dev/null || true
+		kill -"$sig" "$pid" 2>/dev/null || true
 		for ((i = 0; i < 100; i++)); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.2
 		done
 		if kill -0 "$pid" 2>/dev/null; then
-			say "$name (pid $pid) ignored SIGTERM for 20s; killing"
+			say "$name (pid $pid) ignored SIG$sig for 20s; killing"
 			kill -KILL "$pid" 2>/dev/null || true
 		fi
-		say "$name stopped (pid $pid)"
-	fi
-	rm -f "$f"
-}
-
-kill_one() {
-	local name=$1 f pid i
-	f=$(pidfile "$name")
-	[[ -f $f ]] || return 0
-	pid=$(cat "$f")
-	if running "$name"; then
-		kill -KILL "$pid" 2>/dev/null || true
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		say "$name killed with SIGKILL (pid $pid)"
+		say "$name stopped with SIG$sig (pid $pid)"
 	fi
 	rm -f "$f"
 }
@@ -335,7 +321,7 @@ up)
 down) down ;;
 start) start_one "${2:?name}" ;;
 stop) stop_one "${2:?name}" ;;
-kill) kill_one "${2:?name}" ;;
+kill) stop_one "${2:?name}" KILL ;;
 status) status ;;
 demo) demo ;;
 e2e) e2e ;;

@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
@@ -38,10 +37,6 @@ func newLogsProcessor(b *base) *logsProcessor {
 func (p *logsProcessor) delaying() bool {
 	c := &p.e.cfg.InferLogLinks
 	return c.Enabled && c.Delay > 0 && c.MaxDelayedLogs > 0
-}
-
-func (p *logsProcessor) start(ctx context.Context, host component.Host) error {
-	return p.base.start(ctx, host)
 }
 
 // shutdown ends the wait of every request still holding records, so they

@@ -9,7 +9,7 @@ PKGS    ?= ./...
 BENCH   ?= .
 COUNT   ?= 1
 
-.PHONY: help build run test lint bench fmt clean loadgen bench-e2e overload dashboards dashboards-deps
+.PHONY: help build run test lint bench fmt clean loadgen bench-e2e overload faults dashboards dashboards-deps
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -65,6 +65,10 @@ overload: build loadgen ## the gateway pipeline (disk queues) flat out: at the a
 		--memory-limit-mib 256 --spike-limit-mib 64 --sink-delay 1s --json .tmp/overload-tight.json
 	./bin/braid-loadgen overload --braid $(BIN) --config bench/overload-cpu.yaml --signals traces --duration 20s \
 		--cpu-quota 0.25 --sustained 15000 --senders-per-connection 10 --json .tmp/overload-cpu.json
+
+faults: build loadgen ## fault harness: the shipped gateway and agent through kill -9, a 60 s backend outage, a full disk and a corrupt queue file; fails on any acknowledged item lost (needs root for the tmpfs)
+	@mkdir -p .tmp
+	./bin/braid-loadgen faults --braid $(BIN) --json .tmp/faults.json $(FAULTS_FLAGS)
 
 clean: ## remove build output and local state
 	rm -rf bin .tmp

@@ -12,8 +12,11 @@ import (
 
 	"github.com/golang/snappy"
 	"github.com/grafana/loki/pkg/push"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	// Collector exporters compress with gzip by default.
@@ -33,10 +36,23 @@ type Counts struct {
 	BadRequests         int64 `json:"bad_requests"`
 }
 
+// Observer sees everything a Sink receives, decoded, before the Sink
+// answers. Its methods are called from many goroutines.
+type Observer interface {
+	Traces(ptrace.Traces)
+	Logs(plog.Logs)
+	Metrics(pmetric.Metrics)
+	LokiPush(*push.PushRequest)
+	// RemoteWrite gets the snappy-decoded body of a remote-write request
+	// (a prompb.WriteRequest).
+	RemoteWrite(raw []byte) error
+}
+
 // Sink stands in for the backends in load runs: an OTLP gRPC server (for
 // traces to Jaeger, or any OTLP next hop) and an HTTP server taking Loki push
 // and Prometheus remote write, all answering success and counting.
 type Sink struct {
+	obs                           Observer
 	spans, logs, points           atomic.Int64
 	lokiEntries, lokiReqs, rwReqs atomic.Int64
 	badRequests                   atomic.Int64
@@ -49,7 +65,12 @@ type Sink struct {
 
 // StartSink listens on the two loopback addresses (port 0 picks a free one).
 func StartSink(grpcAddr, httpAddr string) (*Sink, error) {
-	s := &Sink{grpcServeDone: make(chan error, 1), httpServeDone: make(chan error, 1)}
+	return StartObservedSink(grpcAddr, httpAddr, nil)
+}
+
+// StartObservedSink is StartSink with an Observer (nil for none).
+func StartObservedSink(grpcAddr, httpAddr string, obs Observer) (*Sink, error) {
+	s := &Sink{obs: obs, grpcServeDone: make(chan error, 1), httpServeDone: make(chan error, 1)}
 	var err error
 	if s.grpcListener, err = net.Listen("tcp", grpcAddr); err != nil {
 		return nil, err
@@ -64,12 +85,7 @@ func StartSink(grpcAddr, httpAddr string) (*Sink, error) {
 	pmetricotlp.RegisterGRPCServer(s.grpcServer, &metricSink{s: s})
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /loki/api/v1/push", s.lokiPush)
-	mux.HandleFunc("POST /api/v1/write", func(w http.ResponseWriter, r *http.Request) {
-		s.wait(r.Context())
-		_, _ = io.Copy(io.Discard, r.Body)
-		s.rwReqs.Add(1)
-		w.WriteHeader(http.StatusNoContent)
-	})
+	mux.HandleFunc("POST /api/v1/write", s.remoteWrite)
 	mux.HandleFunc("GET /counts", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(s.Counts())
@@ -116,6 +132,30 @@ func (s *Sink) Close(ctx context.Context) error {
 	return err
 }
 
+func (s *Sink) remoteWrite(w http.ResponseWriter, r *http.Request) {
+	s.wait(r.Context())
+	if s.obs == nil {
+		_, _ = io.Copy(io.Discard, r.Body)
+		s.rwReqs.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	if err == nil {
+		var raw []byte
+		if raw, err = snappy.Decode(nil, body); err == nil {
+			err = s.obs.RemoteWrite(raw)
+		}
+	}
+	if err != nil {
+		s.badRequests.Add(1)
+		http.Error(w, "remote write: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.rwReqs.Add(1)
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (s *Sink) lokiPush(w http.ResponseWriter, r *http.Request) {
 	s.wait(r.Context())
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
@@ -136,6 +176,9 @@ func (s *Sink) lokiPush(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "decode push request: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	if s.obs != nil {
+		s.obs.LokiPush(&req)
+	}
 	var n int64
 	for _, st := range req.Streams {
 		n += int64(len(st.Entries))
@@ -152,6 +195,9 @@ type traceSink struct {
 
 func (t *traceSink) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
 	t.s.wait(ctx)
+	if t.s.obs != nil {
+		t.s.obs.Traces(req.Traces())
+	}
 	t.s.spans.Add(int64(req.Traces().SpanCount()))
 	return ptraceotlp.NewExportResponse(), nil
 }
@@ -163,6 +209,9 @@ type logSink struct {
 
 func (l *logSink) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
 	l.s.wait(ctx)
+	if l.s.obs != nil {
+		l.s.obs.Logs(req.Logs())
+	}
 	l.s.logs.Add(int64(req.Logs().LogRecordCount()))
 	return plogotlp.NewExportResponse(), nil
 }
@@ -174,6 +223,9 @@ type metricSink struct {
 
 func (m *metricSink) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
 	m.s.wait(ctx)
+	if m.s.obs != nil {
+		m.s.obs.Metrics(req.Metrics())
+	}
 	m.s.points.Add(int64(req.Metrics().DataPointCount()))
 	return pmetricotlp.NewExportResponse(), nil
 }

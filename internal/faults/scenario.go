@@ -1,0 +1,605 @@
+package faults
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/braidobs/braid/internal/loadgen"
+)
+
+// Settings says what the harness runs and how hard.
+type Settings struct {
+	Braid         string // the braid binary
+	GatewayConfig string // the shipped gateway configuration
+	AgentConfig   string // the shipped node agent configuration
+	WorkDir       string
+	// Rate is items per second for each stream; Batch items per request.
+	Rate  float64
+	Batch int
+	// Load is how long each kill scenario sends; Kills how often it kills.
+	Load  time.Duration
+	Kills int
+	// Outage is how long the backends are down in the outage scenario.
+	Outage time.Duration
+	// DiskMiB is the size of the full disk's tmpfs.
+	DiskMiB int
+	// Drain bounds the wait for delivery after the load.
+	Drain time.Duration
+	Seed  uint64
+	Out   io.Writer // progress
+}
+
+// Result is one scenario's outcome.
+type Result struct {
+	Scenario string  `json:"scenario"`
+	Tallies  []Tally `json:"tallies"`
+	// Notes say what happened along the way (kills, refusals while full).
+	Notes []string `json:"notes,omitempty"`
+	// Failure says why the scenario failed; empty when it passed.
+	Failure string `json:"failure,omitempty"`
+}
+
+// Scenario is one fault the harness can inject.
+type Scenario struct {
+	Name string
+	run  func(ctx context.Context, s Settings, r *Result) error
+}
+
+// Scenarios lists the harness's scenarios in the order make faults runs them.
+func Scenarios() []Scenario {
+	return []Scenario{
+		{"gateway-kill", gatewayKill},
+		{"agent-kill", agentKill},
+		{"backend-outage", backendOutage},
+		{"disk-full", diskFull},
+		{"corrupt-queue", corruptQueue},
+	}
+}
+
+// Run runs one scenario and tallies its ledger.
+func (sc Scenario) Run(ctx context.Context, s Settings) Result {
+	r := Result{Scenario: sc.Name}
+	if err := sc.run(ctx, s, &r); err != nil {
+		r.Failure = err.Error()
+	}
+	return r
+}
+
+// rig is one scenario's sink, ledger and braid process.
+type rig struct {
+	s      Settings
+	name   string
+	dir    string
+	ledger *Ledger
+	sink   *loadgen.Sink
+	grpc   string // the sink's addresses, kept across an outage
+	http   string
+	braid  *Braid
+	otlp   string // braid's OTLP gRPC address
+	r      *Result
+}
+
+func newRig(s Settings, r *Result) (*rig, error) {
+	dir := filepath.Join(s.WorkDir, r.Scenario)
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	g := &rig{s: s, name: r.Scenario, dir: dir, ledger: NewLedger(), r: r}
+	var err error
+	if g.grpc, err = FreeAddr(); err != nil {
+		return nil, err
+	}
+	if g.http, err = FreeAddr(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *rig) note(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	g.r.Notes = append(g.r.Notes, msg)
+	if g.s.Out != nil {
+		fmt.Fprintf(g.s.Out, "  %s: %s\n", g.name, msg)
+	}
+}
+
+// backendsUp starts the sink on the rig's addresses.
+func (g *rig) backendsUp() error {
+	var err error
+	for attempt := 0; attempt < 50; attempt++ {
+		if g.sink, err = loadgen.StartObservedSink(g.grpc, g.http, NewRecorder(g.ledger)); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("start the backends: %w", err)
+}
+
+// backendsDown stops the sink: connections are refused until backendsUp.
+func (g *rig) backendsDown() {
+	if g.sink == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = g.sink.Close(ctx)
+	g.sink = nil
+}
+
+// overlay writes a configuration that adjusts the shipped one for a
+// machine without a cluster: the pod cache is left out, and whatever
+// refers to it resolves pods from attributes and log paths only.
+func (g *rig) overlay(shipped string, extra map[string]any) (string, error) {
+	raw, err := os.ReadFile(shipped)
+	if err != nil {
+		return "", err
+	}
+	var cfg struct {
+		Extensions map[string]any `yaml:"extensions"`
+		Service    struct {
+			Extensions []string `yaml:"extensions"`
+		} `yaml:"service"`
+	}
+	if err := yaml.Unmarshal(raw, &cfg); err != nil {
+		return "", fmt.Errorf("%s: %w", shipped, err)
+	}
+	exts := slices.DeleteFunc(slices.Clone(cfg.Service.Extensions), func(e string) bool { return e == "k8s_pods" })
+	over := map[string]any{
+		"service":    map[string]any{"extensions": exts},
+		"processors": map[string]any{"correlation": map[string]any{"pod_resolver": ""}},
+	}
+	if _, ok := cfg.Extensions["drill"]; ok {
+		over["extensions"] = map[string]any{"drill": map[string]any{"pod_resolver": ""}}
+	}
+	for k, v := range extra {
+		over[k] = v
+	}
+	out, err := yaml.Marshal(over)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(g.dir, "overlay-"+filepath.Base(shipped))
+	return path, os.WriteFile(path, out, 0o644)
+}
+
+// ports gives braid a free loopback address for each listener variable.
+func ports(names ...string) (env []string, addrs map[string]string, err error) {
+	addrs = map[string]string{}
+	for _, n := range names {
+		a, err := FreeAddr()
+		if err != nil {
+			return nil, nil, err
+		}
+		addrs[n] = a
+		env = append(env, n+"="+a)
+	}
+	return env, addrs, nil
+}
+
+func (g *rig) newBraid(shipped, overlay, storage string, env []string, addrs map[string]string) {
+	_, telemetryPort, _ := net.SplitHostPort(addrs["BRAID_TELEMETRY"])
+	env = slices.DeleteFunc(env, func(e string) bool { return strings.HasPrefix(e, "BRAID_TELEMETRY=") })
+	env = append(env,
+		"BRAID_TELEMETRY_HOST=127.0.0.1",
+		"BRAID_TELEMETRY_PORT="+telemetryPort,
+		"BRAID_STORAGE_DIR="+storage,
+	)
+	g.braid = &Braid{
+		Binary:  g.s.Braid,
+		Configs: []string{shipped, overlay},
+		Env:     env,
+		LogPath: filepath.Join(g.dir, "braid.log"),
+		Health:  addrs["BRAID_HEALTH_ENDPOINT"],
+	}
+	g.otlp = addrs["BRAID_OTLP_GRPC_ENDPOINT"]
+}
+
+// gateway sets up the shipped gateway with its backends at the sink.
+func (g *rig) gateway(storage string) error {
+	overlay, err := g.overlay(g.s.GatewayConfig, nil)
+	if err != nil {
+		return err
+	}
+	env, addrs, err := ports("BRAID_OTLP_GRPC_ENDPOINT", "BRAID_OTLP_HTTP_ENDPOINT", "BRAID_LOKI_RECEIVER_ENDPOINT",
+		"BRAID_PROMETHEUS_ENDPOINT", "BRAID_HEALTH_ENDPOINT", "BRAID_DRILL_ENDPOINT", "BRAID_TELEMETRY")
+	if err != nil {
+		return err
+	}
+	env = append(env,
+		"BRAID_JAEGER_OTLP_ENDPOINT="+g.grpc,
+		"BRAID_PROMETHEUS_REMOTE_WRITE_URL=http://"+g.http+"/api/v1/write",
+		"BRAID_LOKI_ENDPOINT=http://"+g.http+"/loki/api/v1/push",
+		"BRAID_SPAN_METRICS_FLUSH_INTERVAL=1s",
+	)
+	g.newBraid(g.s.GatewayConfig, overlay, storage, env, addrs)
+	return nil
+}
+
+// agent sets up the shipped node agent with its gateway at the sink and its log files under the rig's directory.
+func (g *rig) agent(storage string) (logRoot string, err error) {
+	overlay, err := g.overlay(g.s.AgentConfig, nil)
+	if err != nil {
+		return "", err
+	}
+	env, addrs, err := ports("BRAID_OTLP_GRPC_ENDPOINT", "BRAID_OTLP_HTTP_ENDPOINT", "BRAID_HEALTH_ENDPOINT", "BRAID_TELEMETRY")
+	if err != nil {
+		return "", err
+	}
+	logRoot = filepath.Join(g.dir, "pods")
+	env = append(env,
+		"BRAID_GATEWAY_ENDPOINT="+g.grpc,
+		"BRAID_LOG_INCLUDE="+logRoot+"/*/*/*.log",
+		"K8S_NODE_NAME=faults-node",
+	)
+	g.newBraid(g.s.AgentConfig, overlay, storage, env, addrs)
+	return logRoot, nil
+}
+
+// load runs senders (and a file writer) until ctx ends.
+type load struct {
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+	senders []*Sender
+	errs    chan error
+}
+
+func (g *rig) startLoad(ctx context.Context, streams []Stream, file string) *load {
+	ctx, cancel := context.WithCancel(ctx)
+	l := &load{cancel: cancel, errs: make(chan error, len(streams)+1)}
+	for _, st := range streams {
+		snd := &Sender{Ledger: g.ledger, Endpoint: g.otlp, Stream: st, Rate: g.s.Rate, Batch: g.s.Batch,
+			Timeout: 5 * time.Second, Concurrency: 4}
+		l.senders = append(l.senders, snd)
+		l.wg.Add(1)
+		go func() { defer l.wg.Done(); l.errs <- snd.Run(ctx) }()
+	}
+	if file != "" {
+		w := &FileWriter{Ledger: g.ledger, Path: file, Rate: g.s.Rate, Batch: g.s.Batch}
+		l.wg.Add(1)
+		go func() { defer l.wg.Done(); l.errs <- w.Run(ctx) }()
+	}
+	return l
+}
+
+func (l *load) failures() int64 {
+	var n int64
+	for _, s := range l.senders {
+		n += s.Failures()
+	}
+	return n
+}
+
+func (l *load) stop() error {
+	l.cancel()
+	l.wg.Wait()
+	close(l.errs)
+	var errs []error
+	for err := range l.errs {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// drain waits until every acknowledged item arrived, or the drain time is up.
+func (g *rig) drain(ctx context.Context, beforeCutAllowed bool) {
+	deadline := time.Now().Add(g.s.Drain)
+	for g.ledger.Missing(beforeCutAllowed) > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// finish stops braid and the sink and tallies the ledger; any acknowledged
+// item missing (after the cut, when beforeCutAllowed) fails the scenario.
+func (g *rig) finish(beforeCutAllowed bool) error {
+	alive := g.braid != nil && g.braid.Running()
+	if g.braid != nil {
+		g.braid.Stop()
+	}
+	g.backendsDown()
+	rep := g.ledger.Report()
+	keys := make([]Stream, 0, len(rep))
+	for s := range rep {
+		keys = append(keys, s)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	var fails []string
+	for _, s := range keys {
+		t := rep[s]
+		g.r.Tallies = append(g.r.Tallies, t)
+		lost := t.Lost
+		if beforeCutAllowed {
+			lost -= t.LostBeforeCut
+		}
+		if lost > 0 {
+			fails = append(fails, fmt.Sprintf("%d acknowledged %s lost (first missing IDs %v)", lost, s, t.MissingIDs))
+		}
+		if t.Acknowledged == 0 {
+			fails = append(fails, fmt.Sprintf("no %s acknowledged at all", s))
+		}
+		if t.Unknown > 0 {
+			fails = append(fails, fmt.Sprintf("%d %s arrived with IDs never sent", t.Unknown, s))
+		}
+	}
+	if !alive {
+		fails = append(fails, "braid was not running at the end")
+	}
+	if len(fails) > 0 {
+		return fmt.Errorf("%s (braid log: %s)", strings.Join(fails, "; "), g.braid.LogPath)
+	}
+	return nil
+}
+
+// killInstants picks n distinct instants in the middle of d, in order.
+func killInstants(rng *rand.Rand, d time.Duration, n int) []time.Duration {
+	out := make([]time.Duration, n)
+	for i := range out {
+		// One kill in each of n equal slices of the middle 80%.
+		slice := d * 8 / 10 / time.Duration(n)
+		out[i] = d/10 + slice*time.Duration(i) + time.Duration(rng.Int64N(int64(slice)))
+	}
+	return out
+}
+
+// killsUnderLoad kills braid at random instants while load runs, restarting
+// it on the same storage each time.
+func (g *rig) killsUnderLoad(ctx context.Context, streams []Stream, file string) error {
+	rng := newRand(g.s.Seed ^ uint64(len(g.name)))
+	l := g.startLoad(ctx, streams, file)
+	start := time.Now()
+	for _, at := range killInstants(rng, g.s.Load, g.s.Kills) {
+		time.Sleep(time.Until(start.Add(at)))
+		g.braid.Kill()
+		g.note("kill -9 at %.1fs", time.Since(start).Seconds())
+		time.Sleep(500 * time.Millisecond)
+		if err := g.braid.Start(ctx); err != nil {
+			l.stop()
+			return fmt.Errorf("restart after kill: %w", err)
+		}
+	}
+	time.Sleep(time.Until(start.Add(g.s.Load)))
+	return l.stop()
+}
+
+func gatewayKill(ctx context.Context, s Settings, r *Result) error {
+	g, err := newRig(s, r)
+	if err != nil {
+		return err
+	}
+	if err := g.backendsUp(); err != nil {
+		return err
+	}
+	if err := g.gateway(filepath.Join(g.dir, "storage")); err != nil {
+		return err
+	}
+	if err := g.braid.Start(ctx); err != nil {
+		return err
+	}
+	if err := g.killsUnderLoad(ctx, []Stream{Spans, LogRecords, Points}, ""); err != nil {
+		return err
+	}
+	g.drain(ctx, false)
+	return g.finish(false)
+}
+
+func agentKill(ctx context.Context, s Settings, r *Result) error {
+	g, err := newRig(s, r)
+	if err != nil {
+		return err
+	}
+	if err := g.backendsUp(); err != nil {
+		return err
+	}
+	logRoot, err := g.agent(filepath.Join(g.dir, "storage"))
+	if err != nil {
+		return err
+	}
+	if err := g.braid.Start(ctx); err != nil {
+		return err
+	}
+	// The file appears after the agent started, as a new pod's would: the
+	// agent reads it from its start (start_at: end applies to files found
+	// at startup only).
+	file := filepath.Join(logRoot, "faults_probe-0_0f4a17e2-0000-4000-8000-000000000001", "app", "0.log")
+	if err := g.killsUnderLoad(ctx, []Stream{Spans, LogRecords}, file); err != nil {
+		return err
+	}
+	g.drain(ctx, false)
+	return g.finish(false)
+}
+
+func backendOutage(ctx context.Context, s Settings, r *Result) error {
+	g, err := newRig(s, r)
+	if err != nil {
+		return err
+	}
+	if err := g.backendsUp(); err != nil {
+		return err
+	}
+	if err := g.gateway(filepath.Join(g.dir, "storage")); err != nil {
+		return err
+	}
+	if err := g.braid.Start(ctx); err != nil {
+		return err
+	}
+	l := g.startLoad(ctx, []Stream{Spans, LogRecords, Points}, "")
+	time.Sleep(3 * time.Second)
+	g.backendsDown()
+	g.note("backends down for %s", s.Outage)
+	time.Sleep(s.Outage)
+	if err := g.backendsUp(); err != nil {
+		l.stop()
+		return err
+	}
+	g.note("backends back; %d requests refused during the run", l.failures())
+	time.Sleep(5 * time.Second)
+	if err := l.stop(); err != nil {
+		return err
+	}
+	g.drain(ctx, false)
+	return g.finish(false)
+}
+
+// diskFull puts the gateway's storage on a small tmpfs with the backends
+// down, so the queues fill it; then the backends come back.
+func diskFull(ctx context.Context, s Settings, r *Result) error {
+	g, err := newRig(s, r)
+	if err != nil {
+		return err
+	}
+	storage := filepath.Join(g.dir, "storage")
+	if err := os.MkdirAll(storage, 0o755); err != nil {
+		return err
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%dm", s.DiskMiB), "braid-faults", storage).CombinedOutput(); err != nil {
+		return fmt.Errorf("mount a %d MiB tmpfs at %s (needs root): %v: %s", s.DiskMiB, storage, err, out)
+	}
+	defer func() {
+		if out, err := exec.Command("umount", storage).CombinedOutput(); err != nil {
+			g.note("umount %s: %v: %s", storage, err, out)
+		}
+	}()
+	if err := g.gateway(storage); err != nil {
+		return err
+	}
+	if err := g.braid.Start(ctx); err != nil {
+		return err
+	}
+	l := g.startLoad(ctx, []Stream{Spans, LogRecords, Points}, "")
+	// Backends down until the disk is full and requests are refused.
+	full := false
+	deadline := time.Now().Add(s.Load * 3)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(time.Second)
+		if l.failures() > 10 && diskUse(storage) > 0.9 {
+			full = true
+			break
+		}
+	}
+	g.note("disk %.0f%% used, %d requests refused, braid running: %v", diskUse(storage)*100, l.failures(), g.braid.Running())
+	if err := g.backendsUp(); err != nil {
+		l.stop()
+		return err
+	}
+	refusedWhileFull := l.failures()
+	time.Sleep(s.Load)
+	if err := l.stop(); err != nil {
+		return err
+	}
+	g.note("backends back: %d more requests refused", l.failures()-refusedWhileFull)
+	g.drain(ctx, false)
+	err = g.finish(false)
+	if !full {
+		err = errors.Join(err, errors.New("the disk never filled: raise the rate or lower the tmpfs size"))
+	}
+	return err
+}
+
+// diskUse is the share of the file system at path in use.
+func diskUse(path string) float64 {
+	out, err := exec.Command("df", "--output=pcent", path).Output()
+	if err != nil {
+		return 0
+	}
+	var pct float64
+	fields := strings.Fields(string(out))
+	if len(fields) > 0 {
+		fmt.Sscanf(strings.TrimSuffix(fields[len(fields)-1], "%"), "%g", &pct)
+	}
+	return pct / 100
+}
+
+// corruptQueue kills the gateway while its queues hold data, damages every
+// file in its storage, and starts it again: it must start, move the damage
+// aside, and deliver everything acknowledged after the restart.
+func corruptQueue(ctx context.Context, s Settings, r *Result) error {
+	g, err := newRig(s, r)
+	if err != nil {
+		return err
+	}
+	storage := filepath.Join(g.dir, "storage")
+	if err := g.gateway(storage); err != nil {
+		return err
+	}
+	if err := g.braid.Start(ctx); err != nil {
+		return err
+	}
+	l := g.startLoad(ctx, []Stream{Spans, LogRecords, Points}, "")
+	time.Sleep(s.Load / 2)
+	g.braid.Kill()
+	if err := l.stop(); err != nil {
+		return err
+	}
+	damaged, err := damage(storage)
+	if err != nil {
+		return err
+	}
+	g.note("damaged %s", strings.Join(damaged, ", "))
+	g.ledger.MarkCut()
+	if err := g.backendsUp(); err != nil {
+		return err
+	}
+	if err := g.braid.Start(ctx); err != nil {
+		return fmt.Errorf("start on the damaged storage: %w", err)
+	}
+	l = g.startLoad(ctx, []Stream{Spans, LogRecords, Points}, "")
+	time.Sleep(s.Load / 2)
+	if err := l.stop(); err != nil {
+		return err
+	}
+	g.drain(ctx, true)
+	return g.finish(true)
+}
+
+// damage truncates every file under dir to two thirds of its size and
+// overwrites a stretch in its middle, as a torn write or a bad disk would.
+func damage(dir string) ([]string, error) {
+	var done []string
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil || info.Size() < 64 {
+			return err
+		}
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		size := info.Size() * 2 / 3
+		if err := f.Truncate(size); err != nil {
+			return err
+		}
+		junk := make([]byte, min(4096, size/4))
+		for i := range junk {
+			junk[i] = 0xA5
+		}
+		if _, err := f.WriteAt(junk, size/2); err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		done = append(done, fmt.Sprintf("%s (%d → %d bytes)", rel, info.Size(), size))
+		return nil
+	})
+	return done, err
+}
+
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x6272616964)) }

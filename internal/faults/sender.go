@@ -1,0 +1,169 @@
+package faults
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// Sender sends one stream of ID-tagged items over OTLP gRPC at a steady
+// rate, and records in the ledger which requests were acknowledged. A
+// refused or failed request is not retried: its items stay
+// unacknowledged, and the next request carries new IDs.
+type Sender struct {
+	Ledger   *Ledger
+	Endpoint string
+	Stream   Stream // Spans, LogRecords or Points
+	// Rate is items per second; Batch items go in each request.
+	Rate  float64
+	Batch int
+	// TraceContext gives log records a trace ID; without it they are
+	// untraced, and an agent with infer_log_links holds them for spans.
+	TraceContext bool
+	// Timeout bounds each request.
+	Timeout time.Duration
+	// Concurrency is how many requests may be in flight at once (default
+	// 1), for a receiver that answers slowly, as one that holds a request
+	// until its records are safe does.
+	Concurrency int
+
+	requests, failures atomic.Int64
+}
+
+// Requests and Failures count what was sent so far and how much of it
+// failed.
+func (s *Sender) Requests() int64 { return s.requests.Load() }
+func (s *Sender) Failures() int64 { return s.failures.Load() }
+
+// Run sends until ctx ends.
+func (s *Sender) Run(ctx context.Context) error {
+	conn, err := grpc.NewClient(s.Endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	export, err := s.exporter(conn)
+	if err != nil {
+		return err
+	}
+	workers := max(1, s.Concurrency)
+	interval := time.Duration(float64(time.Second) * float64(s.Batch*workers) / s.Rate)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Workers start spread over one interval, for an even rate.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(interval * time.Duration(w) / time.Duration(workers)):
+			}
+			s.send(ctx, export, interval)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+func (s *Sender) send(ctx context.Context, export func(context.Context, uint64, time.Time) error, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		first := s.Ledger.Reserve(s.Stream, s.Batch)
+		rctx, cancel := context.WithTimeout(ctx, s.Timeout)
+		err := export(rctx, first, time.Now())
+		cancel()
+		s.requests.Add(1)
+		if err != nil {
+			s.failures.Add(1)
+		} else {
+			s.Ledger.Ack(s.Stream, first, s.Batch)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Sender) exporter(conn *grpc.ClientConn) (func(context.Context, uint64, time.Time) error, error) {
+	n := s.Batch
+	switch s.Stream {
+	case Spans:
+		c := ptraceotlp.NewGRPCClient(conn)
+		return func(ctx context.Context, first uint64, now time.Time) error {
+			_, err := c.Export(ctx, ptraceotlp.NewExportRequestFromTraces(SpansFrom(first, n, now)))
+			return err
+		}, nil
+	case LogRecords:
+		c := plogotlp.NewGRPCClient(conn)
+		return func(ctx context.Context, first uint64, now time.Time) error {
+			_, err := c.Export(ctx, plogotlp.NewExportRequestFromLogs(LogsFrom(first, n, now, s.TraceContext)))
+			return err
+		}, nil
+	case Points:
+		c := pmetricotlp.NewGRPCClient(conn)
+		return func(ctx context.Context, first uint64, now time.Time) error {
+			_, err := c.Export(ctx, pmetricotlp.NewExportRequestFromMetrics(MetricsFrom(first, n, now)))
+			return err
+		}, nil
+	}
+	return nil, fmt.Errorf("cannot send %s over OTLP", s.Stream)
+}
+
+// FileWriter appends ID-tagged lines to a container log file in the CRI
+// format, as a container runtime does. A line counts as acknowledged once
+// written: the agent must deliver every line of the file.
+type FileWriter struct {
+	Ledger *Ledger
+	// Path is the file, e.g. <root>/<namespace>_<pod>_<uid>/<container>/0.log.
+	Path string
+	// Rate is lines per second, written in bursts of Batch.
+	Rate  float64
+	Batch int
+}
+
+// Run writes until ctx ends.
+func (w *FileWriter) Run(ctx context.Context) error {
+	if err := os.MkdirAll(filepath.Dir(w.Path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(w.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	bw := bufio.NewWriter(f)
+	interval := time.Duration(float64(time.Second) * float64(w.Batch) / w.Rate)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		first := w.Ledger.Reserve(FileLines, w.Batch)
+		ts := time.Now().UTC().Format(time.RFC3339Nano)
+		for i := range w.Batch {
+			fmt.Fprintf(bw, "%s stdout F %s\n", ts, Line(FileLines, first+uint64(i)))
+		}
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("write %s: %w", w.Path, err)
+		}
+		w.Ledger.Ack(FileLines, first, w.Batch)
+	}
+}

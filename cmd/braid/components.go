@@ -4,7 +4,6 @@ import (
 	contribspanmetrics "github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/kafkaexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusremotewriteexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension"
@@ -34,6 +33,7 @@ import (
 	"github.com/braidobs/braid/connectors/spanmetricsconnector"
 	"github.com/braidobs/braid/drill"
 	"github.com/braidobs/braid/exporters/lokiexporter"
+	"github.com/braidobs/braid/exporters/remotewriteexporter"
 	"github.com/braidobs/braid/extensions/drillextension"
 	"github.com/braidobs/braid/extensions/k8spodsextension"
 	"github.com/braidobs/braid/processors/admissionprocessor"
@@ -87,7 +87,8 @@ func components() (otelcol.Factories, error) {
 		otlpexporter.NewFactory(),
 		otlphttpexporter.NewFactory(),
 		prometheusexporter.NewFactory(),
-		prometheusremotewriteexporter.NewFactory(),
+		// Contrib's prometheus_remote_write with a sending queue.
+		remotewriteexporter.NewFactory(),
 		kafkaexporter.NewFactory(),
 		lokiexporter.NewFactory(),
 	)

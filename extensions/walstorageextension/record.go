@@ -150,7 +150,7 @@ type segmentReader struct {
 }
 
 func newSegmentReader(r io.Reader, size int64) *segmentReader {
-	return &segmentReader{r: bufio.NewReaderSize(r, 1<<20), size: size}
+	return &segmentReader{r: bufio.NewReaderSize(r, int(min(max(size, 4096), 1<<20))), size: size}
 }
 
 // next returns the next record's payload (valid until the following call)

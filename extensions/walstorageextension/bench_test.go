@@ -1,0 +1,90 @@
+package walstorageextension
+
+import (
+	"context"
+	"strconv"
+	"testing"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/collector/extension/extensiontest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+)
+
+// benchValue keeps results alive so the compiler cannot drop the reads.
+var benchValue []byte
+
+// BenchmarkQueuePattern is one item through exporterhelper's persistent
+// queue, as the queue calls its storage: put (metadata and item in one
+// batch), read (metadata set and item get in one batch), done (metadata set
+// and item delete in one batch), with a backlog of 100 items behind it.
+func BenchmarkQueuePattern(b *testing.B) {
+	backends := []struct {
+		name    string
+		factory extension.Factory
+		config  func(dir string) component.Config
+	}{
+		{name: "wal_storage", factory: NewFactory(), config: func(dir string) component.Config {
+			cfg := createDefaultConfig().(*Config)
+			cfg.Directory = dir
+			return cfg
+		}},
+		{name: "file_storage", factory: filestorage.NewFactory(), config: func(dir string) component.Config {
+			f := filestorage.NewFactory()
+			cfg := f.CreateDefaultConfig().(*filestorage.Config)
+			cfg.Directory = dir
+			cfg.Compaction.Directory = dir
+			return cfg
+		}},
+	}
+	sizes := []struct {
+		name string
+		size int
+	}{{"4KiB", 4 << 10}, {"64KiB", 64 << 10}}
+	const backlog = 100
+	for _, size := range sizes {
+		for _, be := range backends {
+			b.Run(size.name+"/"+be.name, func(b *testing.B) {
+				ctx := context.Background()
+				ext, err := be.factory.Create(ctx, extensiontest.NewNopSettings(be.factory.Type()), be.config(b.TempDir()))
+				require.NoError(b, err)
+				require.NoError(b, ext.Start(ctx, componenttest.NewNopHost()))
+				defer func() { require.NoError(b, ext.Shutdown(ctx)) }()
+				c, err := ext.(storage.Extension).GetClient(ctx, component.KindExporter, component.MustNewIDWithName("otlp_grpc", "bench"), "traces")
+				require.NoError(b, err)
+				defer func() { require.NoError(b, c.Close(ctx)) }()
+
+				item := make([]byte, size.size)
+				for i := range item {
+					item[i] = byte(i * 7)
+				}
+				meta := make([]byte, 24)
+				put := func(i int) {
+					meta[0] = byte(i)
+					require.NoError(b, c.Batch(ctx, storage.SetOperation("qmv0", meta), storage.SetOperation(strconv.Itoa(i), item)))
+				}
+				for i := range backlog {
+					put(i)
+				}
+				b.SetBytes(int64(size.size))
+				b.ReportAllocs()
+				i := backlog
+				for b.Loop() {
+					put(i)
+					read := storage.GetOperation(strconv.Itoa(i - backlog))
+					if err := c.Batch(ctx, storage.SetOperation("qmv0", meta), read); err != nil || len(read.Value) != size.size {
+						b.Fatalf("read item %d: %v, %d bytes", i-backlog, err, len(read.Value))
+					}
+					benchValue = read.Value
+					if err := c.Batch(ctx, storage.SetOperation("qmv0", meta), storage.DeleteOperation(read.Key)); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+		}
+	}
+}

@@ -15,12 +15,14 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 )
 
 type walStorage struct {
-	cfg    *Config
-	logger *zap.Logger
+	cfg       *Config
+	logger    *zap.Logger
+	telemetry *telemetry
 
 	// mu guards open, the stores handed out and not closed yet, by
 	// directory: two clients on one directory would interleave records.
@@ -30,8 +32,14 @@ type walStorage struct {
 
 var _ storage.Extension = (*walStorage)(nil)
 
-func newExtension(cfg *Config, set extension.Settings) *walStorage {
-	return &walStorage{cfg: cfg, logger: set.Logger, open: make(map[string]*store)}
+func newExtension(cfg *Config, set extension.Settings) (*walStorage, error) {
+	w := &walStorage{cfg: cfg, logger: set.Logger, open: make(map[string]*store)}
+	t, err := newTelemetry(set.TelemetrySettings, w)
+	if err != nil {
+		return nil, err
+	}
+	w.telemetry = t
+	return w, nil
 }
 
 func (w *walStorage) Start(context.Context, component.Host) error {
@@ -48,6 +56,10 @@ func (w *walStorage) Shutdown(context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var errs []error
+	if w.telemetry.registration != nil {
+		errs = append(errs, w.telemetry.registration.Unregister())
+		w.telemetry.registration = nil
+	}
 	for dir, s := range w.open {
 		errs = append(errs, s.close())
 		delete(w.open, dir)
@@ -93,10 +105,14 @@ func (w *walStorage) openStore(dir string) (*store, error) {
 		maxSegmentSize: int64(w.cfg.MaxSegmentSizeMiB) << 20,
 		fsync:          w.cfg.FSync,
 		logger:         w.logger.With(zap.String("directory", dir)),
+		writeFailed: func() {
+			w.telemetry.writeErrors.Add(context.Background(), 1, metric.WithAttributeSet(clientAttrs(dir)))
+		},
 	})
 	if err != nil {
 		return nil, err
 	}
+	w.telemetry.opened(dir, s.recovered)
 	w.open[dir] = s
 	return s, nil
 }

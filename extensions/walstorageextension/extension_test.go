@@ -2,6 +2,7 @@ package walstorageextension
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,8 @@ import (
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
 )
 
@@ -182,4 +185,60 @@ func TestPersistentQueueSurvivesACrash(t *testing.T) {
 		got = append(got, l.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Str())
 	}
 	assert.ElementsMatch(t, want, got, "every request, the one in flight at the crash too")
+}
+
+func TestSelfMetrics(t *testing.T) {
+	ctx := context.Background()
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(ctx)) })
+	dir := t.TempDir()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Directory = dir
+	set := extensiontest.NewNopSettings(Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	newExt := func() storage.Extension {
+		ext, err := NewFactory().Create(ctx, set, cfg)
+		require.NoError(t, err)
+		require.NoError(t, ext.Start(ctx, componenttest.NewNopHost()))
+		return ext.(storage.Extension)
+	}
+	id := component.MustNewIDWithName("otlp_grpc", "jaeger")
+
+	ext := newExt()
+	c, err := ext.GetClient(ctx, component.KindExporter, id, "logs")
+	require.NoError(t, err)
+	for i := range 3 {
+		require.NoError(t, c.Set(ctx, fmt.Sprint(i), []byte("value")))
+	}
+	require.NoError(t, ext.Shutdown(ctx))
+
+	// A torn last record, as after a crash during a write.
+	seg := filepath.Join(dir, "exporter_otlp_grpc_jaeger_logs", segmentName(1))
+	fi, err := os.Stat(seg)
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate(seg, fi.Size()-3))
+
+	ext = newExt()
+	defer func() { require.NoError(t, ext.Shutdown(ctx)) }()
+	_, err = ext.GetClient(ctx, component.KindExporter, id, "logs")
+	require.NoError(t, err)
+
+	client := attribute.String("client", "exporter_otlp_grpc_jaeger_logs")
+	sum := func(name string) int64 {
+		m, err := tel.GetMetric(name)
+		require.NoError(t, err, name)
+		var n int64
+		for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+			v, _ := dp.Attributes.Value(client.Key)
+			assert.Equal(t, client.Value, v)
+			n += dp.Value
+		}
+		return n
+	}
+	assert.Equal(t, int64(2), sum("braid_wal_storage_recovered_records"), "3 records, the last one torn")
+	assert.Equal(t, fi.Size()-3-(fi.Size()/3)*2, sum("braid_wal_storage_lost_bytes"))
+	assert.Equal(t, int64(0), sum("braid_wal_storage_corrupt_segments"))
+	m, err := tel.GetMetric("braid_wal_storage_disk_bytes")
+	require.NoError(t, err)
+	assert.Equal(t, (fi.Size()/3)*2, m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
 }

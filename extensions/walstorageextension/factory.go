@@ -14,7 +14,7 @@ var Type = component.MustNewType("wal_storage")
 func NewFactory() extension.Factory {
 	return extension.NewFactory(Type, createDefaultConfig,
 		func(_ context.Context, set extension.Settings, cfg component.Config) (extension.Extension, error) {
-			return newExtension(cfg.(*Config), set), nil
+			return newExtension(cfg.(*Config), set)
 		},
 		component.StabilityLevelAlpha)
 }

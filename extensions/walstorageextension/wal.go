@@ -52,6 +52,9 @@ type storeOptions struct {
 	// fsync syncs the segment after every write.
 	fsync  bool
 	logger *zap.Logger
+	// writeFailed, if set, is called for each call whose record could not
+	// be written.
+	writeFailed func()
 	// openFile opens segment files; os.OpenFile unless a test says otherwise.
 	openFile func(name string, flag int, perm os.FileMode) (segmentFile, error)
 }
@@ -469,6 +472,9 @@ func (s *store) batch(ops []*storage.Operation) error {
 		s.enc.buf = nil
 	}
 	if err != nil {
+		if s.opts.writeFailed != nil {
+			s.opts.writeFailed()
+		}
 		return err
 	}
 	var getErr error

@@ -63,14 +63,12 @@ func osOpenFile(name string, flag int, perm os.FileMode) (segmentFile, error) {
 	return os.OpenFile(name, flag, perm)
 }
 
-// entry locates the current value of a key.
+// entry locates the current value of a key; 16 bytes, as there is one per
+// queued item.
 type entry struct {
-	seg   uint32
-	n     uint32 // value length
-	off   int64  // offset of the value in its segment
-	small []byte // the value itself when inSmall
-	// inSmall says the value is held in small (it may be empty).
-	inSmall bool
+	seg uint32
+	n   uint32 // value length
+	off int64  // offset of the value in its segment
 }
 
 type segment struct {
@@ -104,7 +102,8 @@ type store struct {
 	// happen under the read lock, so segments are not closed under them.
 	mu         sync.RWMutex
 	index      map[string]entry
-	segs       []*segment // oldest first, the last one is appended to
+	small      map[string][]byte // the values of up to smallValueSize bytes
+	segs       []*segment        // oldest first, the last one is appended to
 	byID       map[uint32]*segment
 	enc        recordEncoder
 	valueOffs  []int // offsets of set values in the record being written
@@ -146,6 +145,7 @@ func openStore(dir string, opts storeOptions) (*store, error) {
 		dir:   dir,
 		opts:  opts,
 		index: make(map[string]entry),
+		small: make(map[string][]byte),
 		byID:  make(map[uint32]*segment),
 	}
 	for i, id := range ids {
@@ -367,28 +367,32 @@ func writeError(what, path string, err error) error {
 // put points key at a value at off in segment id; value is only read
 // when it is small enough to keep in memory.
 func (s *store) put(key string, id uint32, off int64, value []byte) {
-	var small []byte
 	if old, ok := s.index[key]; ok {
 		s.unlink(key, old)
-		small = old.small[:0]
 	}
 	seg := s.byID[id]
 	cost := opCost(key, len(value))
 	seg.live++
 	seg.liveBytes += cost
 	s.liveBytes += cost
-	e := entry{seg: id, n: uint32(len(value)), off: off}
+	s.index[key] = entry{seg: id, n: uint32(len(value)), off: off}
 	if len(value) <= smallValueSize {
-		e.small = append(small, value...)
-		e.inSmall = true
+		// Reuse the old copy's array: the metadata key is set at every call.
+		prev, ok := s.small[key]
+		if !ok {
+			prev = make([]byte, 0, smallValueSize)
+		}
+		s.small[key] = append(prev[:0], value...)
+	} else {
+		delete(s.small, key)
 	}
-	s.index[key] = e
 }
 
 func (s *store) remove(key string) {
 	if old, ok := s.index[key]; ok {
 		s.unlink(key, old)
 		delete(s.index, key)
+		delete(s.small, key)
 	}
 }
 
@@ -407,8 +411,8 @@ func (s *store) get(key string) ([]byte, error) {
 	if !ok {
 		return nil, nil
 	}
-	if e.inSmall {
-		return append([]byte{}, e.small...), nil
+	if e.n <= smallValueSize {
+		return append([]byte{}, s.small[key]...), nil
 	}
 	seg := s.byID[e.seg]
 	buf := make([]byte, e.n)

@@ -2,6 +2,7 @@ package walstorageextension
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"testing"
 
@@ -86,5 +87,26 @@ func BenchmarkQueuePattern(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkIndexMemory reports the heap a queued item costs wal_storage
+// (its key in the index), as bytes/item; values stay on disk.
+func BenchmarkIndexMemory(b *testing.B) {
+	const items = 100_000
+	value := make([]byte, 200)
+	for b.Loop() {
+		s, err := openStore(b.TempDir(), testOptions(64<<20))
+		require.NoError(b, err)
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for i := range items {
+			require.NoError(b, s.batch([]*storage.Operation{storage.SetOperation(strconv.Itoa(i), value)}))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/items, "bytes/item")
+		require.NoError(b, s.close())
 	}
 }

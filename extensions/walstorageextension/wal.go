@@ -20,6 +20,15 @@ import (
 const (
 	segmentSuffix = ".wal"
 	corruptDir    = "corrupt"
+	reserveName   = "reserve"
+
+	// minReserve is the smallest reserve file; it is otherwise an eighth of
+	// a segment.
+	minReserve = 64 << 10
+
+	// reserveRetry is how often a call storing a large value tries to
+	// write the missing reserve file again.
+	reserveRetry = time.Second
 
 	// smallValueSize is the largest value kept in memory as well as on
 	// disk: the queue's metadata, read and overwritten at every call.
@@ -55,8 +64,11 @@ type storeOptions struct {
 	// writeFailed, if set, is called for each call whose record could not
 	// be written.
 	writeFailed func()
-	// openFile opens segment files; os.OpenFile unless a test says otherwise.
-	openFile func(name string, flag int, perm os.FileMode) (segmentFile, error)
+	// openFile and removeFile are os.OpenFile and os.Remove unless a test
+	// says otherwise.
+	openFile   func(name string, flag int, perm os.FileMode) (segmentFile, error)
+	removeFile func(name string) error
+	now        func() time.Time
 }
 
 func osOpenFile(name string, flag int, perm os.FileMode) (segmentFile, error) {
@@ -113,8 +125,12 @@ type store struct {
 	// segment's size that a truncate could not remove yet.
 	dirtyTail bool
 	rolled    bool // a segment was started since the last compaction check
-	closed    bool
-	recovered recoveryStats
+	// haveReserve says the reserve file is on disk (see reservePath);
+	// reserveTried is when writing it last failed.
+	haveReserve  bool
+	reserveTried time.Time
+	closed       bool
+	recovered    recoveryStats
 }
 
 var errClosed = errors.New("storage is closed")
@@ -130,6 +146,12 @@ func segmentName(id uint32) string { return fmt.Sprintf("%08d%s", id, segmentSuf
 func openStore(dir string, opts storeOptions) (*store, error) {
 	if opts.openFile == nil {
 		opts.openFile = osOpenFile
+	}
+	if opts.removeFile == nil {
+		opts.removeFile = os.Remove
+	}
+	if opts.now == nil {
+		opts.now = time.Now
 	}
 	if opts.logger == nil {
 		opts.logger = zap.NewNop()
@@ -162,6 +184,11 @@ func openStore(dir string, opts storeOptions) (*store, error) {
 	}
 	s.collect()
 	s.maybeCompact()
+	if fi, err := os.Stat(s.reservePath()); err == nil && fi.Size() == s.reserveSize() {
+		s.haveReserve = true
+	} else {
+		s.makeReserve()
+	}
 	return s, nil
 }
 
@@ -320,11 +347,81 @@ func syncDir(dir string) error {
 
 func (s *store) active() *segment { return s.segs[len(s.segs)-1] }
 
-// append writes one record to the active segment, starting a new segment
-// first if this one would grow past its limit. On failure nothing of the
+// The reserve is a file of zeros that gives its room back when the disk is
+// full, to calls that store no more than small values: the queue's reads
+// and deletes, so that it can still drain (and the deletes free segments)
+// while new items are refused. Without it a full disk would fail every
+// read, and the queue skips an item whose read fails. Calls storing a
+// larger value fail while the reserve is not on disk, so that they cannot
+// take its room.
+func (s *store) reservePath() string { return filepath.Join(s.dir, reserveName) }
+
+func (s *store) reserveSize() int64 { return max(s.opts.maxSegmentSize/8, minReserve) }
+
+// makeReserve writes the reserve file if there is room for it.
+func (s *store) makeReserve() {
+	path := s.reservePath()
+	f, err := s.opts.openFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err == nil {
+		zeros := make([]byte, 64<<10)
+		for off := int64(0); off < s.reserveSize() && err == nil; off += int64(len(zeros)) {
+			_, err = f.WriteAt(zeros[:min(int64(len(zeros)), s.reserveSize()-off)], off)
+		}
+		if err == nil && s.opts.fsync {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		_ = s.opts.removeFile(path)
+		s.reserveTried = s.opts.now()
+		s.opts.logger.Debug("wal storage: no room for the reserve file yet", zap.Error(err))
+		return
+	}
+	s.haveReserve = true
+}
+
+// errNoReserve fails calls storing large values while the reserve is used.
+var errNoReserve = fmt.Errorf("disk full, values over %d bytes are refused until the reserve file can be written again: %w",
+	smallValueSize, storage.ErrStorageFull)
+
+// useReserve deletes the reserve file to make room.
+func (s *store) useReserve() bool {
+	if err := s.opts.removeFile(s.reservePath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.opts.logger.Warn("wal storage: could not delete the reserve file", zap.Error(err))
+		return false
+	}
+	s.haveReserve = false
+	s.opts.logger.Warn("wal storage: disk full, the reserve file is deleted so reads and deletes go on; calls storing values of more than 64 bytes fail until there is room again",
+		zap.Int64("reserve_bytes", s.reserveSize()))
+	return true
+}
+
+// append writes one record (see appendOnce). A record of small values
+// that does not fit on a full disk gets the reserve's room.
+func (s *store) append(rec []byte, small bool) (*segment, int64, error) {
+	if !small && !s.haveReserve {
+		if s.opts.now().Sub(s.reserveTried) >= reserveRetry {
+			s.makeReserve()
+		}
+		if !s.haveReserve {
+			return nil, 0, errNoReserve
+		}
+	}
+	seg, off, err := s.appendOnce(rec)
+	if err != nil && small && s.haveReserve && !s.dirtyTail && errors.Is(err, storage.ErrStorageFull) && s.useReserve() {
+		seg, off, err = s.appendOnce(rec)
+	}
+	return seg, off, err
+}
+
+// appendOnce writes one record to the active segment, starting a new
+// segment first if this one would grow past its limit. On failure nothing of the
 // record stays on disk (or, if even the truncate failed, the next append
 // removes it first), so the store goes on working once the cause is gone.
-func (s *store) append(rec []byte) (*segment, int64, error) {
+func (s *store) appendOnce(rec []byte) (*segment, int64, error) {
 	act := s.active()
 	if s.dirtyTail {
 		if err := act.f.Truncate(act.size); err != nil {
@@ -459,9 +556,11 @@ func (s *store) batch(ops []*storage.Operation) error {
 	}
 	s.enc.reset(mutations)
 	s.valueOffs = s.valueOffs[:0]
+	small := true
 	for _, op := range ops {
 		switch op.Type {
 		case storage.Set:
+			small = small && len(op.Value) <= smallValueSize
 			s.valueOffs = append(s.valueOffs, s.enc.set(op.Key, op.Value))
 		case storage.Delete:
 			s.enc.delete(op.Key)
@@ -471,7 +570,7 @@ func (s *store) batch(ops []*storage.Operation) error {
 	if err != nil {
 		return err
 	}
-	seg, off, err := s.append(rec)
+	seg, off, err := s.append(rec, small)
 	if cap(s.enc.buf) > maxKeptBuffer {
 		s.enc.buf = nil
 	}
@@ -510,12 +609,19 @@ func (s *store) batch(ops []*storage.Operation) error {
 // Only the oldest may go: a later dead segment can hold the deletes that
 // keep an older segment's values from coming back at replay.
 func (s *store) collect() {
+	freed := false
+	defer func() {
+		if freed && !s.haveReserve {
+			s.makeReserve()
+		}
+	}()
 	for len(s.segs) > 1 && s.segs[0].live == 0 {
 		seg := s.segs[0]
-		if err := os.Remove(seg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := s.opts.removeFile(seg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			s.opts.logger.Warn("wal storage: could not delete a segment no longer needed", zap.String("segment", seg.path), zap.Error(err))
 			return
 		}
+		freed = true
 		_ = seg.f.Close()
 		s.totalBytes -= seg.size
 		delete(s.byID, seg.id)
@@ -570,7 +676,7 @@ func (s *store) compactOldest() error {
 		if err != nil {
 			return err
 		}
-		seg, off, err := s.append(rec)
+		seg, off, err := s.append(rec, len(val) <= smallValueSize)
 		if err != nil {
 			return err
 		}

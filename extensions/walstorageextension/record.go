@@ -40,6 +40,9 @@ var errCorrupt = errors.New("corrupt record")
 // errTorn marks a record cut short by the end of the segment.
 var errTorn = errors.New("torn record")
 
+// errZeroLength is the corruption a zeroed file tail shows.
+var errZeroLength = fmt.Errorf("%w: zero length", errCorrupt)
+
 // recordEncoder builds one record in a buffer reused across calls.
 type recordEncoder struct {
 	buf []byte
@@ -170,7 +173,7 @@ func (sr *segmentReader) next() (payload []byte, off int64, err error) {
 	n := int64(binary.LittleEndian.Uint32(sr.hdr[0:4]))
 	sum := binary.LittleEndian.Uint32(sr.hdr[4:8])
 	if n == 0 {
-		return nil, sr.off, fmt.Errorf("%w: zero length at offset %d", errCorrupt, sr.off)
+		return nil, sr.off, fmt.Errorf("%w at offset %d", errZeroLength, sr.off)
 	}
 	if n > sr.size-sr.off-headerSize {
 		return nil, sr.off, fmt.Errorf("%w: length %d at offset %d runs past the end", errTorn, n, sr.off)

@@ -36,7 +36,7 @@ func newTelemetry(set component.TelemetrySettings, w *walStorage) (*telemetry, e
 		metric.WithUnit("By"))
 	errs = errors.Join(errs, err)
 	t.corrupt, err = m.Int64Counter("braid_wal_storage_corrupt_segments",
-		metric.WithDescription("Segments other than the last found with a corrupt record at open (a copy is kept in corrupt/)."),
+		metric.WithDescription("Segments found with a corrupt record at open (not a torn or zeroed end of the last one); a copy of each is kept in corrupt/."),
 		metric.WithUnit("{segment}"))
 	errs = errors.Join(errs, err)
 	t.writeErrors, err = m.Int64Counter("braid_wal_storage_write_errors",

@@ -182,13 +182,13 @@ func openStore(dir string, opts storeOptions) (*store, error) {
 			return nil, err
 		}
 	}
-	s.collect()
-	s.maybeCompact()
 	if fi, err := os.Stat(s.reservePath()); err == nil && fi.Size() == s.reserveSize() {
 		s.haveReserve = true
 	} else {
 		s.makeReserve()
 	}
+	s.collect()
+	s.maybeCompact()
 	return s, nil
 }
 
@@ -266,10 +266,10 @@ func (s *store) cutSegment(seg *segment, good, size int64, last bool, cause erro
 		zap.String("segment", seg.path), zap.Int64("kept_bytes", good),
 		zap.Int64("lost_bytes", lost), zap.Error(cause),
 	}
-	if last {
-		// A torn tail is what a crash during a write leaves.
-		s.opts.logger.Warn("wal storage: cut the unreadable end of the last segment; the records in it are lost", fields...)
-	} else {
+	// The end of the last segment torn or zeroed is what a crash during a
+	// write leaves; anything else is damage worth a copy.
+	damaged := !last || (errors.Is(cause, errCorrupt) && !errors.Is(cause, errZeroLength))
+	if damaged {
 		s.recovered.corruptSegments++
 		aside, err := s.copyAside(seg.path)
 		if err != nil {
@@ -277,7 +277,14 @@ func (s *store) cutSegment(seg *segment, good, size int64, last bool, cause erro
 		} else {
 			fields = append(fields, zap.String("copy", aside))
 		}
+	}
+	switch {
+	case !last:
 		s.opts.logger.Warn("wal storage: corrupt record inside a segment; the records after it in that segment are lost", fields...)
+	case damaged:
+		s.opts.logger.Warn("wal storage: corrupt record in the last segment; it and the records after it are lost", fields...)
+	default:
+		s.opts.logger.Warn("wal storage: cut the unreadable end of the last segment; the record in it is lost", fields...)
 	}
 	s.recovered.bytesLost += lost
 	if err := seg.f.Truncate(good); err != nil {

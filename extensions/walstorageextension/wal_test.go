@@ -246,6 +246,7 @@ func TestReplayAfterTruncationAtEveryOffset(t *testing.T) {
 			return
 		}
 		assert.Equal(t, ends[want], s.active().size, "cut at %d: the torn tail is truncated away", cut)
+		assert.Zero(t, s.recovered.corruptSegments, "cut at %d: a torn tail is no damage worth a copy", cut)
 		// The store keeps working after the cut.
 		require.NoError(t, s.batch(call{set("after", "crash")}))
 		require.NoError(t, s.close())
@@ -370,6 +371,25 @@ func TestZeroedTail(t *testing.T) {
 	s := mustOpen(t, dir, testOptions(1<<20))
 	assert.Equal(t, states[len(states)-1], contents(t, s))
 	assert.Equal(t, int64(4096), s.recovered.bytesLost)
+	assert.Zero(t, s.recovered.corruptSegments, "a zeroed tail is no damage worth a copy")
+	assert.NoDirExists(t, filepath.Join(dir, corruptDir))
+}
+
+func TestCorruptRecordInLastSegmentIsCopied(t *testing.T) {
+	dir := t.TempDir()
+	states, ends := writeScript(t, dir, testOptions(1<<20), scriptedCalls(6, rand.New(rand.NewPCG(7, 8))))
+	path := filepath.Join(dir, segmentName(1))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	data[ends[2]+headerSize+1] ^= 0x40 // in the payload of the third record
+	require.NoError(t, os.WriteFile(path, data, 0o640))
+
+	s := mustOpen(t, dir, testOptions(1<<20))
+	assert.Equal(t, states[2], contents(t, s))
+	assert.Equal(t, int64(1), s.recovered.corruptSegments)
+	aside, err := os.ReadDir(filepath.Join(dir, corruptDir))
+	require.NoError(t, err)
+	assert.Len(t, aside, 1)
 }
 
 func TestOpenIgnoresOtherFiles(t *testing.T) {

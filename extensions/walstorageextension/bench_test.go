@@ -40,6 +40,20 @@ func BenchmarkQueuePattern(b *testing.B) {
 			cfg.Compaction.Directory = dir
 			return cfg
 		}},
+		{name: "wal_storage_fsync", factory: NewFactory(), config: func(dir string) component.Config {
+			cfg := createDefaultConfig().(*Config)
+			cfg.Directory = dir
+			cfg.FSync = true
+			return cfg
+		}},
+		{name: "file_storage_fsync", factory: filestorage.NewFactory(), config: func(dir string) component.Config {
+			f := filestorage.NewFactory()
+			cfg := f.CreateDefaultConfig().(*filestorage.Config)
+			cfg.Directory = dir
+			cfg.Compaction.Directory = dir
+			cfg.FSync = true
+			return cfg
+		}},
 	}
 	sizes := []struct {
 		name string

@@ -12,7 +12,10 @@ type client struct {
 	onClose func()
 }
 
-var _ storage.Client = (*client)(nil)
+var (
+	_ storage.Client = (*client)(nil)
+	_ storage.Walker = (*client)(nil)
+)
 
 func (c *client) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
@@ -47,6 +50,15 @@ func (c *client) Batch(ctx context.Context, ops ...*storage.Operation) error {
 		return err
 	}
 	return c.store.batch(ops)
+}
+
+// Walk calls fn for every key and value, in key order, and applies the ops
+// fn returns as one call, atomic like a Batch.
+func (c *client) Walk(ctx context.Context, fn storage.WalkFunc) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return c.store.walk(ctx, fn)
 }
 
 // Close closes the store; calls after it fail, a second Close does nothing.

@@ -1,9 +1,11 @@
 package walstorageextension
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -530,15 +532,9 @@ func (s *store) get(key string) ([]byte, error) {
 // deletes before them in ops. If the record cannot be written no op takes
 // effect and the Get ops are left as they were.
 func (s *store) batch(ops []*storage.Operation) error {
-	mutations := 0
-	for _, op := range ops {
-		switch op.Type {
-		case storage.Get:
-		case storage.Set, storage.Delete:
-			mutations++
-		default:
-			return fmt.Errorf("unknown operation type %d for key %q", op.Type, op.Key)
-		}
+	mutations, err := countMutations(ops)
+	if err != nil {
+		return err
 	}
 	if mutations == 0 {
 		s.mu.RLock()
@@ -560,6 +556,22 @@ func (s *store) batch(ops []*storage.Operation) error {
 	defer s.mu.Unlock()
 	if s.closed {
 		return errClosed
+	}
+	return s.batchLocked(ops, mutations)
+}
+
+// batchLocked is batch with mu held for writing, for ops of which
+// mutations are sets or deletes.
+func (s *store) batchLocked(ops []*storage.Operation, mutations int) error {
+	if mutations == 0 {
+		for _, op := range ops {
+			v, err := s.get(op.Key)
+			if err != nil {
+				return err
+			}
+			op.Value = v
+		}
+		return nil
 	}
 	s.enc.reset(mutations)
 	s.valueOffs = s.valueOffs[:0]
@@ -610,6 +622,56 @@ func (s *store) batch(ops []*storage.Operation) error {
 		s.maybeCompact()
 	}
 	return getErr
+}
+
+// walk calls fn for each key and its value, in key order, then applies
+// the ops fn returned as one call; see storage.Walker.
+func (s *store) walk(ctx context.Context, fn storage.WalkFunc) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	keys := slices.Sorted(maps.Keys(s.index))
+	var ops []*storage.Operation
+	for _, k := range keys {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		v, err := s.get(k)
+		if err != nil {
+			return err
+		}
+		more, err := fn(k, v)
+		ops = append(ops, more...)
+		if errors.Is(err, storage.SkipAll) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	mutations, err := countMutations(ops)
+	if err != nil {
+		return err
+	}
+	return s.batchLocked(ops, mutations)
+}
+
+// countMutations counts the sets and deletes in ops, and fails on an op of
+// no known type before anything is applied.
+func countMutations(ops []*storage.Operation) (int, error) {
+	n := 0
+	for _, op := range ops {
+		switch op.Type {
+		case storage.Get:
+		case storage.Set, storage.Delete:
+			n++
+		default:
+			return 0, fmt.Errorf("unknown operation type %d for key %q", op.Type, op.Key)
+		}
+	}
+	return n, nil
 }
 
 // collect deletes the oldest segments while no current value is in them.

@@ -3,6 +3,7 @@ package walstorageextension
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -521,4 +522,87 @@ func TestConcurrentCalls(t *testing.T) {
 	assert.Len(t, want, 4*150+1)
 	require.NoError(t, c.Close(ctx))
 	assert.Equal(t, want, contents(t, mustOpen(t, dir, testOptions(16<<10))))
+}
+
+func TestWalk(t *testing.T) {
+	errStop := errors.New("stop")
+	tests := []struct {
+		name    string
+		fn      func(visited *[]string) storage.WalkFunc
+		wantErr error
+		visited []string
+		after   map[string]string
+	}{
+		{
+			name: "visits every key in order",
+			fn: func(v *[]string) storage.WalkFunc {
+				return func(k string, _ []byte) ([]*storage.Operation, error) { *v = append(*v, k); return nil, nil }
+			},
+			visited: []string{"a", "b", "big", "c"},
+			after:   map[string]string{"a": "1", "b": "2", "big": strings.Repeat("x", 100), "c": "3"},
+		},
+		{
+			name: "ops are applied at the end",
+			fn: func(v *[]string) storage.WalkFunc {
+				return func(k string, val []byte) ([]*storage.Operation, error) {
+					*v = append(*v, k+"="+string(val[:1]))
+					if k == "a" {
+						return []*storage.Operation{del("b"), set("d", "4")}, nil
+					}
+					return nil, nil
+				}
+			},
+			visited: []string{"a=1", "b=2", "big=x", "c=3"},
+			after:   map[string]string{"a": "1", "big": strings.Repeat("x", 100), "c": "3", "d": "4"},
+		},
+		{
+			name: "skip all applies the ops so far",
+			fn: func(v *[]string) storage.WalkFunc {
+				return func(k string, _ []byte) ([]*storage.Operation, error) {
+					*v = append(*v, k)
+					if k == "b" {
+						return []*storage.Operation{del(k)}, storage.SkipAll
+					}
+					return []*storage.Operation{del(k)}, nil
+				}
+			},
+			visited: []string{"a", "b"},
+			after:   map[string]string{"big": strings.Repeat("x", 100), "c": "3"},
+		},
+		{
+			name: "an error applies nothing",
+			fn: func(v *[]string) storage.WalkFunc {
+				return func(k string, _ []byte) ([]*storage.Operation, error) {
+					*v = append(*v, k)
+					if k == "b" {
+						return nil, errStop
+					}
+					return []*storage.Operation{del(k)}, nil
+				}
+			},
+			wantErr: errStop,
+			visited: []string{"a", "b"},
+			after:   map[string]string{"a": "1", "b": "2", "big": strings.Repeat("x", 100), "c": "3"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			s := mustOpen(t, dir, testOptions(1<<20))
+			c := &client{store: s}
+			require.NoError(t, c.Batch(ctx, set("c", "3"), set("a", "1"), set("big", strings.Repeat("x", 100)), set("b", "2")))
+			var visited []string
+			err := c.Walk(ctx, tt.fn(&visited))
+			if tt.wantErr != nil {
+				assert.ErrorIs(t, err, tt.wantErr)
+			} else {
+				assert.NoError(t, err)
+			}
+			assert.Equal(t, tt.visited, visited)
+			assert.Equal(t, tt.after, contents(t, s))
+			require.NoError(t, s.close())
+			assert.Equal(t, tt.after, contents(t, mustOpen(t, dir, testOptions(1<<20))), "after a restart")
+		})
+	}
 }

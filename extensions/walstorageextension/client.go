@@ -53,7 +53,8 @@ func (c *client) Batch(ctx context.Context, ops ...*storage.Operation) error {
 }
 
 // Walk calls fn for every key and value, in key order, and applies the ops
-// fn returns as one call, atomic like a Batch.
+// fn returns as one call, atomic like a Batch. The store is locked during
+// the walk: fn must not call the client.
 func (c *client) Walk(ctx context.Context, fn storage.WalkFunc) error {
 	if err := ctx.Err(); err != nil {
 		return err

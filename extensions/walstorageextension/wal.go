@@ -427,9 +427,10 @@ func (s *store) append(rec []byte, small bool) (*segment, int64, error) {
 }
 
 // appendOnce writes one record to the active segment, starting a new
-// segment first if this one would grow past its limit. On failure nothing of the
-// record stays on disk (or, if even the truncate failed, the next append
-// removes it first), so the store goes on working once the cause is gone.
+// segment first if this one would grow past its limit. On failure nothing
+// of the record stays on disk (or, if even the truncate failed, the next
+// append removes it first), so the store goes on working once the cause is
+// gone.
 func (s *store) appendOnce(rec []byte) (*segment, int64, error) {
 	act := s.active()
 	if s.dirtyTail {
@@ -440,7 +441,7 @@ func (s *store) appendOnce(rec []byte) (*segment, int64, error) {
 	}
 	if act.size > 0 && act.size+int64(len(rec)) > s.opts.maxSegmentSize {
 		if err := s.startSegment(act.id + 1); err != nil {
-			return nil, 0, writeError("start segment", act.path, err)
+			return nil, 0, writeError("start the segment after", act.path, err)
 		}
 		s.rolled = true
 		act = s.active()

@@ -207,9 +207,10 @@ func TestReserveKeepsTheQueueDraining(t *testing.T) {
 		}
 	}
 	require.Less(t, n, 1000, "the disk fills")
-	d.set(0, false, false) // and something else takes the last bytes
-	require.NoError(t, s.batch(call{set("meta", "x")}), "a small value still fits, in the reserve's room")
-	applyModel(model, call{set("meta", "x")})
+	d.set(0, false, false)           // and something else takes the last bytes
+	meta := strings.Repeat("m", 200) // the queue's metadata grows with the items in dispatch
+	require.NoError(t, s.batch(call{set("meta", meta)}), "an overwrite still fits, in the reserve's room")
+	applyModel(model, call{set("meta", meta)})
 	assert.False(t, s.haveReserve)
 	assert.ErrorIs(t, put(n), storage.ErrStorageFull, "new items are still refused")
 	now = now.Add(time.Minute)
@@ -244,10 +245,12 @@ func TestReserveComesBackWhenSpaceDoes(t *testing.T) {
 	opts.now = func() time.Time { return now }
 	s := mustOpen(t, t.TempDir(), opts)
 	big := call{set("meta", "w"), set("item", strings.Repeat("i", 500))}
+	require.NoError(t, s.batch(call{set("meta", "0")}))
 
 	d.set(0, false, false)
 	require.ErrorIs(t, s.batch(big), storage.ErrStorageFull)
-	require.NoError(t, s.batch(call{set("meta", "r")}), "in the reserve's room")
+	require.NoError(t, s.batch(call{set("meta", "r")}), "an overwrite, in the reserve's room")
+	require.ErrorIs(t, s.batch(call{set("other", "x")}), errNoReserve, "a new key, even small, is refused")
 	require.False(t, s.haveReserve)
 	require.ErrorIs(t, s.batch(big), errNoReserve, "no room to write the reserve again")
 

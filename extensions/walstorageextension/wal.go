@@ -357,12 +357,12 @@ func syncDir(dir string) error {
 func (s *store) active() *segment { return s.segs[len(s.segs)-1] }
 
 // The reserve is a file of zeros that gives its room back when the disk is
-// full, to calls that store no more than small values: the queue's reads
-// and deletes, so that it can still drain (and the deletes free segments)
-// while new items are refused. Without it a full disk would fail every
-// read, and the queue skips an item whose read fails. Calls storing a
-// larger value fail while the reserve is not on disk, so that they cannot
-// take its room.
+// full, to calls that add no key (they overwrite or delete keys): the
+// queue's reads and deletes, which overwrite its metadata, so that it can
+// still drain (and the deletes free segments) while new items are refused.
+// Without it a full disk would fail every read, and the queue skips an
+// item whose read fails. Calls that add a key fail while the reserve is not
+// on disk, so that they cannot take its room.
 func (s *store) reservePath() string { return filepath.Join(s.dir, reserveName) }
 
 func (s *store) reserveSize() int64 { return max(s.opts.maxSegmentSize/8, minReserve) }
@@ -392,9 +392,9 @@ func (s *store) makeReserve() {
 	s.haveReserve = true
 }
 
-// errNoReserve fails calls storing large values while the reserve is used.
-var errNoReserve = fmt.Errorf("disk full, values over %d bytes are refused until the reserve file can be written again: %w",
-	smallValueSize, storage.ErrStorageFull)
+// errNoReserve fails calls that add keys while the reserve is used.
+var errNoReserve = fmt.Errorf("disk full, new keys are refused until the reserve file can be written again: %w",
+	storage.ErrStorageFull)
 
 // useReserve deletes the reserve file to make room.
 func (s *store) useReserve() bool {
@@ -403,15 +403,15 @@ func (s *store) useReserve() bool {
 		return false
 	}
 	s.haveReserve = false
-	s.opts.logger.Warn("wal storage: disk full, the reserve file is deleted so reads and deletes go on; calls storing values of more than 64 bytes fail until there is room again",
+	s.opts.logger.Warn("wal storage: disk full, the reserve file is deleted so that reads and deletes go on; calls adding keys fail until there is room again",
 		zap.Int64("reserve_bytes", s.reserveSize()))
 	return true
 }
 
-// append writes one record (see appendOnce). A record of small values
-// that does not fit on a full disk gets the reserve's room.
-func (s *store) append(rec []byte, small bool) (*segment, int64, error) {
-	if !small && !s.haveReserve {
+// append writes one record (see appendOnce). A record that adds no key
+// (draining) and does not fit on a full disk gets the reserve's room.
+func (s *store) append(rec []byte, draining bool) (*segment, int64, error) {
+	if !draining && !s.haveReserve {
 		if s.opts.now().Sub(s.reserveTried) >= reserveRetry {
 			s.makeReserve()
 		}
@@ -420,7 +420,7 @@ func (s *store) append(rec []byte, small bool) (*segment, int64, error) {
 		}
 	}
 	seg, off, err := s.appendOnce(rec)
-	if err != nil && small && s.haveReserve && !s.dirtyTail && errors.Is(err, storage.ErrStorageFull) && s.useReserve() {
+	if err != nil && draining && s.haveReserve && !s.dirtyTail && errors.Is(err, storage.ErrStorageFull) && s.useReserve() {
 		seg, off, err = s.appendOnce(rec)
 	}
 	return seg, off, err
@@ -576,11 +576,14 @@ func (s *store) batchLocked(ops []*storage.Operation, mutations int) error {
 	}
 	s.enc.reset(mutations)
 	s.valueOffs = s.valueOffs[:0]
-	small := true
+	draining := true
 	for _, op := range ops {
 		switch op.Type {
 		case storage.Set:
-			small = small && len(op.Value) <= smallValueSize
+			if draining {
+				_, exists := s.index[op.Key]
+				draining = exists
+			}
 			s.valueOffs = append(s.valueOffs, s.enc.set(op.Key, op.Value))
 		case storage.Delete:
 			s.enc.delete(op.Key)
@@ -590,7 +593,7 @@ func (s *store) batchLocked(ops []*storage.Operation, mutations int) error {
 	if err != nil {
 		return err
 	}
-	seg, off, err := s.append(rec, small)
+	seg, off, err := s.append(rec, draining)
 	if cap(s.enc.buf) > maxKeptBuffer {
 		s.enc.buf = nil
 	}
@@ -746,7 +749,8 @@ func (s *store) compactOldest() error {
 		if err != nil {
 			return err
 		}
-		seg, off, err := s.append(rec, len(val) <= smallValueSize)
+		// Not from the reserve: compaction waits for room.
+		seg, off, err := s.append(rec, false)
 		if err != nil {
 			return err
 		}

@@ -84,6 +84,16 @@ func TestClientDirectories(t *testing.T) {
 	}
 }
 
+func TestFileStorageDatabaseInTheWay(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "exporter_otlp_grpc_jaeger_traces")
+	require.NoError(t, os.WriteFile(db, []byte("bbolt"), 0o640))
+	ext := newTestExtension(t, dir)
+	_, err := ext.GetClient(context.Background(), component.KindExporter, component.MustNewIDWithName("otlp_grpc", "jaeger"), "traces")
+	require.Error(t, err)
+	assert.ErrorContains(t, err, db+" is a file, not a wal_storage directory")
+}
+
 func TestShutdownWithoutStart(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Directory = t.TempDir()

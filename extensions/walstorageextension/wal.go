@@ -158,6 +158,9 @@ func openStore(dir string, opts storeOptions) (*store, error) {
 	if opts.logger == nil {
 		opts.logger = zap.NewNop()
 	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("%s is a file, not a wal_storage directory (a file_storage database?): give wal_storage a directory of its own", dir)
+	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create storage directory: %w", err)
 	}

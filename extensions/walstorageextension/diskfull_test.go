@@ -20,11 +20,10 @@ import (
 // write beyond it writes what fits and fails with ENOSPC, as a real full
 // disk does.
 type disk struct {
-	mu            sync.Mutex // guards the fields below
-	room          int64      // bytes that can still be written; <0 is unlimited
-	failTruncate  bool
-	failCreate    bool
-	truncateCalls int
+	mu           sync.Mutex // guards the fields below
+	room         int64      // bytes that can still be written; <0 is unlimited
+	failTruncate bool
+	failCreate   bool
 }
 
 func (d *disk) open(name string, flag int, perm os.FileMode) (segmentFile, error) {
@@ -67,7 +66,6 @@ func (f *diskFile) WriteAt(p []byte, off int64) (int, error) {
 func (f *diskFile) Truncate(size int64) error {
 	f.d.mu.Lock()
 	defer f.d.mu.Unlock()
-	f.d.truncateCalls++
 	if f.d.failTruncate {
 		return &os.PathError{Op: "truncate", Path: f.Name(), Err: syscall.EIO}
 	}

@@ -124,3 +124,27 @@ func BenchmarkIndexMemory(b *testing.B) {
 		require.NoError(b, s.close())
 	}
 }
+
+// BenchmarkReplay opens a store holding 64 MiB of 4 KiB items, from the
+// page cache: the time a start takes per byte on disk, beyond the disk's
+// own read speed.
+func BenchmarkReplay(b *testing.B) {
+	dir := b.TempDir()
+	s, err := openStore(dir, testOptions(16<<20))
+	require.NoError(b, err)
+	item := make([]byte, 4<<10)
+	const items = 64 << 20 / (4 << 10)
+	for i := range items {
+		require.NoError(b, s.batch([]*storage.Operation{storage.SetOperation("qmv0", item[:24]), storage.SetOperation(strconv.Itoa(i), item)}))
+	}
+	_, total, _ := s.sizes()
+	require.NoError(b, s.close())
+	b.SetBytes(total)
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := openStore(dir, testOptions(16<<20))
+		require.NoError(b, err)
+		require.Len(b, s.index, items+1)
+		require.NoError(b, s.close())
+	}
+}

@@ -111,6 +111,7 @@ type recoveryStats struct {
 type store struct {
 	dir  string
 	opts storeOptions
+	lock *os.File // holds the directory's lock until close; nil without flock
 
 	// mu guards all fields below; reads of values from segment files
 	// happen under the read lock, so segments are not closed under them.
@@ -164,12 +165,20 @@ func openStore(dir string, opts storeOptions) (*store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create storage directory: %w", err)
 	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
 	ids, err := listSegments(dir)
 	if err != nil {
+		if lock != nil {
+			_ = lock.Close()
+		}
 		return nil, err
 	}
 	s := &store{
 		dir:   dir,
+		lock:  lock,
 		opts:  opts,
 		index: make(map[string]entry),
 		small: make(map[string][]byte),
@@ -177,13 +186,13 @@ func openStore(dir string, opts storeOptions) (*store, error) {
 	}
 	for i, id := range ids {
 		if err := s.replay(id, i == len(ids)-1); err != nil {
-			s.closeFiles()
+			_ = s.closeFiles()
 			return nil, err
 		}
 	}
 	if len(s.segs) == 0 {
 		if err := s.startSegment(1); err != nil {
-			s.closeFiles()
+			_ = s.closeFiles()
 			return nil, err
 		}
 	}
@@ -801,6 +810,9 @@ func (s *store) closeFiles() error {
 		if err := seg.f.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close segment %s: %w", seg.path, err))
 		}
+	}
+	if s.lock != nil {
+		errs = append(errs, s.lock.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -419,6 +420,20 @@ func TestOpenFailsOnIOErrorNamingThePath(t *testing.T) {
 	_, err := openStore(dir, testOptions(1<<20))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), filepath.Join(dir, segmentName(1)))
+}
+
+func TestSecondOpenOfADirectoryFails(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no flock")
+	}
+	dir := t.TempDir()
+	s := mustOpen(t, dir, testOptions(1<<20))
+	_, err := openStore(dir, testOptions(1<<20))
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "storage directory "+dir+" is in use by another process")
+	require.NoError(t, s.close())
+	s2 := mustOpen(t, dir, testOptions(1<<20))
+	require.NoError(t, s2.batch(call{set("a", "b")}), "free again once closed")
 }
 
 func segmentFiles(t *testing.T, dir string) int {

@@ -4,6 +4,6 @@ package walstorageextension
 
 import "os"
 
-// lockDir does nothing where flock is missing: only one process may use a
+// lockDir cannot lock where flock is missing: only one process may use a
 // directory, and nothing checks it.
-func lockDir(string) (*os.File, error) { return nil, nil }
+func lockDir(string) (*os.File, error) { return nil, errNoLock }

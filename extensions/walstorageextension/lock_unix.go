@@ -26,7 +26,9 @@ func lockDir(dir string) (*os.File, error) {
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("storage directory %s is in use by another process", dir)
 		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		// Some filesystems (NFS without lock support) have no flock:
+		// going on without the lock beats failing the start.
+		return nil, fmt.Errorf("%w: %s: %w", errNoLock, path, err)
 	}
 	return f, nil
 }

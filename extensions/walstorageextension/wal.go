@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -138,6 +139,9 @@ type store struct {
 
 var errClosed = errors.New("storage is closed")
 
+// errNoLock says the directory could not be locked, for want of support.
+var errNoLock = errors.New("no lock")
+
 func opCost(key string, n int) int64 { return int64(len(key) + n + opOverhead) }
 
 func segmentName(id uint32) string { return fmt.Sprintf("%08d%s", id, segmentSuffix) }
@@ -166,7 +170,11 @@ func openStore(dir string, opts storeOptions) (*store, error) {
 		return nil, fmt.Errorf("create storage directory: %w", err)
 	}
 	lock, err := lockDir(dir)
-	if err != nil {
+	if errors.Is(err, errNoLock) {
+		if runtime.GOOS != "windows" {
+			opts.logger.Warn("wal storage: cannot lock the directory; make sure no other process uses it", zap.Error(err))
+		}
+	} else if err != nil {
 		return nil, err
 	}
 	ids, err := listSegments(dir)

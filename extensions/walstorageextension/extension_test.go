@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -129,72 +130,105 @@ func (h storageHost) GetExtensions() map[component.ID]component.Component { retu
 // on wal_storage: requests queued behind a stuck export, and the one in
 // flight, are delivered by the next process. The crash is a copy of the
 // storage directory taken while the exporter is stuck, which is what the
-// disk holds when a process is killed then.
+// disk holds when a process is killed then. Damaged files cost their
+// requests, never the start.
 func TestPersistentQueueSurvivesACrash(t *testing.T) {
-	ctx := context.Background()
-	storageID := component.MustNewID("wal_storage")
-	exporterID := component.MustNewIDWithName("otlp_grpc", "jaeger")
-	newExporter := func(dir string, push func(context.Context, plog.Logs) error) (component.Component, func(plog.Logs) error) {
-		ext := newTestExtension(t, dir)
-		qCfg := exporterhelper.NewDefaultQueueConfig()
-		qCfg.StorageID = &storageID
-		qCfg.NumConsumers = 1
-		set := exportertest.NewNopSettings(component.MustNewType("otlp_grpc"))
-		set.ID = exporterID
-		exp, err := exporterhelper.NewLogs(ctx, set, &struct{}{}, push,
-			exporterhelper.WithQueue(configoptional.Some(qCfg)),
-			exporterhelper.WithRetry(configretry.BackOffConfig{Enabled: false}))
-		require.NoError(t, err)
-		host := storageHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{storageID: ext}}
-		require.NoError(t, exp.Start(ctx, host))
-		return exp, func(l plog.Logs) error { return exp.ConsumeLogs(ctx, l) }
+	segment := filepath.Join("exporter_otlp_grpc_jaeger_logs", segmentName(1))
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, dir string)
+		// all says every request is delivered, else some may be lost.
+		all bool
+	}{
+		{name: "killed", all: true},
+		{name: "segment truncated to 100 bytes", damage: func(t *testing.T, dir string) {
+			require.NoError(t, os.Truncate(filepath.Join(dir, segment), 100))
+		}},
+		{name: "segment overwritten with garbage", damage: func(t *testing.T, dir string) {
+			path := filepath.Join(dir, segment)
+			fi, err := os.Stat(path)
+			require.NoError(t, err)
+			garbage := make([]byte, fi.Size())
+			for i := range garbage {
+				garbage[i] = byte(i*31 + 7)
+			}
+			require.NoError(t, os.WriteFile(path, garbage, 0o640))
+		}},
 	}
-	logs := func(body string) plog.Logs {
-		l := plog.NewLogs()
-		l.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(body)
-		return l
-	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			storageID := component.MustNewID("wal_storage")
+			newExporter := func(dir string, push func(context.Context, plog.Logs) error) (component.Component, func(plog.Logs) error) {
+				ext := newTestExtension(t, dir)
+				qCfg := exporterhelper.NewDefaultQueueConfig()
+				qCfg.StorageID = &storageID
+				qCfg.NumConsumers = 1
+				set := exportertest.NewNopSettings(component.MustNewType("otlp_grpc"))
+				set.ID = component.MustNewIDWithName("otlp_grpc", "jaeger")
+				exp, err := exporterhelper.NewLogs(ctx, set, &struct{}{}, push,
+					exporterhelper.WithQueue(configoptional.Some(qCfg)),
+					exporterhelper.WithRetry(configretry.BackOffConfig{Enabled: false}))
+				require.NoError(t, err)
+				host := storageHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{storageID: ext}}
+				require.NoError(t, exp.Start(ctx, host), "the exporter starts whatever the files hold")
+				return exp, func(l plog.Logs) error { return exp.ConsumeLogs(ctx, l) }
+			}
+			logs := func(body string) plog.Logs {
+				l := plog.NewLogs()
+				l.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(body)
+				return l
+			}
+			bodies := func(sink *consumertest.LogsSink) []string {
+				var got []string
+				for _, l := range sink.AllLogs() {
+					got = append(got, l.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Str())
+				}
+				return got
+			}
 
-	// First process: the backend hangs on the first request.
-	dir := t.TempDir()
-	release := make(chan struct{})
-	var once sync.Once
-	inFlight := make(chan struct{})
-	var stuck []string
-	var mu sync.Mutex // guards stuck
-	exp, consume := newExporter(dir, func(_ context.Context, l plog.Logs) error {
-		mu.Lock()
-		stuck = append(stuck, l.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Str())
-		mu.Unlock()
-		once.Do(func() { close(inFlight) })
-		<-release
-		return nil
-	})
-	want := []string{"a", "b", "c", "d", "e"}
-	for _, b := range want {
-		require.NoError(t, consume(logs(b)))
-	}
-	select {
-	case <-inFlight:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the first request never reached the backend")
-	}
-	crashed := t.TempDir()
-	out, err := exec.Command("cp", "-a", dir+"/.", crashed).CombinedOutput()
-	require.NoError(t, err, string(out))
-	close(release)
-	require.NoError(t, exp.Shutdown(ctx))
+			// First process: the backend hangs on the first request.
+			dir := t.TempDir()
+			release := make(chan struct{})
+			var once sync.Once
+			inFlight := make(chan struct{})
+			exp, consume := newExporter(dir, func(context.Context, plog.Logs) error {
+				once.Do(func() { close(inFlight) })
+				<-release
+				return nil
+			})
+			want := []string{"a", "b", "c", "d", "e"}
+			for _, b := range want {
+				require.NoError(t, consume(logs(b)))
+			}
+			select {
+			case <-inFlight:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the first request never reached the backend")
+			}
+			crashed := t.TempDir()
+			out, err := exec.Command("cp", "-a", dir+"/.", crashed).CombinedOutput()
+			require.NoError(t, err, string(out))
+			close(release)
+			require.NoError(t, exp.Shutdown(ctx))
+			if tt.damage != nil {
+				tt.damage(t, crashed)
+			}
 
-	// Second process, on what the disk held at the crash.
-	sink := new(consumertest.LogsSink)
-	exp2, _ := newExporter(crashed, sink.ConsumeLogs)
-	defer func() { require.NoError(t, exp2.Shutdown(ctx)) }()
-	require.Eventually(t, func() bool { return sink.LogRecordCount() == len(want) }, 5*time.Second, 10*time.Millisecond)
-	var got []string
-	for _, l := range sink.AllLogs() {
-		got = append(got, l.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Str())
+			// Second process, on what the disk held at the crash.
+			sink := new(consumertest.LogsSink)
+			exp2, consume2 := newExporter(crashed, sink.ConsumeLogs)
+			defer func() { require.NoError(t, exp2.Shutdown(ctx)) }()
+			if tt.all {
+				require.Eventually(t, func() bool { return sink.LogRecordCount() == len(want) }, 5*time.Second, 10*time.Millisecond)
+				assert.ElementsMatch(t, want, bodies(sink), "every request, the one in flight at the crash too")
+			}
+			// New requests go through, whatever was lost.
+			require.NoError(t, consume2(logs("after")))
+			require.Eventually(t, func() bool { return slices.Contains(bodies(sink), "after") }, 5*time.Second, 10*time.Millisecond)
+			assert.Subset(t, append(want, "after"), bodies(sink))
+		})
 	}
-	assert.ElementsMatch(t, want, got, "every request, the one in flight at the crash too")
 }
 
 func TestSelfMetrics(t *testing.T) {

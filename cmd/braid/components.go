@@ -36,6 +36,7 @@ import (
 	"github.com/braidobs/braid/exporters/remotewriteexporter"
 	"github.com/braidobs/braid/extensions/drillextension"
 	"github.com/braidobs/braid/extensions/k8spodsextension"
+	"github.com/braidobs/braid/extensions/walstorageextension"
 	"github.com/braidobs/braid/processors/admissionprocessor"
 	"github.com/braidobs/braid/processors/correlationprocessor"
 	"github.com/braidobs/braid/receivers/lokireceiver"
@@ -109,6 +110,7 @@ func components() (otelcol.Factories, error) {
 		pprofextension.NewFactory(),
 		zpagesextension.NewFactory(),
 		filestorage.NewFactory(),
+		walstorageextension.NewFactory(),
 		bearertokenauthextension.NewFactory(),
 		k8spodsextension.NewFactory(),
 		drillextension.NewFactory(drillIndex),

@@ -30,7 +30,7 @@ func faultsCmd(ctx context.Context, args []string) error {
 	fs.DurationVar(&s.Load, "load", 15*time.Second, "how long each kill scenario sends")
 	fs.IntVar(&s.Kills, "kills", 3, "kills per kill scenario")
 	fs.DurationVar(&s.Outage, "outage", 60*time.Second, "how long the backends are down")
-	fs.IntVar(&s.DiskMiB, "disk-mib", 8, "size of the tmpfs the disk-full scenario fills")
+	fs.IntVar(&s.DiskMiB, "disk-mib", 40, "size of the tmpfs the disk-full scenario fills (the gateway's three queues keep 8 MiB each in reserve)")
 	fs.DurationVar(&s.Drain, "drain", 60*time.Second, "longest wait for delivery after the load")
 	fs.Uint64Var(&s.Seed, "seed", uint64(time.Now().UnixNano()), "seed for the kill instants")
 	only := fs.String("only", "", "comma-separated scenarios to run (default all)")

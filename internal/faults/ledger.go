@@ -183,3 +183,18 @@ func (l *Ledger) Missing(beforeCutAllowed bool) int64 {
 	}
 	return n
 }
+
+// acknowledged counts the items acknowledged so far, over all streams.
+func (l *Ledger) acknowledged() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var n int64
+	for _, b := range l.streams {
+		for _, a := range b.acked {
+			if a {
+				n++
+			}
+		}
+	}
+	return n
+}

@@ -84,6 +84,7 @@ func TestLedgerMissing(t *testing.T) {
 	l.Delivered(LogRecords, 1)
 	assert.Equal(t, int64(4), l.Missing(false))
 	assert.Equal(t, int64(2), l.Missing(true))
+	assert.Equal(t, int64(5), l.acknowledged())
 }
 
 func TestLineRoundTrips(t *testing.T) {

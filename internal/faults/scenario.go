@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"google.golang.org/grpc/codes"
 
 	"github.com/braidobs/braid/internal/loadgen"
 )
@@ -286,6 +287,17 @@ func (l *load) failures() int64 {
 	return n
 }
 
+// failureCodes counts the failed requests of every sender by status code.
+func (l *load) failureCodes() map[codes.Code]int64 {
+	out := map[codes.Code]int64{}
+	for _, s := range l.senders {
+		for c, n := range s.FailureCodes() {
+			out[c] += n
+		}
+	}
+	return out
+}
+
 func (l *load) stop() error {
 	l.cancel()
 	l.wg.Wait()
@@ -481,6 +493,8 @@ func diskFull(ctx context.Context, s Settings, r *Result) error {
 	if err := g.braid.Start(ctx); err != nil {
 		return err
 	}
+	// Four times the rate, to fill the disk in seconds.
+	g.s.Rate *= 4
 	l := g.startLoad(ctx, []Stream{Spans, LogRecords, Points}, "")
 	// Backends down until the disk is full and requests are refused.
 	full := false
@@ -492,21 +506,35 @@ func diskFull(ctx context.Context, s Settings, r *Result) error {
 			break
 		}
 	}
-	g.note("disk %.0f%% used, %d requests refused, braid running: %v", diskUse(storage)*100, l.failures(), g.braid.Running())
+	g.note("disk %.0f%% used, %d requests refused (%v), braid running: %v", diskUse(storage)*100, l.failures(), l.failureCodes(), g.braid.Running())
+	// A full disk must be a refusal the sender retries, not a permanent one.
+	var notRetryable []string
+	for c, n := range l.failureCodes() {
+		if c != codes.Unavailable && c != codes.ResourceExhausted && c != codes.DeadlineExceeded {
+			notRetryable = append(notRetryable, fmt.Sprintf("%d %s", n, c))
+		}
+	}
 	if err := g.backendsUp(); err != nil {
 		l.stop()
 		return err
 	}
-	refusedWhileFull := l.failures()
+	refusedWhileFull, ackedWhileFull := l.failures(), g.ledger.acknowledged()
 	time.Sleep(s.Load)
 	if err := l.stop(); err != nil {
 		return err
 	}
-	g.note("backends back: %d more requests refused", l.failures()-refusedWhileFull)
+	recovered := g.ledger.acknowledged() - ackedWhileFull
+	g.note("backends back: %d more items acknowledged, %d more requests refused", recovered, l.failures()-refusedWhileFull)
 	g.drain(ctx, false)
 	err = g.finish(false)
 	if !full {
 		err = errors.Join(err, errors.New("the disk never filled: raise the rate or lower the tmpfs size"))
+	}
+	if len(notRetryable) > 0 {
+		err = errors.Join(err, fmt.Errorf("requests refused with a code senders do not retry while the disk was full: %s", strings.Join(notRetryable, ", ")))
+	}
+	if recovered == 0 {
+		err = errors.Join(err, errors.New("nothing was acknowledged after the backends came back: braid did not recover"))
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,7 +15,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 )
 
 // Sender sends one stream of ID-tagged items over OTLP gRPC at a steady
@@ -39,12 +42,21 @@ type Sender struct {
 	Concurrency int
 
 	requests, failures atomic.Int64
+	mu                 sync.Mutex
+	codes              map[codes.Code]int64 // failures by gRPC status code
 }
 
 // Requests and Failures count what was sent so far and how much of it
 // failed.
 func (s *Sender) Requests() int64 { return s.requests.Load() }
 func (s *Sender) Failures() int64 { return s.failures.Load() }
+
+// FailureCodes counts the failed requests by gRPC status code.
+func (s *Sender) FailureCodes() map[codes.Code]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.codes)
+}
 
 // Run sends until ctx ends.
 func (s *Sender) Run(ctx context.Context) error {
@@ -88,6 +100,12 @@ func (s *Sender) send(ctx context.Context, export func(context.Context, uint64, 
 		s.requests.Add(1)
 		if err != nil {
 			s.failures.Add(1)
+			s.mu.Lock()
+			if s.codes == nil {
+				s.codes = map[codes.Code]int64{}
+			}
+			s.codes[status.Code(err)]++
+			s.mu.Unlock()
 		} else {
 			s.Ledger.Ack(s.Stream, first, s.Batch)
 		}

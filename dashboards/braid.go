@@ -24,8 +24,9 @@ func Braid(cfg Config) (dashboard.Dashboard, error) {
 		b.WithPanel(signalPanel(cfg, s))
 	}
 	b.WithPanel(queuePanel(cfg)).
-		WithPanel(memoryPanel(cfg)).
+		WithPanel(storagePanel(cfg)).
 		WithPanel(admissionPanel(cfg)).
+		WithPanel(memoryPanel(cfg)).
 		WithRow(dashboard.NewRowBuilder("Correlation")).
 		WithPanel(byLabelRate(cfg, "Logs by trace context", "Log records per second by where their trace context came from: present, extracted, inferred or none.", metricCorrelationLogs, labelOutcome, units.Short)).
 		WithPanel(timeseriesPanel("Trace index", "Traces held in the correlation index, and evictions per second by reason.", units.Short, thirdWidth).
@@ -85,6 +86,18 @@ func queuePanel(cfg Config) *timeseries.PanelBuilder {
 		OverrideByRegexp("^capacity.*", []dashboard.DynamicConfigValue{
 			{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []int{10, 10}}},
 			{Id: "custom.fillOpacity", Value: 0},
+		})
+}
+
+// storagePanel shows what each queue's files hold on disk, and what was
+// lost to damaged files found at start.
+func storagePanel(cfg Config) *timeseries.PanelBuilder {
+	return timeseriesPanel("Queue storage", "Bytes on disk and bytes still live in each wal_storage client (one per exporter queue and per file_log); in red, bytes lost to damaged queue files found at start.", units.BytesIEC, halfWidth).
+		WithTarget(promQuery(cfg, "A", fmt.Sprintf(`max by (%s) (%s{%s})`, labelClient, metricStorageDiskBytes, selfInstance), "on disk {{"+labelClient+"}}")).
+		WithTarget(promQuery(cfg, "B", fmt.Sprintf(`max by (%s) (%s{%s})`, labelClient, metricStorageLiveBytes, selfInstance), "live {{"+labelClient+"}}")).
+		WithTarget(promQuery(cfg, "C", fmt.Sprintf(`sum by (%s) (increase(%s{%s}[%s]))`, labelClient, metricStorageLostBytes, selfInstance, rateWindow), "lost {{"+labelClient+"}}")).
+		OverrideByRegexp("^lost.*", []dashboard.DynamicConfigValue{
+			{Id: "color", Value: map[string]any{"mode": "fixed", "fixedColor": "red"}},
 		})
 }
 

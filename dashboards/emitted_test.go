@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/otlphttpexporter"
+	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/otelcol"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -35,6 +36,7 @@ import (
 	"github.com/braidobs/braid/connectors/spanmetricsconnector"
 	"github.com/braidobs/braid/correlate/links"
 	"github.com/braidobs/braid/exporters/lokiexporter"
+	"github.com/braidobs/braid/extensions/walstorageextension"
 	"github.com/braidobs/braid/internal/testcollector"
 	"github.com/braidobs/braid/internal/testnet"
 	"github.com/braidobs/braid/processors/admissionprocessor"
@@ -48,7 +50,8 @@ type emitted map[string]map[string]bool
 // collectorConfig mirrors Braid's pipeline where it decides metric names:
 // Braid's span-metrics connector (cumulative, exemplars, the pod dimensions)
 // into the Prometheus exporter, Braid's correlation processor and Loki
-// exporter, and the collector's own telemetry reader without units, type
+// exporter, the queue on Braid's wal_storage, and the collector's own
+// telemetry reader without units, type
 // suffixes or scope labels. A dead
 // OTLP/HTTP backend makes every signal's refused, failed and queue metrics
 // appear; a Loki that refuses everything makes the Loki exporter's.
@@ -98,7 +101,12 @@ exporters:
     sending_queue:
       enabled: true
       queue_size: 100
+      storage: wal_storage
+extensions:
+  wal_storage:
+    directory: %[6]s
 service:
+  extensions: [wal_storage]
   pipelines:
     traces:
       receivers: [otlp]
@@ -140,7 +148,10 @@ func testFactories() (otelcol.Factories, error) {
 	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](prometheusexporter.NewFactory(), otlphttpexporter.NewFactory(), lokiexporter.NewFactory()); err != nil {
 		return f, err
 	}
-	f.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](spanmetricsconnector.NewFactory())
+	if f.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](spanmetricsconnector.NewFactory()); err != nil {
+		return f, err
+	}
+	f.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](walstorageextension.NewFactory())
 	return f, err
 }
 
@@ -158,7 +169,7 @@ func pipelineMetrics(t *testing.T) (spans, self emitted, openMetrics, text strin
 		http.Error(w, "entry too far behind", http.StatusBadRequest)
 	}))
 	t.Cleanup(loki.Close)
-	cfg := fmt.Sprintf(collectorConfig, otlpAddr, promAddr, telPort, deadAddr, loki.URL)
+	cfg := fmt.Sprintf(collectorConfig, otlpAddr, promAddr, telPort, deadAddr, loki.URL, t.TempDir())
 
 	_, err = testcollector.Run(t, testcollector.Settings(testFactories, cfg))
 	require.NoError(t, err)
@@ -194,7 +205,9 @@ func pipelineMetrics(t *testing.T) (spans, self emitted, openMetrics, text strin
 			self["braid_admission_in_flight_items"] != nil &&
 			self["braid_admission_refused_items"] != nil &&
 			self["braid_span_metrics_series"] != nil &&
-			self["braid_span_metrics_overflow_spans"] != nil
+			self["braid_span_metrics_overflow_spans"] != nil &&
+			self["braid_wal_storage_disk_bytes"] != nil &&
+			self["braid_wal_storage_lost_bytes"] != nil
 	}, 30*time.Second, 100*time.Millisecond)
 
 	get := func(accept string) string {

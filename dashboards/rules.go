@@ -196,6 +196,18 @@ func RulesYAML(cfg Config) ([]byte, error) {
 			},
 		},
 		{
+			// wal_storage found a damaged queue file at start (a disk
+			// fault, or a file edited by hand): what it held is lost.
+			Alert:  "BraidQueueStorageDamaged",
+			Expr:   fmt.Sprintf("sum by (instance, %s) (increase(%s[15m])) > 0", labelClient, metricStorageLostBytes),
+			Labels: map[string]string{"severity": "page"},
+			Annotations: map[string]string{
+				"summary":       "Braid {{ $labels.instance }}: queue storage {{ $labels.client }} lost {{ $value | humanize1024 }}B to a damaged file",
+				"description":   "At start, wal_storage found a damaged queue file: it copied the file into corrupt/ and lost the records after the damage. Look for the damage in Braid's log, and at the disk.",
+				"dashboard_url": braidLink,
+			},
+		},
+		{
 			Alert: "BraidQueueNearlyFull",
 			Expr: fmt.Sprintf("max by (instance, %s, %s) (%s / %s) > 0.8",
 				labelExporter, labelDataType, metricQueueSize, metricQueueCapacity),

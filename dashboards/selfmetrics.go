@@ -46,6 +46,10 @@ const (
 	metricAdmissionInFlight   = "braid_admission_in_flight_items" // signal
 	metricAdmissionRefused    = "braid_admission_refused_items"   // signal
 	labelSignal               = "signal"
+	metricStorageDiskBytes    = "braid_wal_storage_disk_bytes" // client
+	metricStorageLiveBytes    = "braid_wal_storage_live_bytes" // client
+	metricStorageLostBytes    = "braid_wal_storage_lost_bytes" // client
+	labelClient               = "client"
 	metricSpanMetricsSeries   = "braid_span_metrics_series"
 	metricSpanMetricsOverflow = "braid_span_metrics_overflow_spans"
 	labelOutcome              = "outcome"

@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -65,6 +66,7 @@ func Scenarios() []Scenario {
 	return []Scenario{
 		{"gateway-kill", gatewayKill},
 		{"agent-kill", agentKill},
+		{"agent-kill-infer", agentKillInfer},
 		{"backend-outage", backendOutage},
 		{"disk-full", diskFull},
 		{"corrupt-queue", corruptQueue},
@@ -92,6 +94,8 @@ type rig struct {
 	braid  *Braid
 	otlp   string // braid's OTLP gRPC address
 	r      *Result
+	// concurrency is each sender's requests in flight (default 4).
+	concurrency int
 }
 
 func newRig(s Settings, r *Result) (*rig, error) {
@@ -233,9 +237,11 @@ func (g *rig) gateway(storage string) error {
 	return nil
 }
 
-// agent sets up the shipped node agent with its gateway at the sink and its log files under the rig's directory.
-func (g *rig) agent(storage string) (logRoot string, err error) {
-	overlay, err := g.overlay(g.s.AgentConfig, nil)
+// agent sets up the shipped node agent with its gateway at the sink and its
+// log files under the rig's directory; extra is merged into its
+// configuration.
+func (g *rig) agent(storage string, extra map[string]any) (logRoot string, err error) {
+	overlay, err := g.overlay(g.s.AgentConfig, extra)
 	if err != nil {
 		return "", err
 	}
@@ -266,7 +272,7 @@ func (g *rig) startLoad(ctx context.Context, streams []Stream, file string) *loa
 	l := &load{cancel: cancel, errs: make(chan error, len(streams)+1)}
 	for _, st := range streams {
 		snd := &Sender{Ledger: g.ledger, Endpoint: g.otlp, Stream: st, Rate: g.s.Rate, Batch: g.s.Batch,
-			Timeout: 5 * time.Second, Concurrency: 4}
+			Timeout: 5 * time.Second, Concurrency: cmp.Or(g.concurrency, 4)}
 		l.senders = append(l.senders, snd)
 		l.wg.Add(1)
 		go func() { defer l.wg.Done(); l.errs <- snd.Run(ctx) }()
@@ -361,6 +367,9 @@ func (g *rig) finish(beforeCutAllowed bool) error {
 // killInstants picks n distinct instants in the middle of d, in order.
 func killInstants(rng *rand.Rand, d time.Duration, n int) []time.Duration {
 	out := make([]time.Duration, n)
+	if n <= 0 {
+		return out
+	}
 	for i := range out {
 		// One kill in each of n equal slices of the middle 80%.
 		slice := d * 8 / 10 / time.Duration(n)
@@ -418,7 +427,7 @@ func agentKill(ctx context.Context, s Settings, r *Result) error {
 	if err := g.backendsUp(); err != nil {
 		return err
 	}
-	logRoot, err := g.agent(filepath.Join(g.dir, "storage"))
+	logRoot, err := g.agent(filepath.Join(g.dir, "storage"), nil)
 	if err != nil {
 		return err
 	}
@@ -430,6 +439,39 @@ func agentKill(ctx context.Context, s Settings, r *Result) error {
 	// at startup only).
 	file := filepath.Join(logRoot, "faults_probe-0_0f4a17e2-0000-4000-8000-000000000001", "app", "0.log")
 	if err := g.killsUnderLoad(ctx, []Stream{Spans, LogRecords}, file); err != nil {
+		return err
+	}
+	g.drain(ctx, false)
+	return g.finish(false)
+}
+
+// agentKillInfer is agentKill with inferred log links on: untraced records
+// wait in the correlation processor's delay buffer, inside their request,
+// when the agent is killed. Container log files are left out: a file is read
+// one request at a time, each held for the delay.
+func agentKillInfer(ctx context.Context, s Settings, r *Result) error {
+	g, err := newRig(s, r)
+	if err != nil {
+		return err
+	}
+	if err := g.backendsUp(); err != nil {
+		return err
+	}
+	_, err = g.agent(filepath.Join(g.dir, "storage"), map[string]any{
+		"processors": map[string]any{"correlation": map[string]any{
+			"pod_resolver":    "",
+			"infer_log_links": map[string]any{"enabled": true},
+		}},
+	})
+	if err != nil {
+		return err
+	}
+	if err := g.braid.Start(ctx); err != nil {
+		return err
+	}
+	// The delay (2s) holds each request: more in flight keep the rate.
+	g.concurrency = 16
+	if err := g.killsUnderLoad(ctx, []Stream{Spans, LogRecords}, ""); err != nil {
 		return err
 	}
 	g.drain(ctx, false)

@@ -52,7 +52,7 @@ bench-e2e: build loadgen ## end-to-end load: passthrough, the steps in between, 
 	taskset -c $(BENCH_LOADGEN_CPUS) ./bin/braid-loadgen compare --braid $(BIN) --braid-cpus $(BENCH_BRAID_CPUS) \
 		--cpu-rate 50000 --step 10s --profile .tmp/profiles \
 		--pipeline passthrough=bench/passthrough.yaml --pipeline correlation=bench/correlation.yaml \
-		--pipeline queue=bench/queue.yaml --pipeline spanmetrics=bench/spanmetrics.yaml:traces \
+		--pipeline queue=bench/queue.yaml --pipeline queue-wal=bench/queue-wal.yaml --pipeline spanmetrics=bench/spanmetrics.yaml:traces \
 		--pipeline spanmetrics-contrib=bench/spanmetrics-contrib.yaml:traces \
 		--pipeline loki=bench/loki.yaml:logs --pipeline full=bench/full.yaml \
 		--pipeline gateway=bench/gateway.yaml \

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -65,6 +66,7 @@ type Scenario struct {
 func Scenarios() []Scenario {
 	return []Scenario{
 		{"gateway-kill", gatewayKill},
+		{"gateway-kill-admission", gatewayKillAdmission},
 		{"agent-kill", agentKill},
 		{"agent-kill-infer", agentKillInfer},
 		{"backend-outage", backendOutage},
@@ -94,8 +96,10 @@ type rig struct {
 	braid  *Braid
 	otlp   string // braid's OTLP gRPC address
 	r      *Result
-	// concurrency is each sender's requests in flight (default 4).
+	// concurrency is each sender's requests in flight (default 4); burst
+	// sends them together.
 	concurrency int
+	burst       bool
 }
 
 func newRig(s Settings, r *Result) (*rig, error) {
@@ -272,7 +276,7 @@ func (g *rig) startLoad(ctx context.Context, streams []Stream, file string) *loa
 	l := &load{cancel: cancel, errs: make(chan error, len(streams)+1)}
 	for _, st := range streams {
 		snd := &Sender{Ledger: g.ledger, Endpoint: g.otlp, Stream: st, Rate: g.s.Rate, Batch: g.s.Batch,
-			Timeout: 5 * time.Second, Concurrency: cmp.Or(g.concurrency, 4)}
+			Timeout: 5 * time.Second, Concurrency: cmp.Or(g.concurrency, 4), Burst: g.burst}
 		l.senders = append(l.senders, snd)
 		l.wg.Add(1)
 		go func() { defer l.wg.Done(); l.errs <- snd.Run(ctx) }()
@@ -381,8 +385,18 @@ func killInstants(rng *rand.Rand, d time.Duration, n int) []time.Duration {
 // killsUnderLoad kills braid at random instants while load runs, restarting
 // it on the same storage each time.
 func (g *rig) killsUnderLoad(ctx context.Context, streams []Stream, file string) error {
-	rng := newRand(g.s.Seed ^ uint64(len(g.name)))
 	l := g.startLoad(ctx, streams, file)
+	err := g.kills(ctx, l)
+	if serr := l.stop(); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// kills kills and restarts braid at random instants over the load time,
+// then waits for the load time to end.
+func (g *rig) kills(ctx context.Context, l *load) error {
+	rng := newRand(g.s.Seed ^ uint64(len(g.name)))
 	start := time.Now()
 	for _, at := range killInstants(rng, g.s.Load, g.s.Kills) {
 		time.Sleep(time.Until(start.Add(at)))
@@ -390,12 +404,11 @@ func (g *rig) killsUnderLoad(ctx context.Context, streams []Stream, file string)
 		g.note("kill -9 at %.1fs", time.Since(start).Seconds())
 		time.Sleep(500 * time.Millisecond)
 		if err := g.braid.Start(ctx); err != nil {
-			l.stop()
 			return fmt.Errorf("restart after kill: %w", err)
 		}
 	}
 	time.Sleep(time.Until(start.Add(g.s.Load)))
-	return l.stop()
+	return nil
 }
 
 func gatewayKill(ctx context.Context, s Settings, r *Result) error {
@@ -417,6 +430,46 @@ func gatewayKill(ctx context.Context, s Settings, r *Result) error {
 	}
 	g.drain(ctx, false)
 	return g.finish(false)
+}
+
+// gatewayKillAdmission is gatewayKill with the admission limit so low that
+// the admission processor refuses a good share of the requests while the
+// kills happen: refused items must not count as acknowledged, and the rest
+// must all arrive.
+func gatewayKillAdmission(ctx context.Context, s Settings, r *Result) error {
+	g, err := newRig(s, r)
+	if err != nil {
+		return err
+	}
+	if err := g.backendsUp(); err != nil {
+		return err
+	}
+	if err := g.gateway(filepath.Join(g.dir, "storage")); err != nil {
+		return err
+	}
+	// Eight requests at once against room for one: most of each burst is
+	// refused.
+	g.braid.Env = append(g.braid.Env, "BRAID_MAX_IN_FLIGHT_ITEMS="+strconv.Itoa(s.Batch))
+	g.concurrency, g.burst = 8, true
+	if err := g.braid.Start(ctx); err != nil {
+		return err
+	}
+	l := g.startLoad(ctx, []Stream{Spans, LogRecords, Points}, "")
+	err = g.kills(ctx, l)
+	refused := l.failureCodes()
+	if serr := l.stop(); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return err
+	}
+	g.note("requests refused: %v", refused)
+	g.drain(ctx, false)
+	err = g.finish(false)
+	if refused[codes.ResourceExhausted] == 0 {
+		err = errors.Join(err, errors.New("the admission processor refused nothing: lower its limit"))
+	}
+	return err
 }
 
 func agentKill(ctx context.Context, s Settings, r *Result) error {

@@ -40,6 +40,9 @@ type Sender struct {
 	// 1), for a receiver that answers slowly, as one that holds a request
 	// until its records are safe does.
 	Concurrency int
+	// Burst starts every concurrent request together, instead of spread
+	// over the interval, so that they arrive at once.
+	Burst bool
 
 	requests, failures atomic.Int64
 	mu                 sync.Mutex
@@ -77,10 +80,14 @@ func (s *Sender) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			// Workers start spread over one interval, for an even rate.
+			offset := interval * time.Duration(w) / time.Duration(workers)
+			if s.Burst {
+				offset = 0
+			}
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(interval * time.Duration(w) / time.Duration(workers)):
+			case <-time.After(offset):
 			}
 			s.send(ctx, export, interval)
 		}()

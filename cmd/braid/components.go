@@ -32,6 +32,7 @@ import (
 
 	"github.com/braidobs/braid/connectors/spanmetricsconnector"
 	"github.com/braidobs/braid/drill"
+	"github.com/braidobs/braid/exporters/loadbalancingexporter"
 	"github.com/braidobs/braid/exporters/lokiexporter"
 	"github.com/braidobs/braid/exporters/remotewriteexporter"
 	"github.com/braidobs/braid/extensions/drillextension"
@@ -92,6 +93,7 @@ func components() (otelcol.Factories, error) {
 		remotewriteexporter.NewFactory(),
 		kafkaexporter.NewFactory(),
 		lokiexporter.NewFactory(),
+		loadbalancingexporter.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err

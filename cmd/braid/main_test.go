@@ -430,7 +430,7 @@ func TestComponentsCommandListsEveryComponent(t *testing.T) {
 	want := map[string][]string{
 		"receivers":  {"otlp", "prometheus", "file_log", "jaeger", "zipkin", "kafka"},
 		"processors": {"batch", "memory_limiter", "resource", "correlation", "admission"},
-		"exporters":  {"debug", "otlp_grpc", "otlp_http", "prometheus", "prometheus_remote_write", "kafka"},
+		"exporters":  {"debug", "otlp_grpc", "otlp_http", "prometheus", "prometheus_remote_write", "kafka", "loadbalancing"},
 		"connectors": {"span_metrics", "braid_span_metrics"},
 		"extensions": {"health_check", "pprof", "zpages", "file_storage", "bearertokenauth"},
 	}

@@ -1,0 +1,485 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/otelcol"
+	"go.uber.org/zap"
+)
+
+// configReloader makes configuration reloads safe: a configuration that does
+// not resolve, unmarshal or validate never reaches the running collector, so
+// a bad edit cannot stop Braid.
+//
+// otelcol's Collector re-reads its configuration from its providers on SIGHUP
+// and whenever the watcher it passed to a provider fires; it shuts the
+// running service down first and exits if the new configuration fails. Braid
+// keeps otelcol as it is and puts snapshots between the collector and the
+// real providers (embedded, file, env, yaml, http):
+//
+//   - A candidate is the whole configuration resolved from the command-line
+//     locations through fresh instances of the real providers, every value
+//     retrieved on the way recorded: the files, and the ${env:…} or ${file:…}
+//     references inside them. It is checked by Collector.DryRun, the check
+//     `braid validate` runs (resolve, unmarshal with the same factories,
+//     Validate, build the pipeline graph).
+//   - The collector's own resolver only ever gets snapshot providers, which
+//     answer from the served snapshot. A resolve of the collector (its first
+//     Retrieve after the previous resolve ended, which the converter at the
+//     end of the resolver marks) serves a candidate checked for it: a valid
+//     one becomes the served snapshot; an invalid one is logged and refused,
+//     and the collector is answered from the last good snapshot again. This
+//     is what covers SIGHUP, which otelcol handles itself.
+//   - Reload (POST /-/reload, a changed --config file) checks a candidate
+//     first and fires the resolver's watcher only when it is valid and
+//     differs from the served one; the resolve that follows serves that
+//     very candidate.
+//   - With the service.partialReload feature gate, which Braid turns on,
+//     otelcol compares the new configuration with the running one before it
+//     shuts anything down: the last good snapshot served again changes
+//     nothing, so after a refused SIGHUP the pipelines run on untouched, and
+//     a change to receivers only restarts those receivers. Any other change
+//     still rebuilds every component.
+//
+// The outcome of the last check is exposed on the collector's own telemetry
+// (see reloadStatus). The converter also pins service.instance.id, so that a
+// rebuilt service keeps the identity of the process.
+type configReloader struct {
+	// providers are the real providers; candidates are resolved through
+	// fresh instances of them, the collector's resolver through snapshots.
+	providers  []confmap.ProviderFactory
+	factories  func() (otelcol.Factories, error)
+	instanceID string
+	status     *reloadStatus
+
+	// reloadMu serializes Reload, so that one candidate at a time waits for
+	// the collector.
+	reloadMu sync.Mutex
+
+	// mu guards the fields below.
+	mu sync.Mutex
+	// uris are the configuration locations, as otelcol orders them: the
+	// --config values, then the --set overrides.
+	uris   []string
+	logger *zap.Logger
+	// served is the snapshot the collector's resolver is answered from; nil
+	// until the collector's first resolve.
+	served *snapshot
+	// pending is a candidate Reload checked, for the next resolve to serve.
+	pending *snapshot
+	// pendingDone are closed when the resolve that serves pending ends;
+	// resolveDone when the resolve under way ends.
+	pendingDone, resolveDone []chan struct{}
+	// resolving is true between the first Retrieve of a collector resolve
+	// and the converter that ends it.
+	resolving bool
+	// watcher is the collector resolver's change callback, kept from its
+	// Retrieve calls; fired is true while an event sent to it has not led
+	// to a resolve yet; closed once the resolver shut its providers down.
+	watcher confmap.WatcherFunc
+	fired   bool
+	closed  bool
+}
+
+// newConfigReloader returns a reloader over Braid's providers and
+// components. uris are the configuration locations; newCommand replaces them
+// with those of the command line before the collector starts.
+func newConfigReloader(uris ...string) *configReloader {
+	if len(uris) == 0 {
+		uris = []string{defaultConfigURI}
+	}
+	r := &configReloader{
+		providers:  braidProviderFactories(),
+		instanceID: pinnedInstanceID(),
+		status:     newReloadStatus(),
+		uris:       uris,
+		logger:     zap.NewNop(),
+	}
+	r.factories = func() (otelcol.Factories, error) {
+		f, err := components()
+		if err != nil {
+			return otelcol.Factories{}, err
+		}
+		f.Telemetry = r.status.telemetryFactory(f.Telemetry)
+		return f, nil
+	}
+	return r
+}
+
+func (r *configReloader) setURIs(uris []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.uris = uris
+}
+
+func (r *configReloader) locations() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.uris...)
+}
+
+// settings are the settings of the collector that Braid runs: the one whose
+// configuration this reloader guards.
+func (r *configReloader) settings() otelcol.CollectorSettings {
+	snapshots := make([]confmap.ProviderFactory, len(r.providers))
+	for i, f := range r.providers {
+		snapshots[i] = confmap.NewProviderFactory(func(set confmap.ProviderSettings) confmap.Provider {
+			r.setLogger(set.Logger)
+			return snapshotProvider{Provider: f.Create(set), r: r}
+		})
+	}
+	return otelcol.CollectorSettings{
+		BuildInfo: buildInfo(),
+		Factories: r.factories,
+		ConfigProviderSettings: otelcol.ConfigProviderSettings{
+			ResolverSettings: confmap.ResolverSettings{
+				URIs:               r.locations(),
+				ProviderFactories:  snapshots,
+				ConverterFactories: []confmap.ConverterFactory{r.converterFactory(true)},
+				DefaultScheme:      "env",
+			},
+		},
+	}
+}
+
+func (r *configReloader) setLogger(l *zap.Logger) {
+	if l == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logger = l
+}
+
+func (r *configReloader) log() *zap.Logger {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.logger
+}
+
+// invalidConfigError is a candidate that failed its check.
+type invalidConfigError struct{ err error }
+
+func (e *invalidConfigError) Error() string { return e.err.Error() }
+func (e *invalidConfigError) Unwrap() error { return e.err }
+
+// errNotRunning is returned by Reload before the collector has read its
+// configuration, or once it has stopped.
+var errNotRunning = errors.New("the collector is not running")
+
+// candidate resolves the configuration afresh and checks it as `braid
+// validate` does. The snapshot holds what was retrieved even when the check
+// fails (possibly not every location).
+func (r *configReloader) candidate(ctx context.Context) (*snapshot, error) {
+	snap := &snapshot{values: map[string]retrievedValue{}}
+	recording := make([]confmap.ProviderFactory, len(r.providers))
+	for i, f := range r.providers {
+		recording[i] = confmap.NewProviderFactory(func(set confmap.ProviderSettings) confmap.Provider {
+			return recordingProvider{Provider: f.Create(set), snap: snap}
+		})
+	}
+	col, err := otelcol.NewCollector(otelcol.CollectorSettings{
+		BuildInfo: buildInfo(),
+		Factories: r.factories,
+		ConfigProviderSettings: otelcol.ConfigProviderSettings{
+			ResolverSettings: confmap.ResolverSettings{
+				URIs:               r.locations(),
+				ProviderFactories:  recording,
+				ConverterFactories: []confmap.ConverterFactory{r.converterFactory(false)},
+				DefaultScheme:      "env",
+			},
+		},
+		SkipSettingGRPCLogger: true,
+	})
+	if err != nil {
+		return snap, &invalidConfigError{err}
+	}
+	if err := col.DryRun(ctx); err != nil {
+		return snap, &invalidConfigError{err}
+	}
+	return snap, nil
+}
+
+// Reload checks a candidate and, when it is valid and differs from the
+// running configuration, has the collector apply it; it returns once the
+// collector has read it. An invalid candidate is refused with an
+// *invalidConfigError and nothing else happens. trigger names the cause in
+// the log.
+func (r *configReloader) Reload(ctx context.Context, trigger string) error {
+	r.reloadMu.Lock()
+	defer r.reloadMu.Unlock()
+
+	snap, err := r.candidate(ctx)
+	if err != nil {
+		r.refuse(err, trigger)
+		return err
+	}
+
+	r.mu.Lock()
+	if r.watcher == nil || r.closed {
+		r.mu.Unlock()
+		return errNotRunning
+	}
+	if snap.equal(r.served) {
+		r.pending = nil // left by a Reload that gave up waiting
+		r.mu.Unlock()
+		r.status.succeeded()
+		r.log().Info("Configuration unchanged", zap.String("trigger", trigger))
+		return nil
+	}
+	r.pending = snap
+	done := make(chan struct{})
+	r.pendingDone = append(r.pendingDone, done)
+	if !r.fired {
+		r.fired = true
+		notify(r.watcher)
+	}
+	r.mu.Unlock()
+
+	select {
+	case <-done:
+		r.log().Info("Configuration reloaded", zap.String("trigger", trigger))
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for the collector to read the configuration: %w", ctx.Err())
+	}
+}
+
+// notify tells the collector's resolver that the configuration changed. The
+// resolver's channel holds one event, so the send may wait for the collector
+// to take the previous one; the resolver closes that channel when it shuts
+// down, which makes a send still waiting then panic: that send is dropped.
+func notify(watcher confmap.WatcherFunc) {
+	go func() {
+		defer func() { _ = recover() }()
+		watcher(&confmap.ChangeEvent{})
+	}()
+}
+
+func (r *configReloader) refuse(err error, trigger string) {
+	r.status.failed()
+	r.log().Error("Configuration refused, the last good one keeps running",
+		zap.String("trigger", trigger), zap.Error(err))
+}
+
+// retrieve answers a Retrieve of the collector's resolver from the served
+// snapshot, starting a resolve first if none is under way. ok is false for a
+// location the snapshot lacks: only when the first configuration failed to
+// resolve, and then the real provider reports the error.
+func (r *configReloader) retrieve(ctx context.Context, uri string, watcher confmap.WatcherFunc) (v retrievedValue, ok bool) {
+	r.mu.Lock()
+	if watcher != nil {
+		r.watcher = watcher
+	}
+	begin := !r.resolving
+	r.resolving = true
+	r.mu.Unlock()
+
+	if begin {
+		r.beginResolve(ctx)
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.served == nil {
+		return retrievedValue{}, false
+	}
+	return r.served.get(uri)
+}
+
+// beginResolve picks the snapshot a collector resolve is served: the one
+// Reload checked, or else a candidate checked now (SIGHUP, the first start).
+func (r *configReloader) beginResolve(ctx context.Context) {
+	r.mu.Lock()
+	r.fired = false
+	if r.pending != nil {
+		r.served, r.pending = r.pending, nil
+		r.resolveDone, r.pendingDone = append(r.resolveDone, r.pendingDone...), nil
+		r.mu.Unlock()
+		r.status.succeeded()
+		return
+	}
+	first := r.served == nil
+	r.mu.Unlock()
+
+	snap, err := r.candidate(ctx)
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case err == nil:
+		r.served = snap
+		r.status.succeeded()
+	case first:
+		// Nothing runs yet: the collector gets the configuration as it is
+		// and reports what is wrong with it itself, as without Braid.
+		r.served = snap
+		r.status.failed()
+	default:
+		r.status.failed()
+		r.logger.Error("Configuration refused, the last good one keeps running",
+			zap.String("trigger", "collector reload (SIGHUP)"), zap.Error(err))
+	}
+}
+
+// endResolve is called by the converter at the end of a collector resolve.
+func (r *configReloader) endResolve() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.resolving = false
+	for _, done := range r.resolveDone {
+		close(done)
+	}
+	r.resolveDone = nil
+}
+
+func (r *configReloader) shutdown() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+}
+
+// snapshotProvider answers the collector's resolver from the reloader's
+// served snapshot; the provider it wraps only serves locations the snapshot
+// lacks, and is never asked to watch: Braid watches files itself.
+type snapshotProvider struct {
+	confmap.Provider
+	r *configReloader
+}
+
+func (p snapshotProvider) Retrieve(ctx context.Context, uri string, watcher confmap.WatcherFunc) (*confmap.Retrieved, error) {
+	if v, ok := p.r.retrieve(ctx, uri, watcher); ok {
+		return v.retrieved()
+	}
+	return p.Provider.Retrieve(ctx, uri, nil)
+}
+
+func (p snapshotProvider) Shutdown(ctx context.Context) error {
+	p.r.shutdown()
+	return p.Provider.Shutdown(ctx)
+}
+
+// recordingProvider retrieves from a real provider and records each value in
+// a candidate's snapshot; it serves the recorded copy, so that the check sees
+// exactly what the collector would be served.
+type recordingProvider struct {
+	confmap.Provider
+	snap *snapshot
+}
+
+func (p recordingProvider) Retrieve(ctx context.Context, uri string, _ confmap.WatcherFunc) (*confmap.Retrieved, error) {
+	ret, err := p.Provider.Retrieve(ctx, uri, nil)
+	if err != nil {
+		return nil, err
+	}
+	v, err := recordRetrieved(ret)
+	if closeErr := ret.Close(ctx); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.snap.values[uri] = v
+	return v.retrieved()
+}
+
+// snapshot is every value one resolve retrieved, by location. It is written
+// only while its candidate resolves, and read-only afterwards.
+type snapshot struct {
+	values map[string]retrievedValue
+}
+
+func (s *snapshot) get(uri string) (retrievedValue, bool) {
+	v, ok := s.values[uri]
+	return v, ok
+}
+
+func (s *snapshot) equal(o *snapshot) bool {
+	if s == nil || o == nil {
+		return s == o
+	}
+	return reflect.DeepEqual(s.values, o.values)
+}
+
+// retrievedValue is one retrieved value kept so that it can be served again:
+// its text when the provider gave one (every provider Braid ships parses YAML
+// text), or else a copy of the raw value.
+type retrievedValue struct {
+	text    string
+	hasText bool
+	raw     any
+}
+
+func recordRetrieved(ret *confmap.Retrieved) (retrievedValue, error) {
+	if s, err := ret.AsString(); err == nil {
+		return retrievedValue{text: s, hasText: true}, nil
+	}
+	raw, err := ret.AsRaw()
+	if err != nil {
+		return retrievedValue{}, err
+	}
+	return retrievedValue{raw: copyRaw(raw)}, nil
+}
+
+func (v retrievedValue) retrieved() (*confmap.Retrieved, error) {
+	if v.hasText {
+		return confmap.NewRetrievedFromYAML([]byte(v.text))
+	}
+	return confmap.NewRetrieved(copyRaw(v.raw))
+}
+
+// copyRaw copies the maps and slices of a raw configuration value, which the
+// resolver may modify.
+func copyRaw(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, x := range v {
+			m[k] = copyRaw(x)
+		}
+		return m
+	case []any:
+		s := make([]any, len(v))
+		for i, x := range v {
+			s[i] = copyRaw(x)
+		}
+		return s
+	default:
+		return v
+	}
+}
+
+// converterFactory returns the converter Braid's resolvers end with: it pins
+// service.instance.id and, in the collector's resolver (endsResolve), marks
+// the end of a resolve.
+func (r *configReloader) converterFactory(endsResolve bool) confmap.ConverterFactory {
+	return confmap.NewConverterFactory(func(confmap.ConverterSettings) confmap.Converter {
+		return resolveEnd{r: r, endsResolve: endsResolve}
+	})
+}
+
+type resolveEnd struct {
+	r           *configReloader
+	endsResolve bool
+}
+
+func (c resolveEnd) Convert(_ context.Context, conf *confmap.Conf) error {
+	if c.endsResolve {
+		defer c.r.endResolve()
+	}
+	return pinInstanceID(conf, c.r.instanceID)
+}
+
+func buildInfo() component.BuildInfo {
+	return component.BuildInfo{
+		Command:     "braid",
+		Description: "Braid observability gateway",
+		Version:     version + " (" + commit + ")",
+	}
+}

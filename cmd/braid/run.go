@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"go.opentelemetry.io/collector/otelcol"
+	"go.uber.org/zap"
+)
+
+// partialReloadGate is otelcol's gate for comparing a reloaded configuration
+// with the running one: see configReloader.
+const partialReloadGate = "service.partialReload"
+
+// runOptions are the gateway's own flags.
+type runOptions struct {
+	// adminEndpoint is where POST /-/reload is served; empty: nowhere.
+	adminEndpoint string
+	// watchConfig reloads when a --config file changes.
+	watchConfig bool
+}
+
+// runBraid runs the gateway until it is stopped: the collector with reload
+// safety, the admin endpoint and the configuration file watcher.
+func runBraid(ctx context.Context, r *configReloader, opts runOptions) error {
+	col, err := otelcol.NewCollector(r.settings())
+	if err != nil {
+		return err
+	}
+	if opts.adminEndpoint != "" {
+		admin, err := startAdmin(opts.adminEndpoint, r, col.GetState)
+		if err != nil {
+			return err
+		}
+		defer admin.Close()
+	}
+	if opts.watchConfig {
+		if paths := configFilePaths(r.locations()); len(paths) > 0 {
+			stop, err := watchConfigFiles(r, paths, watchDebounce)
+			if err != nil {
+				// The other ways to reload still work.
+				r.log().Warn("Cannot watch the configuration files; reload with SIGHUP or POST /-/reload",
+					zap.Strings("paths", paths), zap.Error(err))
+			} else {
+				defer stop()
+			}
+		}
+	}
+	return col.Run(ctx)
+}
+
+// recordLocations makes flags record the configuration locations they are
+// given, as otelcol orders them (otelcol/flags.go): every --config value,
+// then every --set as a yaml: location. The returned function lists them, or
+// the embedded default when there are none.
+func recordLocations(flags *pflag.FlagSet) func() []string {
+	var configs, sets []string
+	if f := flags.Lookup("config"); f != nil {
+		f.Value = recordingValue{Value: f.Value, record: func(s string) { configs = append(configs, s) }}
+	}
+	if f := flags.Lookup("set"); f != nil {
+		f.Value = recordingValue{Value: f.Value, record: func(s string) {
+			key, value, _ := strings.Cut(s, "=")
+			sets = append(sets, "yaml:"+strings.TrimSpace(strings.ReplaceAll(key, ".", "::"))+": "+strings.TrimSpace(value))
+		}}
+	}
+	return func() []string {
+		uris := append([]string(nil), configs...)
+		if len(uris) == 0 && len(sets) == 0 {
+			uris = []string{defaultConfigURI}
+		}
+		return append(uris, sets...)
+	}
+}
+
+// recordingValue passes each value a flag is set to on to record, once the
+// flag's own Value took it.
+type recordingValue struct {
+	pflag.Value
+	record func(string)
+}
+
+func (v recordingValue) Set(s string) error {
+	if err := v.Value.Set(s); err != nil {
+		return err
+	}
+	v.record(s)
+	return nil
+}
+
+// configFilePaths are the files among the configuration locations: file:
+// URIs and locations without a scheme.
+func configFilePaths(uris []string) []string {
+	var paths []string
+	for _, uri := range uris {
+		switch {
+		case strings.HasPrefix(uri, "file:"):
+			paths = append(paths, strings.TrimPrefix(uri, "file:"))
+		case !strings.Contains(uri, ":") || driverLetter(uri):
+			paths = append(paths, uri)
+		}
+	}
+	return paths
+}
+
+func driverLetter(uri string) bool {
+	return len(uri) >= 2 && uri[1] == ':' && (uri[0] >= 'a' && uri[0] <= 'z' || uri[0] >= 'A' && uri[0] <= 'Z')
+}

@@ -321,6 +321,7 @@ func (r *configReloader) beginResolve(ctx context.Context) {
 		// and reports what is wrong with it itself, as without Braid.
 		r.served = snap
 		r.status.failed()
+		r.logger.Warn("Configuration check failed", zap.Error(err))
 	default:
 		r.status.failed()
 		r.logger.Error("Configuration refused, the last good one keeps running",

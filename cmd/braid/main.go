@@ -111,6 +111,7 @@ func newCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&run.watchConfig, "watch-config", true,
 		"reload when a --config file changes")
 	cmd.RunE = func(c *cobra.Command, _ []string) error {
+		run.adminEndpointChosen = c.Flags().Changed("admin-endpoint") || os.Getenv(adminEndpointEnv) != ""
 		return runBraid(c.Context(), newConfigReloader(locations()...), run)
 	}
 	cmd.Long = "Braid takes in metrics, logs and traces over OTLP and other protocols,\n" +

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -10,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/otelcol"
+	"go.opentelemetry.io/collector/service"
 	"go.uber.org/zap"
 )
 
@@ -73,9 +76,13 @@ type configReloader struct {
 	served *snapshot
 	// pending is a candidate Reload checked, for the next resolve to serve.
 	pending *snapshot
-	// pendingDone are closed when the resolve that serves pending ends;
-	// resolveDone when the resolve under way ends.
-	pendingDone, resolveDone []chan struct{}
+	// pendingDone are closed when the resolve that serves pending ends,
+	// resolveDone when the resolve under way ends, and rebuildDone when the
+	// next one does: otelcol resolves again when it rebuilds the service.
+	pendingDone, resolveDone, rebuildDone []chan struct{}
+	// appliedSections are the parts of the last resolved configuration
+	// that make otelcol rebuild every component when they change.
+	appliedSections []byte
 	// resolving is true between the first Retrieve of a collector resolve
 	// and the converter that ends it.
 	resolving bool
@@ -329,15 +336,54 @@ func (r *configReloader) beginResolve(ctx context.Context) {
 	}
 }
 
-// endResolve is called by the converter at the end of a collector resolve.
-func (r *configReloader) endResolve() {
+// endResolve is called by the converter at the end of a collector resolve,
+// with the rebuildSections of its configuration. Reload waits for the
+// collector to have read its configuration: when otelcol compares it with the
+// running one first (partial reload), a change outside the receivers makes it
+// shut the service down and resolve again, and only that second resolve feeds
+// the new service.
+func (r *configReloader) endResolve(sections []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.resolving = false
+	for _, done := range r.rebuildDone {
+		close(done)
+	}
+	r.rebuildDone = nil
+	rebuild := service.ReceiverPartialReloadEnabled() && sections != nil && r.appliedSections != nil &&
+		!bytes.Equal(sections, r.appliedSections)
+	r.appliedSections = sections
+	if rebuild {
+		r.rebuildDone, r.resolveDone = r.resolveDone, nil
+		return
+	}
 	for _, done := range r.resolveDone {
 		close(done)
 	}
 	r.resolveDone = nil
+}
+
+// rebuildSections encodes what otelcol's partial reload compares beyond the
+// receivers (otelcol/config_diff.go): service::telemetry, the extensions,
+// processors, exporters and connectors, the enabled extensions, and each
+// pipeline's processors and exporters. nil if it cannot be encoded.
+func rebuildSections(conf *confmap.Conf) []byte {
+	sections := map[string]any{}
+	for _, key := range []string{"service::telemetry", "extensions", "processors", "exporters", "connectors", "service::extensions"} {
+		sections[key] = conf.Get(key)
+	}
+	pipelines, _ := conf.Get("service::pipelines").(map[string]any)
+	for id, p := range pipelines {
+		if m, ok := p.(map[string]any); ok {
+			p = []any{m["processors"], m["exporters"]}
+		}
+		sections["service::pipelines::"+id] = p
+	}
+	b, err := json.Marshal(sections)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 func (r *configReloader) shutdown() {
@@ -471,10 +517,11 @@ type resolveEnd struct {
 }
 
 func (c resolveEnd) Convert(_ context.Context, conf *confmap.Conf) error {
+	err := pinInstanceID(conf, c.r.instanceID)
 	if c.endsResolve {
-		defer c.r.endResolve()
+		c.r.endResolve(rebuildSections(conf))
 	}
-	return pinInstanceID(conf, c.r.instanceID)
+	return err
 }
 
 func buildInfo() component.BuildInfo {

@@ -374,7 +374,11 @@ func TestReloadAppliesAGoodConfigAfterABadOne(t *testing.T) {
 			b.config.write(t, reloadConfig(moved, b.telemetry, "detailed"))
 			code, msg := tr.reload(t, b)
 			if code != 0 {
-				assert.Equal(t, http.StatusOK, code, msg)
+				require.Equal(t, http.StatusOK, code, msg)
+				// 200 comes once the rebuilt service runs.
+				status, err := sendSpan(t, moved)
+				require.NoError(t, err, "the new listener is up when POST /-/reload answers")
+				assert.Equal(t, http.StatusOK, status)
 			}
 			require.Eventually(t, func() bool { return b.reloadSuccessful(t) == 1 }, 30*time.Second, 50*time.Millisecond,
 				"braid_config_last_reload_successful never came back to 1")

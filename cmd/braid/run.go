@@ -17,6 +17,10 @@ const partialReloadGate = "service.partialReload"
 type runOptions struct {
 	// adminEndpoint is where POST /-/reload is served; empty: nowhere.
 	adminEndpoint string
+	// adminEndpointChosen is true when the user set adminEndpoint: failing
+	// to listen there stops Braid, while a default address already taken
+	// (another Braid on the host) only costs the endpoint.
+	adminEndpointChosen bool
 	// watchConfig reloads when a --config file changes.
 	watchConfig bool
 }
@@ -30,10 +34,14 @@ func runBraid(ctx context.Context, r *configReloader, opts runOptions) error {
 	}
 	if opts.adminEndpoint != "" {
 		admin, err := startAdmin(opts.adminEndpoint, r, col.GetState)
-		if err != nil {
+		switch {
+		case err == nil:
+			defer admin.Close()
+		case opts.adminEndpointChosen:
 			return err
+		default:
+			r.log().Warn("No admin endpoint; reload with SIGHUP or set "+adminEndpointEnv, zap.Error(err))
 		}
-		defer admin.Close()
 	}
 	if opts.watchConfig {
 		if paths := configFilePaths(r.locations()); len(paths) > 0 {

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/otelcol"
+)
+
+func TestRecordLocationsOrdersThemAsOtelcol(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		want    []string
+		wantErr bool
+	}{
+		{"none is the embedded default", nil, []string{defaultConfigURI}, false},
+		{"configs in order", []string{"--config=file:a.yaml", "--config", "env:B"}, []string{"file:a.yaml", "env:B"}, false},
+		{"sets after configs", []string{"--set=processors.batch.timeout=2s", "--config=file:a.yaml"},
+			[]string{"file:a.yaml", "yaml:processors::batch::timeout: 2s"}, false},
+		{"a bad set is not recorded", []string{"--config=file:a.yaml", "--set=nothing"}, []string{"file:a.yaml"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			flags := otelcol.NewCommand(settings()).Flags()
+			locations := recordLocations(flags)
+			err := flags.Parse(tt.args)
+			if tt.wantErr {
+				assert.Error(t, err)
+			} else {
+				require.NoError(t, err)
+			}
+			assert.Equal(t, tt.want, locations())
+		})
+	}
+}
+
+func TestPinInstanceIDKeepsTheUsersAndItsForm(t *testing.T) {
+	const id = "pod-uid-1"
+	tests := []struct {
+		name     string
+		resource any // service::telemetry::resource; nil: unset
+		want     any
+	}{
+		{"unset joins the attributes list", nil,
+			map[string]any{"attributes": []any{map[string]any{"name": "service.instance.id", "value": id}}}},
+		{"attributes list gets an entry",
+			map[string]any{"attributes": []any{map[string]any{"name": "deployment.environment.name", "value": "prod"}}},
+			map[string]any{"attributes": []any{
+				map[string]any{"name": "deployment.environment.name", "value": "prod"},
+				map[string]any{"name": "service.instance.id", "value": id},
+			}}},
+		{"user's entry kept",
+			map[string]any{"attributes": []any{map[string]any{"name": "service.instance.id", "value": "mine"}}},
+			map[string]any{"attributes": []any{map[string]any{"name": "service.instance.id", "value": "mine"}}}},
+		{"older inline form gets a key", map[string]any{"service.namespace": "shop"},
+			map[string]any{"service.namespace": "shop", "service.instance.id": id}},
+		{"user's inline key kept", map[string]any{"service.instance.id": "mine"},
+			map[string]any{"service.instance.id": "mine"}},
+		{"user's null kept", map[string]any{"service.instance.id": nil},
+			map[string]any{"service.instance.id": nil}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := map[string]any{"receivers": map[string]any{"otlp": nil}}
+			if tt.resource != nil {
+				raw["service"] = map[string]any{"telemetry": map[string]any{"resource": tt.resource}}
+			}
+			conf := confmap.NewFromStringMap(raw)
+			require.NoError(t, pinInstanceID(conf, id))
+			assert.Equal(t, tt.want, conf.Get(telemetryResourceKey))
+		})
+	}
+}
+
+func TestRebuildSectionsIgnoresReceivers(t *testing.T) {
+	base := func(endpoint, verbosity string) *confmap.Conf {
+		return confmap.NewFromStringMap(map[string]any{
+			"receivers": map[string]any{"otlp": map[string]any{"endpoint": endpoint}},
+			"exporters": map[string]any{"debug": map[string]any{"verbosity": verbosity}},
+			"service": map[string]any{"pipelines": map[string]any{
+				"traces": map[string]any{"receivers": []any{"otlp"}, "exporters": []any{"debug"}},
+			}},
+		})
+	}
+	assert.Equal(t, rebuildSections(base("a:1", "basic")), rebuildSections(base("b:2", "basic")))
+	assert.NotEqual(t, rebuildSections(base("a:1", "basic")), rebuildSections(base("a:1", "detailed")))
+}

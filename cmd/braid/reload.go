@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/otelcol"
 	"go.opentelemetry.io/collector/service"
 	"go.uber.org/zap"
+
+	"github.com/braidobs/braid/internal/reloadmetrics"
 )
 
 // configReloader makes configuration reloads safe: a configuration that does
@@ -51,7 +53,7 @@ import (
 //     still rebuilds every component.
 //
 // The outcome of the last check is exposed on the collector's own telemetry
-// (see reloadStatus). The converter also pins service.instance.id, so that a
+// (internal/reloadmetrics). The converter also pins service.instance.id, so that a
 // rebuilt service keeps the identity of the process.
 type configReloader struct {
 	// providers are the real providers; candidates are resolved through
@@ -59,7 +61,7 @@ type configReloader struct {
 	providers  []confmap.ProviderFactory
 	factories  func() (otelcol.Factories, error)
 	instanceID string
-	status     *reloadStatus
+	status     *reloadmetrics.Status
 
 	// reloadMu serializes Reload, so that one candidate at a time waits for
 	// the collector.
@@ -104,7 +106,7 @@ func newConfigReloader(uris ...string) *configReloader {
 	r := &configReloader{
 		providers:  braidProviderFactories(),
 		instanceID: pinnedInstanceID(),
-		status:     newReloadStatus(),
+		status:     &reloadmetrics.Status{},
 		uris:       uris,
 		logger:     zap.NewNop(),
 	}
@@ -113,7 +115,7 @@ func newConfigReloader(uris ...string) *configReloader {
 		if err != nil {
 			return otelcol.Factories{}, err
 		}
-		f.Telemetry = r.status.telemetryFactory(f.Telemetry)
+		f.Telemetry = r.status.TelemetryFactory(f.Telemetry)
 		return f, nil
 	}
 	return r
@@ -236,7 +238,7 @@ func (r *configReloader) Reload(ctx context.Context, trigger string) error {
 	if snap.equal(r.served) {
 		r.pending = nil // left by a Reload that gave up waiting
 		r.mu.Unlock()
-		r.status.succeeded()
+		r.status.Succeeded()
 		r.log().Info("Configuration unchanged", zap.String("trigger", trigger))
 		return nil
 	}
@@ -270,7 +272,7 @@ func notify(watcher confmap.WatcherFunc) {
 }
 
 func (r *configReloader) refuse(err error, trigger string) {
-	r.status.failed()
+	r.status.Failed()
 	r.log().Error("Configuration refused, the last good one keeps running",
 		zap.String("trigger", trigger), zap.Error(err))
 }
@@ -309,7 +311,7 @@ func (r *configReloader) beginResolve(ctx context.Context) {
 		r.served, r.pending = r.pending, nil
 		r.resolveDone, r.pendingDone = append(r.resolveDone, r.pendingDone...), nil
 		r.mu.Unlock()
-		r.status.succeeded()
+		r.status.Succeeded()
 		return
 	}
 	first := r.served == nil
@@ -322,15 +324,15 @@ func (r *configReloader) beginResolve(ctx context.Context) {
 	switch {
 	case err == nil:
 		r.served = snap
-		r.status.succeeded()
+		r.status.Succeeded()
 	case first:
 		// Nothing runs yet: the collector gets the configuration as it is
 		// and reports what is wrong with it itself, as without Braid.
 		r.served = snap
-		r.status.failed()
+		r.status.Failed()
 		r.logger.Warn("Configuration check failed", zap.Error(err))
 	default:
-		r.status.failed()
+		r.status.Failed()
 		r.logger.Error("Configuration refused, the last good one keeps running",
 			zap.String("trigger", "collector reload (SIGHUP)"), zap.Error(err))
 	}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/otelcol"
+	"go.uber.org/goleak"
 )
 
 func TestRecordLocationsOrdersThemAsOtelcol(t *testing.T) {
@@ -87,4 +89,36 @@ func TestRebuildSectionsIgnoresReceivers(t *testing.T) {
 	}
 	assert.Equal(t, rebuildSections(base("a:1", "basic")), rebuildSections(base("b:2", "basic")))
 	assert.NotEqual(t, rebuildSections(base("a:1", "basic")), rebuildSections(base("a:1", "detailed")))
+}
+
+func TestCandidateCheckLeavesNoGoroutines(t *testing.T) {
+	useFreePorts(t)
+	r := newConfigReloader(defaultConfigURI)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for range 5 {
+		_, err := r.candidate(context.Background())
+		require.NoError(t, err)
+	}
+}
+
+func TestCandidateCheckRefusesByName(t *testing.T) {
+	useFreePorts(t)
+	t.Setenv("BRAID_DEBUG_VERBOSITY", "basicx")
+	_, err := newConfigReloader(defaultConfigURI).candidate(context.Background())
+	var invalid *invalidConfigError
+	require.ErrorAs(t, err, &invalid)
+	assert.ErrorContains(t, err, "'verbosity'")
+	assert.ErrorContains(t, err, "basicx")
+}
+
+// The check of a candidate (resolve, unmarshal, validate, build the graph),
+// on the embedded default.
+func BenchmarkCandidateCheck(b *testing.B) {
+	r := newConfigReloader(defaultConfigURI)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.candidate(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -97,8 +97,8 @@ type configReloader struct {
 }
 
 // newConfigReloader returns a reloader over Braid's providers and
-// components. uris are the configuration locations; newCommand replaces them
-// with those of the command line before the collector starts.
+// components, for the configuration locations uris (the embedded default if
+// none).
 func newConfigReloader(uris ...string) *configReloader {
 	if len(uris) == 0 {
 		uris = []string{defaultConfigURI}
@@ -119,12 +119,6 @@ func newConfigReloader(uris ...string) *configReloader {
 		return f, nil
 	}
 	return r
-}
-
-func (r *configReloader) setURIs(uris []string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.uris = uris
 }
 
 func (r *configReloader) locations() []string {

@@ -44,12 +44,17 @@ import (
 // components returns every factory compiled into Braid. Adding a component
 // to the distribution means adding it here and nowhere else.
 func components() (otelcol.Factories, error) {
+	return componentsWith(correlationprocessor.NewRegistry())
+}
+
+// componentsWith is components with the correlation processors' engines kept
+// in engines, which the running gateway keeps across reloads.
+func componentsWith(engines *correlationprocessor.Registry) (otelcol.Factories, error) {
 	var err error
 	factories := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
 
 	// The drill-down API reads the trace index of the correlation processors
 	// that this same set of factories builds.
-	engines := correlationprocessor.NewRegistry()
 	correlation := correlationprocessor.NewFactory(correlationprocessor.WithRegistry(engines))
 	drillIndex := func(id component.ID) (drill.Index, bool) {
 		if idx, ok := engines.TraceIndex(id); ok {

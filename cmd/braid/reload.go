@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/braidobs/braid/internal/reloadmetrics"
+	"github.com/braidobs/braid/processors/correlationprocessor"
 )
 
 // configReloader makes configuration reloads safe: a configuration that does
@@ -50,7 +51,8 @@ import (
 //     shuts anything down: the last good snapshot served again changes
 //     nothing, so after a refused SIGHUP the pipelines run on untouched, and
 //     a change to receivers only restarts those receivers. Any other change
-//     still rebuilds every component.
+//     still rebuilds every component; the correlation processors' trace
+//     indexes are kept across it (correlationprocessor.KeepIndexes).
 //
 // The outcome of the last check is exposed on the collector's own telemetry
 // (internal/reloadmetrics). The converter also pins service.instance.id, so that a
@@ -58,10 +60,14 @@ import (
 type configReloader struct {
 	// providers are the real providers; candidates are resolved through
 	// fresh instances of them, the collector's resolver through snapshots.
-	providers  []confmap.ProviderFactory
-	factories  func() (otelcol.Factories, error)
-	instanceID string
-	status     *reloadmetrics.Status
+	providers []confmap.ProviderFactory
+	// factories build the running collector's components: one registry of
+	// correlation engines for the process, which keeps the trace indexes
+	// across a rebuild. checkFactories build a candidate's, apart: the
+	// check builds components without ever shutting them down.
+	factories, checkFactories func() (otelcol.Factories, error)
+	instanceID                string
+	status                    *reloadmetrics.Status
 
 	// reloadMu serializes Reload, so that one candidate at a time waits for
 	// the collector.
@@ -110,14 +116,16 @@ func newConfigReloader(uris ...string) *configReloader {
 		uris:       uris,
 		logger:     zap.NewNop(),
 	}
+	engines := correlationprocessor.NewRegistry(correlationprocessor.KeepIndexes())
 	r.factories = func() (otelcol.Factories, error) {
-		f, err := components()
+		f, err := componentsWith(engines)
 		if err != nil {
 			return otelcol.Factories{}, err
 		}
 		f.Telemetry = r.status.TelemetryFactory(f.Telemetry)
 		return f, nil
 	}
+	r.checkFactories = components
 	return r
 }
 
@@ -189,7 +197,7 @@ func (r *configReloader) candidate(ctx context.Context) (*snapshot, error) {
 	}
 	col, err := otelcol.NewCollector(otelcol.CollectorSettings{
 		BuildInfo: buildInfo(),
-		Factories: r.factories,
+		Factories: r.checkFactories,
 		ConfigProviderSettings: otelcol.ConfigProviderSettings{
 			ResolverSettings: confmap.ResolverSettings{
 				URIs:               r.locations(),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -161,23 +162,45 @@ type braidProcess struct {
 }
 
 // startBraid runs the braid binary on a config written through w, on free
-// loopback ports, until the test ends. A port picked as free can be taken
-// before braid binds it: then it tries again with other ports.
+// loopback ports, until the test ends.
 func startBraid(t *testing.T, w configWriter, watchConfig bool) *braidProcess {
+	t.Helper()
+	return launchBraid(t, func(b *braidProcess) []string {
+		b.otlpHTTP, b.telemetry = testnet.FreeAddr(t), testnet.FreeAddr(t)
+		w.write(t, reloadConfig(b.otlpHTTP, b.telemetry, "basic"))
+		return []string{"--config=file:" + w.path(), fmt.Sprintf("--watch-config=%t", watchConfig)}
+	}, w)
+}
+
+// startBraidOnDefault runs the braid binary on its embedded default, with the
+// file of w merged over it, on free loopback ports, until the test ends.
+func startBraidOnDefault(t *testing.T, w configWriter, override string) (*braidProcess, defaultEndpoints) {
+	t.Helper()
+	var e defaultEndpoints
+	b := launchBraid(t, func(b *braidProcess) []string {
+		e = useFreePorts(t)
+		b.otlpHTTP, b.telemetry = e.http, e.telemetry
+		w.write(t, override)
+		return []string{"--config=" + defaultConfigURI, "--config=file:" + w.path(), "--watch-config=false"}
+	}, w)
+	return b, e
+}
+
+// launchBraid starts braid with the arguments that setup returns (after it
+// picked the addresses) and waits for it to be ready. A port picked as free
+// can be taken before braid binds it: then it tries again with other ports.
+func launchBraid(t *testing.T, setup func(b *braidProcess) []string, w configWriter) *braidProcess {
 	t.Helper()
 	bin := braidBinary(t)
 	for attempt := 1; ; attempt++ {
 		b := &braidProcess{
-			output:    &syncBuffer{},
-			exited:    make(chan struct{}),
-			otlpHTTP:  testnet.FreeAddr(t),
-			telemetry: testnet.FreeAddr(t),
-			admin:     testnet.FreeAddr(t),
-			config:    w,
+			output: &syncBuffer{},
+			exited: make(chan struct{}),
+			admin:  testnet.FreeAddr(t),
+			config: w,
 		}
-		w.write(t, reloadConfig(b.otlpHTTP, b.telemetry, "basic"))
-		b.cmd = exec.Command(bin, "--config=file:"+w.path(), "--admin-endpoint="+b.admin,
-			fmt.Sprintf("--watch-config=%t", watchConfig))
+		args := append(setup(b), "--admin-endpoint="+b.admin)
+		b.cmd = exec.Command(bin, args...)
 		b.cmd.Stdout = b.output
 		b.cmd.Stderr = b.output
 		require.NoError(t, b.cmd.Start())
@@ -430,4 +453,35 @@ func TestReloadOfAnUnchangedConfigDoesNothing(t *testing.T) {
 	assert.Equal(t, "configuration reloaded\n", msg)
 	assert.Eventually(t, b.logged("Configuration unchanged"), 10*time.Second, 20*time.Millisecond)
 	assert.NotContains(t, b.output.String(), "Config updated")
+}
+
+func TestReloadKeepsTheTraceIndexAcrossARebuild(t *testing.T) {
+	override := func(verbosity string) string {
+		return "exporters:\n  debug:\n    verbosity: " + verbosity + "\n"
+	}
+	b, e := startBraidOnDefault(t, plainFile{file: filepath.Join(t.TempDir(), "override.yaml")}, override("basic"))
+	trace := pcommon.TraceID{0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}
+	body, err := ptraceotlp.NewExportRequestFromTraces(testTraces(trace, "checkout")).MarshalProto()
+	require.NoError(t, err)
+	resp := postOTLP(t, "http://"+e.http+"/v1/traces", "application/x-protobuf", body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	var out bytes.Buffer
+	drill := func() error {
+		out.Reset()
+		return runDrill(context.Background(), &out, drillOptions{
+			endpoint: e.drill, trace: trace.String(), asJSON: true, since: "15m", limit: 10, timeout: 5 * time.Second})
+	}
+	require.Eventually(t, func() bool { return drill() == nil }, 30*time.Second, 50*time.Millisecond, "drill never saw the trace")
+
+	// Another verbosity: otelcol rebuilds every component, the correlation
+	// processor and the drill-down API included.
+	b.config.write(t, override("detailed"))
+	code, msg := b.postReload(t)
+	require.Equal(t, http.StatusOK, code, msg)
+	require.Eventually(t, b.logged("restart service"), 10*time.Second, 20*time.Millisecond, "no rebuild happened")
+
+	require.NoError(t, drill(), "the rebuilt drill-down API knows the trace sent before")
+	assert.Contains(t, out.String(), `"root_operation":"GET /checkout"`)
 }

@@ -474,6 +474,15 @@ func TestReloadKeepsTheTraceIndexAcrossARebuild(t *testing.T) {
 			endpoint: e.drill, trace: trace.String(), asJSON: true, since: "15m", limit: 10, timeout: 5 * time.Second})
 	}
 	require.Eventually(t, func() bool { return drill() == nil }, 30*time.Second, 50*time.Millisecond, "drill never saw the trace")
+	spanMetricsInstance := func() string {
+		m := collectorInstanceLabel.FindStringSubmatch(scrape(t, "http://"+e.prometheus+"/metrics", false))
+		if m == nil {
+			return ""
+		}
+		return m[1]
+	}
+	var before string
+	require.Eventually(t, func() bool { before = spanMetricsInstance(); return before != "" }, 30*time.Second, 50*time.Millisecond)
 
 	// Another verbosity: otelcol rebuilds every component, the correlation
 	// processor and the drill-down API included.
@@ -484,4 +493,13 @@ func TestReloadKeepsTheTraceIndexAcrossARebuild(t *testing.T) {
 
 	require.NoError(t, drill(), "the rebuilt drill-down API knows the trace sent before")
 	assert.Contains(t, out.String(), `"root_operation":"GET /checkout"`)
+
+	// The span metrics of the rebuilt connector continue the same series.
+	resp = postOTLP(t, "http://"+e.http+"/v1/traces", "application/x-protobuf", body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Eventually(t, func() bool { return spanMetricsInstance() == before }, 30*time.Second, 50*time.Millisecond,
+		"collector.instance.id of the span metrics changed across the rebuild")
 }
+
+var collectorInstanceLabel = regexp.MustCompile(`traces_span_metrics_calls_total\{[^}]*collector_instance_id="([^"]+)"`)

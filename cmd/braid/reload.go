@@ -55,8 +55,8 @@ import (
 //     indexes are kept across it (correlationprocessor.KeepIndexes).
 //
 // The outcome of the last check is exposed on the collector's own telemetry
-// (internal/reloadmetrics). The converter also pins service.instance.id, so that a
-// rebuilt service keeps the identity of the process.
+// (internal/reloadmetrics). The converter also pins service.instance.id, so
+// that a rebuilt service keeps the identity of the process.
 type configReloader struct {
 	// providers are the real providers; candidates are resolved through
 	// fresh instances of them, the collector's resolver through snapshots.
@@ -68,16 +68,16 @@ type configReloader struct {
 	factories, checkFactories func() (otelcol.Factories, error)
 	instanceID                string
 	status                    *reloadmetrics.Status
+	// uris are the configuration locations, as otelcol orders them: the
+	// --config values, then the --set overrides.
+	uris []string
 
 	// reloadMu serializes Reload, so that one candidate at a time waits for
 	// the collector.
 	reloadMu sync.Mutex
 
 	// mu guards the fields below.
-	mu sync.Mutex
-	// uris are the configuration locations, as otelcol orders them: the
-	// --config values, then the --set overrides.
-	uris   []string
+	mu     sync.Mutex
 	logger *zap.Logger
 	// served is the snapshot the collector's resolver is answered from; nil
 	// until the collector's first resolve.
@@ -129,11 +129,7 @@ func newConfigReloader(uris ...string) *configReloader {
 	return r
 }
 
-func (r *configReloader) locations() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.uris...)
-}
+func (r *configReloader) locations() []string { return append([]string(nil), r.uris...) }
 
 // settings are the settings of the collector that Braid runs: the one whose
 // configuration this reloader guards.

@@ -44,12 +44,13 @@ import (
 // components returns every factory compiled into Braid. Adding a component
 // to the distribution means adding it here and nowhere else.
 func components() (otelcol.Factories, error) {
-	return componentsWith(correlationprocessor.NewRegistry())
+	return componentsWith(correlationprocessor.NewRegistry(), nil)
 }
 
-// componentsWith is components with the correlation processors' engines kept
-// in engines, which the running gateway keeps across reloads.
-func componentsWith(engines *correlationprocessor.Registry) (otelcol.Factories, error) {
+// componentsWith is components with the correlation processors' engines in
+// engines and, if spans is not nil, the span-metrics connectors' series kept
+// in spans: the running gateway keeps both across reloads.
+func componentsWith(engines *correlationprocessor.Registry, spans *spanmetricsconnector.Aggregates) (otelcol.Factories, error) {
 	var err error
 	factories := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
 
@@ -100,9 +101,13 @@ func componentsWith(engines *correlationprocessor.Registry) (otelcol.Factories, 
 		return otelcol.Factories{}, err
 	}
 
+	var spanMetricsOptions []spanmetricsconnector.Option
+	if spans != nil {
+		spanMetricsOptions = append(spanMetricsOptions, spanmetricsconnector.WithAggregates(spans))
+	}
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
 		contribspanmetrics.NewFactory(),
-		spanmetricsconnector.NewFactory(),
+		spanmetricsconnector.NewFactory(spanMetricsOptions...),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/service"
 	"go.uber.org/zap"
 
+	"github.com/braidobs/braid/connectors/spanmetricsconnector"
 	"github.com/braidobs/braid/internal/reloadmetrics"
 	"github.com/braidobs/braid/processors/correlationprocessor"
 )
@@ -52,7 +53,8 @@ import (
 //     nothing, so after a refused SIGHUP the pipelines run on untouched, and
 //     a change to receivers only restarts those receivers. Any other change
 //     still rebuilds every component; the correlation processors' trace
-//     indexes are kept across it (correlationprocessor.KeepIndexes).
+//     indexes and the span-metric series are kept across it
+//     (correlationprocessor.KeepIndexes, spanmetricsconnector.Aggregates).
 //
 // The outcome of the last check is exposed on the collector's own telemetry
 // (internal/reloadmetrics). The converter also pins service.instance.id, so
@@ -62,9 +64,10 @@ type configReloader struct {
 	// fresh instances of them, the collector's resolver through snapshots.
 	providers []confmap.ProviderFactory
 	// factories build the running collector's components: one registry of
-	// correlation engines for the process, which keeps the trace indexes
-	// across a rebuild. checkFactories build a candidate's, apart: the
-	// check builds components without ever shutting them down.
+	// correlation engines and one keeper of span-metric series for the
+	// process, which keep the trace indexes and the series across a
+	// rebuild. checkFactories build a candidate's, apart: the check builds
+	// components without ever shutting them down.
 	factories, checkFactories func() (otelcol.Factories, error)
 	instanceID                string
 	status                    *reloadmetrics.Status
@@ -117,8 +120,9 @@ func newConfigReloader(uris ...string) *configReloader {
 		logger:     zap.NewNop(),
 	}
 	engines := correlationprocessor.NewRegistry(correlationprocessor.KeepIndexes())
+	spans := spanmetricsconnector.NewAggregates()
 	r.factories = func() (otelcol.Factories, error) {
-		f, err := componentsWith(engines)
+		f, err := componentsWith(engines, spans)
 		if err != nil {
 			return otelcol.Factories{}, err
 		}

@@ -455,7 +455,7 @@ func TestReloadOfAnUnchangedConfigDoesNothing(t *testing.T) {
 	assert.NotContains(t, b.output.String(), "Config updated")
 }
 
-func TestReloadKeepsTheTraceIndexAcrossARebuild(t *testing.T) {
+func TestReloadKeepsTheTraceIndexAndSpanMetricsAcrossARebuild(t *testing.T) {
 	override := func(verbosity string) string {
 		return "exporters:\n  debug:\n    verbosity: " + verbosity + "\n"
 	}
@@ -494,12 +494,15 @@ func TestReloadKeepsTheTraceIndexAcrossARebuild(t *testing.T) {
 	require.NoError(t, drill(), "the rebuilt drill-down API knows the trace sent before")
 	assert.Contains(t, out.String(), `"root_operation":"GET /checkout"`)
 
-	// The span metrics of the rebuilt connector continue the same series.
+	// The span metrics of the rebuilt connector continue the same series,
+	// from the count before the rebuild.
 	resp = postOTLP(t, "http://"+e.http+"/v1/traces", "application/x-protobuf", body)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Eventually(t, func() bool { return spanMetricsInstance() == before }, 30*time.Second, 50*time.Millisecond,
-		"collector.instance.id of the span metrics changed across the rebuild")
+	assert.Eventually(t, func() bool {
+		return metricValue(scrape(t, "http://"+e.prometheus+"/metrics", false), "traces_span_metrics_calls_total") == 2
+	}, 30*time.Second, 50*time.Millisecond, "the calls counter did not go on from before the rebuild")
+	assert.Equal(t, before, spanMetricsInstance(), "collector.instance.id of the span metrics changed across the rebuild")
 }
 
 var collectorInstanceLabel = regexp.MustCompile(`traces_span_metrics_calls_total\{[^}]*collector_instance_id="([^"]+)"`)

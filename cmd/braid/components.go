@@ -44,15 +44,29 @@ import (
 // components returns every factory compiled into Braid. Adding a component
 // to the distribution means adding it here and nowhere else.
 func components() (otelcol.Factories, error) {
-	return componentsWith(correlationprocessor.NewRegistry(), nil)
+	return componentsWith(keptState{})
 }
 
-// componentsWith is components with the correlation processors' engines in
-// engines and, if spans is not nil, the span-metrics connectors' series kept
-// in spans: the running gateway keeps both across reloads.
-func componentsWith(engines *correlationprocessor.Registry, spans *spanmetricsconnector.Aggregates) (otelcol.Factories, error) {
+// keptState is what the running gateway keeps across the rebuilds of a
+// configuration reload; a nil field is kept by nobody.
+type keptState struct {
+	// engines are the correlation processors' engines (and their trace
+	// indexes, with correlationprocessor.KeepIndexes).
+	engines *correlationprocessor.Registry
+	// spans are the span-metrics connectors' series.
+	spans *spanmetricsconnector.Aggregates
+	// alerts are the drill-down API's alert enrichments.
+	alerts *drillextension.AlertStores
+}
+
+// componentsWith is components with their state kept in kept.
+func componentsWith(kept keptState) (otelcol.Factories, error) {
 	var err error
 	factories := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
+	engines := kept.engines
+	if engines == nil {
+		engines = correlationprocessor.NewRegistry()
+	}
 
 	// The drill-down API reads the trace index of the correlation processors
 	// that this same set of factories builds.
@@ -102,8 +116,12 @@ func componentsWith(engines *correlationprocessor.Registry, spans *spanmetricsco
 	}
 
 	var spanMetricsOptions []spanmetricsconnector.Option
-	if spans != nil {
-		spanMetricsOptions = append(spanMetricsOptions, spanmetricsconnector.WithAggregates(spans))
+	if kept.spans != nil {
+		spanMetricsOptions = append(spanMetricsOptions, spanmetricsconnector.WithAggregates(kept.spans))
+	}
+	var drillOptions []drillextension.Option
+	if kept.alerts != nil {
+		drillOptions = append(drillOptions, drillextension.WithAlertStores(kept.alerts))
 	}
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
 		contribspanmetrics.NewFactory(),
@@ -120,7 +138,7 @@ func componentsWith(engines *correlationprocessor.Registry, spans *spanmetricsco
 		filestorage.NewFactory(),
 		bearertokenauthextension.NewFactory(),
 		k8spodsextension.NewFactory(),
-		drillextension.NewFactory(drillIndex),
+		drillextension.NewFactory(drillIndex, drillOptions...),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err

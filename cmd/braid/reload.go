@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/braidobs/braid/connectors/spanmetricsconnector"
+	"github.com/braidobs/braid/extensions/drillextension"
 	"github.com/braidobs/braid/internal/reloadmetrics"
 	"github.com/braidobs/braid/processors/correlationprocessor"
 )
@@ -53,8 +54,8 @@ import (
 //     nothing, so after a refused SIGHUP the pipelines run on untouched, and
 //     a change to receivers only restarts those receivers. Any other change
 //     still rebuilds every component; the correlation processors' trace
-//     indexes and the span-metric series are kept across it
-//     (correlationprocessor.KeepIndexes, spanmetricsconnector.Aggregates).
+//     indexes, the span-metric series and the drill-down API's alerts are
+//     kept across it (keptState).
 //
 // The outcome of the last check is exposed on the collector's own telemetry
 // (internal/reloadmetrics). The converter also pins service.instance.id, so
@@ -63,11 +64,10 @@ type configReloader struct {
 	// providers are the real providers; candidates are resolved through
 	// fresh instances of them, the collector's resolver through snapshots.
 	providers []confmap.ProviderFactory
-	// factories build the running collector's components: one registry of
-	// correlation engines and one keeper of span-metric series for the
-	// process, which keep the trace indexes and the series across a
-	// rebuild. checkFactories build a candidate's, apart: the check builds
-	// components without ever shutting them down.
+	// factories build the running collector's components, with one
+	// keptState for the process: trace indexes, span-metric series and
+	// drill alerts survive a rebuild. checkFactories build a candidate's,
+	// apart: the check builds components without ever shutting them down.
 	factories, checkFactories func() (otelcol.Factories, error)
 	instanceID                string
 	status                    *reloadmetrics.Status
@@ -119,10 +119,13 @@ func newConfigReloader(uris ...string) *configReloader {
 		uris:       uris,
 		logger:     zap.NewNop(),
 	}
-	engines := correlationprocessor.NewRegistry(correlationprocessor.KeepIndexes())
-	spans := spanmetricsconnector.NewAggregates()
+	kept := keptState{
+		engines: correlationprocessor.NewRegistry(correlationprocessor.KeepIndexes()),
+		spans:   spanmetricsconnector.NewAggregates(),
+		alerts:  drillextension.NewAlertStores(),
+	}
 	r.factories = func() (otelcol.Factories, error) {
-		f, err := componentsWith(engines, spans)
+		f, err := componentsWith(kept)
 		if err != nil {
 			return otelcol.Factories{}, err
 		}

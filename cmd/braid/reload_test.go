@@ -455,7 +455,7 @@ func TestReloadOfAnUnchangedConfigDoesNothing(t *testing.T) {
 	assert.NotContains(t, b.output.String(), "Config updated")
 }
 
-func TestReloadKeepsTheTraceIndexAndSpanMetricsAcrossARebuild(t *testing.T) {
+func TestReloadKeepsStateAcrossARebuild(t *testing.T) {
 	override := func(verbosity string) string {
 		return "exporters:\n  debug:\n    verbosity: " + verbosity + "\n"
 	}
@@ -484,6 +484,12 @@ func TestReloadKeepsTheTraceIndexAndSpanMetricsAcrossARebuild(t *testing.T) {
 	var before string
 	require.Eventually(t, func() bool { before = spanMetricsInstance(); return before != "" }, 30*time.Second, 50*time.Millisecond)
 
+	alert, err := os.ReadFile("../../drill/testdata/alert_pod.json")
+	require.NoError(t, err)
+	resp = postOTLP(t, "http://"+e.drill+"/api/v1/alerts", "application/json", alert)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
 	// Another verbosity: otelcol rebuilds every component, the correlation
 	// processor and the drill-down API included.
 	b.config.write(t, override("detailed"))
@@ -493,6 +499,10 @@ func TestReloadKeepsTheTraceIndexAndSpanMetricsAcrossARebuild(t *testing.T) {
 
 	require.NoError(t, drill(), "the rebuilt drill-down API knows the trace sent before")
 	assert.Contains(t, out.String(), `"root_operation":"GET /checkout"`)
+	got, err := http.Get("http://" + e.drill + "/api/v1/alerts/c0ffee0000000001")
+	require.NoError(t, err)
+	got.Body.Close()
+	assert.Equal(t, http.StatusOK, got.StatusCode, "the rebuilt drill-down API knows the alert received before")
 
 	// The span metrics of the rebuilt connector continue the same series,
 	// from the count before the rebuild.

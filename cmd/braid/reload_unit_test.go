@@ -122,3 +122,56 @@ func BenchmarkCandidateCheck(b *testing.B) {
 		}
 	}
 }
+
+func TestPinnedInstanceIDPrefersThePodUID(t *testing.T) {
+	tests := []struct {
+		name, braidPodUID, podUID, want string
+	}{
+		{"BRAID_POD_UID", "uid-1", "uid-2", "uid-1"},
+		{"POD_UID", "", "uid-2", "uid-2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("BRAID_POD_UID", tt.braidPodUID)
+			t.Setenv("POD_UID", tt.podUID)
+			assert.Equal(t, tt.want, pinnedInstanceID())
+		})
+	}
+	t.Run("a UUID otherwise", func(t *testing.T) {
+		t.Setenv("BRAID_POD_UID", "")
+		t.Setenv("POD_UID", "")
+		id := pinnedInstanceID()
+		assert.Len(t, id, 36)
+		assert.NotEqual(t, id, pinnedInstanceID(), "drawn per reloader, not per reload")
+	})
+}
+
+func TestRetrievedValuesAreServedAsRetrieved(t *testing.T) {
+	fromYAML, err := confmap.NewRetrievedFromYAML([]byte("port: 4317\nname: '0123'\n"))
+	require.NoError(t, err)
+	raw := map[string]any{"list": []any{"a"}}
+	fromRaw, err := confmap.NewRetrieved(raw)
+	require.NoError(t, err)
+
+	for name, ret := range map[string]*confmap.Retrieved{"yaml text": fromYAML, "raw value": fromRaw} {
+		t.Run(name, func(t *testing.T) {
+			v, err := recordRetrieved(ret)
+			require.NoError(t, err)
+			want, err := ret.AsRaw()
+			require.NoError(t, err)
+			again, err := v.retrieved()
+			require.NoError(t, err)
+			got, err := again.AsRaw()
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
+		})
+	}
+	v, err := recordRetrieved(fromRaw)
+	require.NoError(t, err)
+	raw["list"].([]any)[0] = "changed"
+	again, err := v.retrieved()
+	require.NoError(t, err)
+	got, err := again.AsRaw()
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"list": []any{"a"}}, got, "a recorded raw value is a copy")
+}

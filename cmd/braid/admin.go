@@ -23,8 +23,9 @@ const (
 //
 //	POST /-/reload  check the configuration and apply it: 200 once the
 //	                collector runs it (or it is unchanged), 400 with the error
-//	                when it is refused (the last good one keeps running), 503
-//	                when the collector is not running
+//	                when it is refused (the last good one keeps running) or
+//	                fails to start (the last good one runs again), 503 when
+//	                the collector is not running
 //
 // It belongs to the process, not to a configuration, so that it stays up
 // while a reload rebuilds the collector's components.
@@ -47,12 +48,17 @@ func adminHandler(r *configReloader, state func() otelcol.State) http.Handler {
 	mux.HandleFunc("POST /-/reload", func(w http.ResponseWriter, req *http.Request) {
 		ctx, cancel := context.WithTimeout(req.Context(), reloadTimeout)
 		defer cancel()
+		failuresBefore, _ := r.startFailure()
 		err := r.Reload(ctx, "POST /-/reload")
 		if err == nil {
 			err = waitRunning(ctx, state)
 		}
+		failures, startErr := r.startFailure()
 		var invalid *invalidConfigError
 		switch {
+		case err == nil && failures != failuresBefore:
+			http.Error(w, "the configuration passed its check but failed to start; the last good one runs again: "+
+				startErr.Error(), http.StatusBadRequest)
 		case err == nil:
 			fmt.Fprintln(w, "configuration reloaded")
 		case errors.As(err, &invalid):

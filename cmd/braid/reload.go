@@ -83,10 +83,17 @@ type configReloader struct {
 	mu     sync.Mutex
 	logger *zap.Logger
 	// served is the snapshot the collector's resolver is answered from; nil
-	// until the collector's first resolve.
-	served *snapshot
-	// pending is a candidate Reload checked, for the next resolve to serve.
-	pending *snapshot
+	// until the collector's first resolve. previous is the one served before
+	// it changed last, to fall back to if the change fails to start.
+	served, previous *snapshot
+	// startFailures counts the configurations that passed their check but
+	// failed to start; startErr is the last one's error.
+	startFailures int
+	startErr      error
+	// pending is a candidate Reload checked, for the next resolve to serve;
+	// pendingFallback when it is the snapshot fallBack goes back to.
+	pending         *snapshot
+	pendingFallback bool
 	// pendingDone are closed when the resolve that serves pending ends,
 	// resolveDone when the resolve under way ends, and rebuildDone when the
 	// next one does: otelcol resolves again when it rebuilds the service.
@@ -241,13 +248,13 @@ func (r *configReloader) Reload(ctx context.Context, trigger string) error {
 		return errNotRunning
 	}
 	if snap.equal(r.served) {
-		r.pending = nil // left by a Reload that gave up waiting
+		r.pending, r.pendingFallback = nil, false // left by a Reload that gave up waiting
 		r.mu.Unlock()
 		r.status.Succeeded()
 		r.log().Info("Configuration unchanged", zap.String("trigger", trigger))
 		return nil
 	}
-	r.pending = snap
+	r.pending, r.pendingFallback = snap, false
 	done := make(chan struct{})
 	r.pendingDone = append(r.pendingDone, done)
 	if !r.fired {
@@ -290,6 +297,7 @@ func (r *configReloader) retrieve(ctx context.Context, uri string, watcher confm
 	r.mu.Lock()
 	if watcher != nil {
 		r.watcher = watcher
+		r.closed = false
 	}
 	begin := !r.resolving
 	r.resolving = true
@@ -313,10 +321,14 @@ func (r *configReloader) beginResolve(ctx context.Context) {
 	r.mu.Lock()
 	r.fired = false
 	if r.pending != nil {
-		r.served, r.pending = r.pending, nil
+		r.serve(r.pending)
+		fallback := r.pendingFallback
+		r.pending, r.pendingFallback = nil, false
 		r.resolveDone, r.pendingDone = append(r.resolveDone, r.pendingDone...), nil
 		r.mu.Unlock()
-		r.status.Succeeded()
+		if !fallback {
+			r.status.Succeeded()
+		}
 		return
 	}
 	first := r.served == nil
@@ -328,7 +340,7 @@ func (r *configReloader) beginResolve(ctx context.Context) {
 	defer r.mu.Unlock()
 	switch {
 	case err == nil:
-		r.served = snap
+		r.serve(snap)
 		r.status.Succeeded()
 	case first:
 		// Nothing runs yet: the collector gets the configuration as it is
@@ -341,6 +353,48 @@ func (r *configReloader) beginResolve(ctx context.Context) {
 		r.logger.Error("Configuration refused, the last good one keeps running",
 			zap.String("trigger", "collector reload (SIGHUP)"), zap.Error(err))
 	}
+}
+
+// serve makes snap the served snapshot. r.mu must be held.
+func (r *configReloader) serve(snap *snapshot) {
+	if !snap.equal(r.served) {
+		r.previous, r.served = r.served, snap
+	}
+}
+
+// fallBack is called when the collector stopped because the configuration
+// it was given last passed its check but failed to start (a port taken, a
+// certificate missing): the next collector is served the snapshot that ran
+// before, without a check. It is false when there is none to go back to.
+func (r *configReloader) fallBack(err error) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.previous == nil {
+		return false
+	}
+	r.served, r.previous, r.pending, r.pendingFallback = r.previous, nil, r.previous, true
+	r.startFailures++
+	r.startErr = err
+	r.resolving = false
+	r.status.Failed()
+	r.logger.Error("Configuration failed to start, going back to the last good one", zap.Error(err))
+	return true
+}
+
+// retryFallback has the next collector served the snapshot fallBack went
+// back to, again.
+func (r *configReloader) retryFallback() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending, r.pendingFallback, r.resolving = r.served, true, false
+}
+
+// startFailure returns how many configurations failed to start so far, and
+// the last one's error.
+func (r *configReloader) startFailure() (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.startFailures, r.startErr
 }
 
 // endResolve is called by the converter at the end of a collector resolve,

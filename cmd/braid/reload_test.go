@@ -516,3 +516,43 @@ func TestReloadKeepsStateAcrossARebuild(t *testing.T) {
 }
 
 var collectorInstanceLabel = regexp.MustCompile(`traces_span_metrics_calls_total\{[^}]*collector_instance_id="([^"]+)"`)
+
+func TestReloadGoesBackWhenAGoodConfigFailsToStart(t *testing.T) {
+	for _, tr := range reloadTriggers[:2] { // SIGHUP, POST /-/reload
+		t.Run(tr.name, func(t *testing.T) {
+			b := tr.start(t)
+			taken, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			defer taken.Close()
+
+			// Valid, but its listener cannot bind; another verbosity makes
+			// otelcol rebuild everything for it.
+			b.config.write(t, reloadConfig(taken.Addr().String(), b.telemetry, "detailed"))
+			code, msg := tr.reload(t, b)
+			if code != 0 {
+				assert.Equal(t, http.StatusBadRequest, code)
+				assert.Contains(t, msg, "failed to start")
+				assert.Contains(t, msg, "address already in use")
+			}
+			require.Eventually(t, b.logged("Configuration failed to start, going back to the last good one"),
+				30*time.Second, 20*time.Millisecond)
+			require.Eventually(t, func() bool {
+				status, err := sendSpan(t, b.otlpHTTP)
+				return err == nil && status == http.StatusOK
+			}, 30*time.Second, 50*time.Millisecond, "the last good configuration does not run again")
+			assert.False(t, b.hasExited())
+			assert.Equal(t, 0, b.reloadSuccessful(t))
+
+			// A good change afterwards is applied as usual.
+			moved := testnet.FreeAddr(t)
+			b.config.write(t, reloadConfig(moved, b.telemetry, "basic"))
+			code, msg = b.postReload(t)
+			require.Equal(t, http.StatusOK, code, msg)
+			assert.Eventually(t, func() bool {
+				status, err := sendSpan(t, moved)
+				return err == nil && status == http.StatusOK
+			}, 30*time.Second, 50*time.Millisecond, "the new listener never accepted OTLP")
+			assert.Equal(t, 1, b.reloadSuccessful(t))
+		})
+	}
+}

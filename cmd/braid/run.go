@@ -2,7 +2,12 @@ package main
 
 import (
 	"context"
+	"os"
+	"os/signal"
 	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 	"go.opentelemetry.io/collector/otelcol"
@@ -27,13 +32,28 @@ type runOptions struct {
 
 // runBraid runs the gateway until it is stopped: the collector with reload
 // safety, the admin endpoint and the configuration file watcher.
+//
+// A configuration can pass its check and still fail to start (a port already
+// taken, a certificate file missing): otelcol then returns from Run, leaving
+// its state short of StateClosed, which a stop or a failed first start set.
+// Braid then starts a new collector on the configuration that ran before;
+// the state kept across rebuilds (keptState) carries over.
 func runBraid(ctx context.Context, r *configReloader, opts runOptions) error {
-	col, err := otelcol.NewCollector(r.settings())
-	if err != nil {
-		return err
+	// SIGHUP between two collectors, or before the first one runs, must not
+	// stop the process (Go's default for it).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	var current atomic.Pointer[otelcol.Collector]
+	state := func() otelcol.State {
+		if col := current.Load(); col != nil {
+			return col.GetState()
+		}
+		return otelcol.StateStarting
 	}
 	if opts.adminEndpoint != "" {
-		admin, err := startAdmin(opts.adminEndpoint, r, col.GetState)
+		admin, err := startAdmin(opts.adminEndpoint, r, state)
 		switch {
 		case err == nil:
 			defer admin.Close()
@@ -55,7 +75,58 @@ func runBraid(ctx context.Context, r *configReloader, opts runOptions) error {
 			}
 		}
 	}
-	return col.Run(ctx)
+	fallbackStarts := 0 // starts of the collector going back, while none ran
+	for {
+		col, err := otelcol.NewCollector(r.settings())
+		if err != nil {
+			return err
+		}
+		current.Store(col)
+		ran := watchRunning(col)
+		err = col.Run(ctx)
+		switch {
+		case err == nil || ctx.Err() != nil:
+			return err
+		case col.GetState() != otelcol.StateClosed:
+			// A reload failed to start.
+			if !r.fallBack(err) {
+				return err
+			}
+			fallbackStarts = 0
+		case !ran() && fallbackStarts > 0 && fallbackStarts < maxFallbackStarts:
+			// The failed service may still be releasing its ports.
+			r.log().Warn("The last good configuration failed to start again; retrying", zap.Error(err))
+			time.Sleep(fallbackRetryDelay)
+			r.retryFallback()
+		default:
+			return err
+		}
+		fallbackStarts++
+	}
+}
+
+const (
+	maxFallbackStarts  = 10
+	fallbackRetryDelay = 500 * time.Millisecond
+)
+
+// watchRunning returns whether col has been seen running, checked every
+// 50 ms until it runs or stops.
+func watchRunning(col *otelcol.Collector) func() bool {
+	var ran atomic.Bool
+	go func() {
+		for {
+			switch col.GetState() {
+			case otelcol.StateRunning:
+				ran.Store(true)
+				return
+			case otelcol.StateClosed:
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	return ran.Load
 }
 
 // recordLocations makes flags record the configuration locations they are

@@ -56,6 +56,9 @@ import (
 //     still rebuilds every component; the correlation processors' trace
 //     indexes, the span-metric series and the drill-down API's alerts are
 //     kept across it (keptState).
+//   - A configuration can pass its check and fail to start (a port taken):
+//     otelcol's Run then returns, and runBraid starts a new collector that
+//     fallBack has served the snapshot that ran before.
 //
 // The outcome of the last check is exposed on the collector's own telemetry
 // (internal/reloadmetrics). The converter also pins service.instance.id, so

@@ -155,7 +155,11 @@ func metricValue(exposition, name string) float64 {
 		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
 			continue
 		}
-		fields := strings.Fields(line[strings.LastIndex(line, "}")+1:])
+		rest := line[len(name):]
+		if strings.HasPrefix(rest, "{") {
+			rest = rest[strings.LastIndex(rest, "}")+1:]
+		}
+		fields := strings.Fields(rest)
 		if len(fields) == 0 {
 			continue
 		}

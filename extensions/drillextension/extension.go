@@ -23,6 +23,8 @@ type drillExtension struct {
 	set    extension.Settings
 	lookup IndexLookup
 	procID component.ID
+	// alerts is where the API keeps alert enrichments; nil: its own.
+	alerts *drill.AlertStore
 
 	mu       sync.Mutex // guards server and done across Start and Shutdown
 	server   *http.Server
@@ -80,6 +82,7 @@ func (e *drillExtension) Start(ctx context.Context, host component.Host) error {
 		ServiceDashboardUID: links.DashboardServiceOverview,
 		AlertLookback:       e.cfg.AlertLookback,
 		AlertsRetained:      e.cfg.AlertsRetained,
+		Alerts:              e.alerts,
 	}
 	if e.cfg.Jaeger.QueryURL != "" {
 		dc.Jaeger, err = drill.NewJaegerClient(e.cfg.Jaeger.QueryURL, &http.Client{Timeout: e.cfg.Jaeger.Timeout})

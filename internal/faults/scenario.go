@@ -255,7 +255,9 @@ func (g *rig) agent(storage string, extra map[string]any) (logRoot string, err e
 	}
 	logRoot = filepath.Join(g.dir, "pods")
 	env = append(env,
-		"BRAID_GATEWAY_ENDPOINT="+g.grpc,
+		// The agent resolves its gateways by DNS: an IP resolves to itself.
+		"BRAID_GATEWAY_DNS="+host(g.grpc),
+		"BRAID_GATEWAY_PORT="+port(g.grpc),
 		"BRAID_LOG_INCLUDE="+logRoot+"/*/*/*.log",
 		"K8S_NODE_NAME=faults-node",
 	)
@@ -726,3 +728,6 @@ func damage(dir string) ([]string, error) {
 }
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x6272616964)) }
+
+func host(addr string) string { h, _, _ := net.SplitHostPort(addr); return h }
+func port(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }

@@ -71,6 +71,7 @@ func Scenarios() []Scenario {
 		{"agent-kill", agentKill},
 		{"agent-kill-infer", agentKillInfer},
 		{"gateway-affinity", gatewayAffinity},
+		{"gateway-reload", gatewayReload},
 		{"backend-outage", backendOutage},
 		{"disk-full", diskFull},
 		{"corrupt-queue", corruptQueue},
@@ -737,6 +738,82 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 	}
 	all = nil
 	g.braid = nil
+	return errors.Join(append(fails, g.finish(false))...)
+}
+
+// gatewayReload changes the gateway's configuration under load and has it
+// reloaded (POST /-/reload) every second of the load, each change one that
+// rebuilds every component (the admission limit), with a bad configuration
+// in between that must be refused: nothing acknowledged is lost, and the
+// notes say what the reloads cost the senders.
+func gatewayReload(ctx context.Context, s Settings, r *Result) error {
+	g, err := newRig(s, r)
+	if err != nil {
+		return err
+	}
+	if err := g.backendsUp(); err != nil {
+		return err
+	}
+	if err := g.gateway(filepath.Join(g.dir, "storage")); err != nil {
+		return err
+	}
+	if g.braid.Admin, err = FreeAddr(); err != nil {
+		return err
+	}
+	g.braid.Env = append(g.braid.Env, "BRAID_ADMIN_ENDPOINT="+g.braid.Admin)
+	if err := g.braid.Start(ctx); err != nil {
+		return err
+	}
+	withAdmission := func(limit any) map[string]any {
+		return map[string]any{"processors": map[string]any{
+			"correlation": map[string]any{"pod_resolver": ""},
+			"admission":   map[string]any{"max_in_flight_items": limit},
+		}}
+	}
+	l := g.startLoad(ctx, []Stream{Spans, LogRecords, Points}, "")
+	start := time.Now()
+	var fails []error
+	reloads, refusedBad := 0, 0
+	var slowestReload time.Duration
+	for i := 0; time.Since(start) < s.Load; i++ {
+		time.Sleep(time.Second)
+		limit := any(40000 + i%2*1000)
+		bad := i%5 == 2
+		if bad {
+			limit = "lots" // not a number: the check refuses it
+		}
+		if _, err := g.overlay(g.s.GatewayConfig, withAdmission(limit)); err != nil {
+			l.stop()
+			return err
+		}
+		began := time.Now()
+		err := g.braid.Reload()
+		took := time.Since(began)
+		switch {
+		case bad && err == nil:
+			fails = append(fails, errors.New("a configuration with max_in_flight_items: lots was applied"))
+		case bad:
+			refusedBad++
+		case err != nil:
+			fails = append(fails, fmt.Errorf("reload %d: %w", i, err))
+		default:
+			reloads++
+			slowestReload = max(slowestReload, took)
+		}
+	}
+	if err := l.stop(); err != nil {
+		return err
+	}
+	var slowest time.Duration
+	for _, snd := range l.senders {
+		slowest = max(slowest, snd.Slowest())
+	}
+	g.note("%d reloads that rebuilt every component (slowest answered in %s), %d bad configurations refused; senders: %d requests refused (%v), slowest request %s",
+		reloads, slowestReload.Round(time.Millisecond), refusedBad, l.failures(), l.failureCodes(), slowest.Round(time.Millisecond))
+	if reloads == 0 {
+		fails = append(fails, errors.New("no reload was applied"))
+	}
+	g.drain(ctx, false)
 	return errors.Join(append(fails, g.finish(false))...)
 }
 

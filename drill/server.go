@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,13 +53,20 @@ type Config struct {
 	AlertsRetained int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Peers, when set, are the other replicas of the gateway: a client's
+	// request is answered from this index and theirs, merged.
+	Peers *PeersConfig
+	// InstanceID identifies this server in its answers (InstanceHeader);
+	// empty means a random one.
+	InstanceID string
 }
 
 // Server serves the drill-down API. It is safe for concurrent use.
 type Server struct {
-	cfg    Config
-	mux    *http.ServeMux
-	alerts *alertStore
+	cfg        Config
+	mux        *http.ServeMux
+	alerts     *alertStore
+	instanceID string
 }
 
 const (
@@ -84,7 +92,29 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), alerts: newAlertStore(cfg.AlertsRetained)}
+	if cfg.Peers != nil {
+		p := *cfg.Peers
+		if p.Source == nil {
+			return nil, errNoPeerSource
+		}
+		if p.Timeout <= 0 {
+			p.Timeout = defaultPeerTimeout
+		}
+		if p.Client == nil {
+			p.Client = &http.Client{}
+		}
+		if p.Scheme == "" {
+			p.Scheme = "http"
+		}
+		if p.Scheme != "http" && p.Scheme != "https" {
+			return nil, fmt.Errorf("drill: peer scheme %q is neither http nor https", p.Scheme)
+		}
+		cfg.Peers = &p
+	}
+	if cfg.InstanceID == "" {
+		cfg.InstanceID = newInstanceID()
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), alerts: newAlertStore(cfg.AlertsRetained), instanceID: cfg.InstanceID}
 	s.mux.HandleFunc("GET /api/v1/traces/{traceID}", s.getTrace)
 	s.mux.HandleFunc("GET /api/v1/pods/{uid}/traces", s.podTraces)
 	s.mux.HandleFunc("GET /api/v1/services/{name}/traces", s.serviceTraces)
@@ -97,7 +127,17 @@ func NewServer(cfg Config) (*Server, error) {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set(InstanceHeader, s.instanceID)
+	s.mux.ServeHTTP(w, r)
+}
+
+// InstanceID is the ID this server puts in InstanceHeader.
+func (s *Server) InstanceID() string { return s.instanceID }
+
+// isLocal says whether r came from a peer, which wants this replica's own
+// part only.
+func isLocal(r *http.Request) bool { return r.Header.Get(LocalHeader) == "1" }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -135,22 +175,57 @@ func (s *Server) getTrace(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	var parts []Trace
 	if sum, ok := s.cfg.Index.Get(id); ok {
-		writeJSON(w, http.StatusOK, s.fromIndex(sum))
+		parts = append(parts, s.fromIndex(sum))
+	}
+	if isLocal(r) {
+		if len(parts) == 0 {
+			writeError(w, http.StatusNotFound, "trace "+id.String()+" is not in this replica's index")
+			return
+		}
+		writeJSON(w, http.StatusOK, TraceAnswer{Trace: parts[0]})
 		return
 	}
-	if s.cfg.Jaeger != nil {
-		t, ok, err := s.cfg.Jaeger.Trace(r.Context(), id.String())
-		if err != nil {
-			writeError(w, http.StatusBadGateway, err.Error())
-			return
+	missing := s.askPeers(r.Context(), "/api/v1/traces/"+id.String(), true, func(body []byte) error {
+		var t Trace
+		if err := json.Unmarshal(body, &t); err != nil {
+			return err
 		}
-		if ok {
-			writeJSON(w, http.StatusOK, s.withLinks(t))
+		if t.TraceID != id.String() {
+			return fmt.Errorf("peer answered for trace %q", t.TraceID)
+		}
+		parts = append(parts, t)
+		return nil
+	})
+	var merged Trace
+	found := len(parts) > 0
+	if found {
+		merged = MergeTraces(parts)
+	}
+	// Jaeger fills in what the replicas lack: the whole trace when none
+	// holds it, the rest when one did not answer or none saw the root span.
+	if s.cfg.Jaeger != nil && (!found || len(missing) > 0 || merged.RootOperation == "") {
+		t, ok, err := s.cfg.Jaeger.Trace(r.Context(), id.String())
+		switch {
+		case err != nil && !found:
+			writeJSON(w, http.StatusBadGateway, Error{Error: err.Error(), Fleet: fleet(missing)})
 			return
+		case ok && found:
+			merged = mergeWithJaeger(merged, t)
+		case ok:
+			merged, found = t, true
 		}
 	}
-	writeError(w, http.StatusNotFound, "trace "+id.String()+" is neither in Braid's index nor in Jaeger")
+	if !found {
+		msg := "trace " + id.String() + " is neither in Braid's index nor in Jaeger"
+		if len(missing) > 0 {
+			msg += " (replicas " + strings.Join(missing, ", ") + " did not answer)"
+		}
+		writeJSON(w, http.StatusNotFound, Error{Error: msg, Fleet: fleet(missing)})
+		return
+	}
+	writeJSON(w, http.StatusOK, TraceAnswer{Trace: s.withLinks(merged), Fleet: fleet(missing)})
 }
 
 // parseQuery reads since, errors_only, min_duration and limit.
@@ -194,53 +269,98 @@ func (s *Server) parseQuery(r *http.Request) (correlate.Query, error) {
 }
 
 func (s *Server) podTraces(w http.ResponseWriter, r *http.Request) {
-	q, err := s.parseQuery(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, TraceList{Traces: s.summaries(s.cfg.Index.TracesForPod(r.PathValue("uid"), q))})
+	s.traceListRoute(w, r, "pods", r.PathValue("uid"))
 }
 
 func (s *Server) serviceTraces(w http.ResponseWriter, r *http.Request) {
+	s.traceListRoute(w, r, "services", r.PathValue("name"))
+}
+
+func (s *Server) traceListRoute(w http.ResponseWriter, r *http.Request, kind, key string) {
 	q, err := s.parseQuery(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	name := r.PathValue("name")
-	traces, err := s.forService(r.Context(), name, q)
+	traces, missing, err := s.traceList(r.Context(), isLocal(r), kind, key, q)
 	if err != nil {
-		writeError(w, http.StatusBadGateway, err.Error())
+		writeJSON(w, http.StatusBadGateway, Error{Error: err.Error(), Fleet: fleet(missing)})
 		return
 	}
-	writeJSON(w, http.StatusOK, TraceList{Traces: traces})
+	writeJSON(w, http.StatusOK, TraceList{Traces: traces, Fleet: fleet(missing)})
 }
 
-// forService asks the index, then Jaeger when the index has nothing (the
-// traces aged out, or Braid restarted).
-func (s *Server) forService(ctx context.Context, name string, q correlate.Query) ([]Trace, error) {
-	if found := s.cfg.Index.TracesForService(name, q); len(found) > 0 || s.cfg.Jaeger == nil {
-		return s.summaries(found), nil
+// traceList answers for a pod ("pods") or a service ("services"): from
+// this index, and unless local from every peer's, merged; for a service,
+// from Jaeger when no replica has any (the traces aged out, or the
+// replicas restarted).
+func (s *Server) traceList(ctx context.Context, local bool, kind, key string, q correlate.Query) ([]Trace, []string, error) {
+	var found []correlate.TraceSummary
+	if kind == "pods" {
+		found = s.cfg.Index.TracesForPod(key, q)
+	} else {
+		found = s.cfg.Index.TracesForService(key, q)
+	}
+	traces := s.summaries(found)
+	if local {
+		return traces, nil, nil
+	}
+	var missing []string
+	if s.cfg.Peers != nil {
+		lists := [][]Trace{traces}
+		missing = s.askPeers(ctx, "/api/v1/"+kind+"/"+url.PathEscape(key)+"/traces?"+peerQuery(q), false, func(body []byte) error {
+			var l TraceList
+			if err := json.Unmarshal(body, &l); err != nil {
+				return err
+			}
+			lists = append(lists, l.Traces)
+			return nil
+		})
+		traces = MergeTraceLists(lists, q.Limit)
+		for i := range traces {
+			traces[i] = s.withLinks(traces[i])
+		}
+	}
+	if len(traces) > 0 || kind != "services" || s.cfg.Jaeger == nil {
+		return traces, missing, nil
 	}
 	end := s.cfg.Now()
 	start := q.Since
 	if start.IsZero() {
 		start = end.Add(-time.Hour)
 	}
-	found, err := s.cfg.Jaeger.FindTraces(ctx, serviceName(name), start, end, q.ErrorsOnly, q.Limit)
+	fromJaeger, err := s.cfg.Jaeger.FindTraces(ctx, serviceName(key), start, end, q.ErrorsOnly, q.Limit)
 	if err != nil {
-		return nil, err
+		return nil, missing, err
 	}
-	out := make([]Trace, 0, len(found))
-	for _, t := range found {
+	out := make([]Trace, 0, len(fromJaeger))
+	for _, t := range fromJaeger {
 		if time.Duration(t.DurationMS*float64(time.Millisecond)) < q.MinDuration {
 			continue
 		}
 		out = append(out, s.withLinks(t))
 	}
 	sortTraces(out)
-	return out, nil
+	return out, missing, nil
+}
+
+// peerQuery is q as the list routes read it, with since as a time, so that
+// every replica looks back to the same instant.
+func peerQuery(q correlate.Query) string {
+	v := url.Values{}
+	if !q.Since.IsZero() {
+		v.Set("since", q.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if q.ErrorsOnly {
+		v.Set("errors_only", "true")
+	}
+	if q.MinDuration > 0 {
+		v.Set("min_duration", q.MinDuration.String())
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	return v.Encode()
 }
 
 func (s *Server) summaries(in []correlate.TraceSummary) []Trace {

@@ -14,4 +14,11 @@
 //
 // since is a duration back from now ("15m") or an RFC 3339 time; traces are
 // ordered errors first, then slowest first.
+//
+// A gateway runs as several replicas, each with its own index. With
+// Config.Peers set, a server answers a client from its own index and every
+// peer's, merged by trace ID (MergeTraces); it asks its peers with
+// LocalHeader, so that they answer from their index alone. A peer that does
+// not answer in time makes the answer partial ("partial": true and
+// "missing_peers"), never an error.
 package drill

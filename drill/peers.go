@@ -167,6 +167,11 @@ type PeersConfig struct {
 	Token func() (string, error)
 	// Scheme is http (the default) or https.
 	Scheme string
+	// Self are addresses (host:port) of this server that the source may
+	// list; they are not asked. An address missed here is still recognised
+	// by the instance ID of its answer, but only if it answers at all (an
+	// authenticator in front may refuse first).
+	Self []string
 }
 
 func newInstanceID() string {
@@ -198,6 +203,7 @@ func (s *Server) askPeers(ctx context.Context, path string, notFoundOK bool, kee
 	if err != nil {
 		return []string{sourceName(p.Source)}
 	}
+	peers = slices.DeleteFunc(peers, func(peer string) bool { return slices.Contains(p.Self, peer) })
 	slices.Sort(peers)
 	peers = slices.Compact(peers)
 	token := ""

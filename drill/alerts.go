@@ -94,6 +94,7 @@ func (s *Server) postAlerts(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := AlertResponse{Alerts: make([]AlertEnrichment, 0, len(p.Alerts))}
 	var missing []string
+	r = r.WithContext(withFailedPeers(r.Context()))
 	for _, a := range p.Alerts {
 		e, err := s.enrich(r, p, a)
 		if err != nil {

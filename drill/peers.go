@@ -199,7 +199,9 @@ func (s *Server) askPeers(ctx context.Context, path string, notFoundOK bool, kee
 	if p == nil {
 		return nil
 	}
-	peers, err := p.Source.Peers(ctx)
+	lookupCtx, cancel := context.WithTimeout(ctx, p.Timeout)
+	peers, err := p.Source.Peers(lookupCtx)
+	cancel()
 	if err != nil {
 		return []string{sourceName(p.Source)}
 	}
@@ -212,27 +214,71 @@ func (s *Server) askPeers(ctx context.Context, path string, notFoundOK bool, kee
 			return peers
 		}
 	}
+	failed, _ := ctx.Value(failedPeersKey{}).(*failedPeers)
 	answers := make([]peerAnswer, len(peers))
 	var wg sync.WaitGroup
 	for i, peer := range peers {
+		if failed.has(peer) {
+			answers[i] = peerAnswer{peer: peer, err: errPeerFailedBefore}
+			continue
+		}
 		wg.Go(func() { answers[i] = s.askPeer(ctx, peer, path, token) })
 	}
 	wg.Wait()
 	for _, a := range answers {
+		ok := true
 		switch {
 		case a.self:
 		case a.err != nil:
-			missing = append(missing, a.peer)
+			ok = false
 		case a.status == http.StatusOK:
-			if keep(a.body) != nil {
-				missing = append(missing, a.peer)
-			}
+			ok = keep(a.body) == nil
 		case a.status == http.StatusNotFound && notFoundOK:
 		default:
+			ok = false
+		}
+		if !ok {
 			missing = append(missing, a.peer)
+			failed.add(a.peer)
 		}
 	}
 	return missing
+}
+
+// failedPeers are the peers that failed earlier in one client request, not
+// asked again by it: a webhook of many alerts waits for a hung peer once,
+// not once per alert.
+type failedPeers struct {
+	mu  sync.Mutex // guards set
+	set map[string]bool
+}
+
+type failedPeersKey struct{}
+
+var errPeerFailedBefore = errors.New("peer failed earlier in this request")
+
+// withFailedPeers makes the peers that fail under ctx skipped for the rest
+// of it.
+func withFailedPeers(ctx context.Context) context.Context {
+	return context.WithValue(ctx, failedPeersKey{}, &failedPeers{set: map[string]bool{}})
+}
+
+func (f *failedPeers) has(peer string) bool {
+	if f == nil {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.set[peer]
+}
+
+func (f *failedPeers) add(peer string) {
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.set[peer] = true
 }
 
 func (s *Server) askPeer(ctx context.Context, peer, path, token string) peerAnswer {

@@ -459,3 +459,36 @@ func TestFleetFoundByDNS(t *testing.T) {
 	assert.True(t, l.Partial)
 	assert.Equal(t, []string{name + ":8890"}, l.MissingPeers)
 }
+
+// TestAHungPeerIsWaitedForOncePerWebhook: a webhook of many alerts does not
+// wait for a hung peer once per alert.
+func TestAHungPeerIsWaitedForOncePerWebhook(t *testing.T) {
+	rs := newFleet(t, threeReplicas(t), fleetOptions{timeout: 200 * time.Millisecond})
+	rs[2].serve(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		select {
+		case <-req.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	var alerts []string
+	for i := range 5 {
+		alerts = append(alerts, `{"status":"firing","fingerprint":"f`+string(rune('0'+i))+
+			`","startsAt":"2026-11-26T12:00:00Z","labels":{"service_name":"checkout","namespace":"shop"}}`)
+	}
+	body := `{"version":"4","status":"firing","alerts":[` + strings.Join(alerts, ",") + `]}`
+	resp, err := http.Post(rs[0].srv.URL+"/api/v1/alerts", "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var got drill.AlertResponse
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+	assert.True(t, got.Partial)
+	assert.Equal(t, []string{rs[2].addr}, got.MissingPeers)
+	require.Len(t, got.Alerts, 5)
+	for _, a := range got.Alerts {
+		assert.Equal(t, []string{rs[2].addr}, a.MissingPeers, a.Fingerprint)
+		assert.Equal(t, []string{splitTrace.String()}, ids(a.Traces), a.Fingerprint)
+	}
+	assert.Equal(t, int64(1), rs[2].fromPeers.Load(), "asked once, not once per alert")
+	assert.Equal(t, int64(5), rs[1].fromPeers.Load(), "a healthy peer is asked for each alert")
+}

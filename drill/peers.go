@@ -167,6 +167,13 @@ type PeersConfig struct {
 	Token func() (string, error)
 	// Scheme is http (the default) or https.
 	Scheme string
+	// Observe, when set, is told the outcome of each peer call: "answered",
+	// "not_found", "failed" (unreachable, timed out, an error status or an
+	// unreadable answer), "skipped" (failed earlier in the same request),
+	// "self" (this server's own answer), or "no_peers" once per fan-out
+	// whose peer list could not be had. It must be quick and safe for
+	// concurrent use (a self-metric counter).
+	Observe func(outcome string)
 	// Self are addresses (host:port) of this server that the source may
 	// list; they are not asked. An address missed here is still recognised
 	// by the instance ID of its answer, but only if it answers at all (an
@@ -203,6 +210,7 @@ func (s *Server) askPeers(ctx context.Context, path string, notFoundOK bool, kee
 	peers, err := p.Source.Peers(lookupCtx)
 	cancel()
 	if err != nil {
+		p.observe("no_peers")
 		return []string{sourceName(p.Source)}
 	}
 	peers = slices.DeleteFunc(peers, func(peer string) bool { return slices.Contains(p.Self, peer) })
@@ -226,23 +234,33 @@ func (s *Server) askPeers(ctx context.Context, path string, notFoundOK bool, kee
 	}
 	wg.Wait()
 	for _, a := range answers {
-		ok := true
+		outcome := "failed"
 		switch {
 		case a.self:
+			outcome = "self"
+		case errors.Is(a.err, errPeerFailedBefore):
+			outcome = "skipped"
 		case a.err != nil:
-			ok = false
 		case a.status == http.StatusOK:
-			ok = keep(a.body) == nil
+			if keep(a.body) == nil {
+				outcome = "answered"
+			}
 		case a.status == http.StatusNotFound && notFoundOK:
-		default:
-			ok = false
+			outcome = "not_found"
 		}
-		if !ok {
+		p.observe(outcome)
+		if outcome == "failed" || outcome == "skipped" {
 			missing = append(missing, a.peer)
 			failed.add(a.peer)
 		}
 	}
 	return missing
+}
+
+func (p *PeersConfig) observe(outcome string) {
+	if p.Observe != nil {
+		p.Observe(outcome)
+	}
 }
 
 // failedPeers are the peers that failed earlier in one client request, not

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -85,13 +86,28 @@ type replica struct {
 	handler atomic.Pointer[http.Handler]
 	// fromClients and fromPeers count requests without and with the local marker.
 	fromClients, fromPeers atomic.Int64
+
+	mu       sync.Mutex // guards outcomes
+	outcomes map[string]int
+}
+
+func (r *replica) observe(outcome string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.outcomes[outcome]++
+}
+
+func (r *replica) observed() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.outcomes)
 }
 
 func (r *replica) serve(h http.Handler) { r.handler.Store(&h) }
 
 func newReplica(t *testing.T, ln net.Listener) *replica {
 	t.Helper()
-	r := &replica{}
+	r := &replica{outcomes: map[string]int{}}
 	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Header.Get(drill.LocalHeader) == "1" {
 			r.fromPeers.Add(1)
@@ -141,7 +157,7 @@ func newFleet(t *testing.T, idxs []*correlate.TraceIndex, o fleetOptions, listen
 			src = o.peers(i, addrs)
 		}
 		cfg := drill.Config{Index: idx, Links: lb, Now: func() time.Time { return alertTime },
-			Peers: &drill.PeersConfig{Source: src, Timeout: o.timeout}}
+			Peers: &drill.PeersConfig{Source: src, Timeout: o.timeout, Observe: rs[i].observe}}
 		if o.jaegerURL != "" {
 			cfg.Jaeger, err = drill.NewJaegerClient(o.jaegerURL, nil)
 			require.NoError(t, err)
@@ -491,4 +507,5 @@ func TestAHungPeerIsWaitedForOncePerWebhook(t *testing.T) {
 	}
 	assert.Equal(t, int64(1), rs[2].fromPeers.Load(), "asked once, not once per alert")
 	assert.Equal(t, int64(5), rs[1].fromPeers.Load(), "a healthy peer is asked for each alert")
+	assert.Equal(t, map[string]int{"answered": 5, "self": 5, "failed": 1, "skipped": 4}, rs[0].observed())
 }

@@ -183,6 +183,11 @@ func (e *drillExtension) peers(ctx context.Context) (*drill.PeersConfig, error) 
 		out.Scheme = "https"
 	}
 	out.Client = &http.Client{Transport: transport}
+	observe, err := peerCounter(e.set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	out.Observe = observe
 	switch {
 	case pc.Auth.BearerToken != "":
 		token := string(pc.Auth.BearerToken)

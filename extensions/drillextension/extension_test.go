@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
 
 	"github.com/braidobs/braid/correlate"
@@ -239,8 +240,12 @@ func TestDNSPeersSkipThePodsOwnIP(t *testing.T) {
 			cfg.Peers.Timeout = 100 * time.Millisecond
 			require.NoError(t, cfg.Validate())
 			idx := indexWithOneTrace(t)
+			tel := componenttest.NewTelemetry()
+			defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+			set := extensiontest.NewNopSettings(Type)
+			set.TelemetrySettings = tel.NewTelemetrySettings()
 			ext, err := NewFactory(func(component.ID) (drill.Index, bool) { return idx, true }).
-				Create(context.Background(), extensiontest.NewNopSettings(Type), cfg)
+				Create(context.Background(), set, cfg)
 			require.NoError(t, err)
 			de := ext.(*drillExtension)
 			de.getenv = func(name string) string {
@@ -262,6 +267,18 @@ func TestDNSPeersSkipThePodsOwnIP(t *testing.T) {
 			require.NoError(t, json.Unmarshal([]byte(body), &l))
 			assert.Equal(t, tt.wantMissing, l.MissingPeers)
 			assert.Equal(t, []string{traceID.String()}, idsOf(l.Traces))
+
+			m, err := tel.GetMetric("braid_drill_peer_requests")
+			if tt.wantMissing == nil {
+				assert.Error(t, err, "no peer, no call")
+				return
+			}
+			require.NoError(t, err)
+			dps := m.Data.(metricdata.Sum[int64]).DataPoints
+			require.Len(t, dps, 1)
+			outcome, _ := dps[0].Attributes.Value("outcome")
+			assert.Equal(t, "failed", outcome.AsString())
+			assert.Equal(t, int64(1), dps[0].Value)
 		})
 	}
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/braidobs/braid/correlate/links"
 	"github.com/braidobs/braid/exporters/lokiexporter"
 	"github.com/braidobs/braid/extensions/walstorageextension"
+	"github.com/braidobs/braid/internal/reloadmetrics"
 	"github.com/braidobs/braid/internal/testcollector"
 	"github.com/braidobs/braid/internal/testnet"
 	"github.com/braidobs/braid/processors/admissionprocessor"
@@ -138,7 +139,9 @@ service:
 
 func testFactories() (otelcol.Factories, error) {
 	var err error
-	f := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
+	// Braid's reload metrics ride on the collector's telemetry as in the
+	// braid binary; no check ran here, so the gauge reads 0.
+	f := otelcol.Factories{Telemetry: new(reloadmetrics.Status).TelemetryFactory(otelconftelemetry.NewFactory())}
 	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory()); err != nil {
 		return f, err
 	}

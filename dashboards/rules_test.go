@@ -157,7 +157,7 @@ func TestHealthAlerts(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"BraidRefusingData", "BraidExportFailing", "BraidExporterDroppedData", "BraidQueueNearlyFull", "BraidLokiDroppingEntries", "BraidSpanMetricsOverflow"} {
+	for _, name := range []string{"BraidRefusingData", "BraidExportFailing", "BraidExporterDroppedData", "BraidQueueNearlyFull", "BraidLokiDroppingEntries", "BraidSpanMetricsOverflow", "BraidConfigReloadFailed"} {
 		t.Run(name, func(t *testing.T) {
 			r, ok := alerts[name]
 			require.True(t, ok)
@@ -172,6 +172,7 @@ func TestHealthAlerts(t *testing.T) {
 		assert.Contains(t, alerts["BraidExporterDroppedData"].Expr, "increase(otelcol_exporter_send_failed_"+signal)
 	}
 	assert.Contains(t, alerts["BraidQueueNearlyFull"].Expr, "> 0.8")
+	assert.Equal(t, "braid_config_last_reload_successful == 0", alerts["BraidConfigReloadFailed"].Expr)
 }
 
 // rulefmt must be able to refuse: a broken rule file does not pass.

@@ -52,6 +52,7 @@ const (
 	labelClient               = "client"
 	metricSpanMetricsSeries   = "braid_span_metrics_series"
 	metricSpanMetricsOverflow = "braid_span_metrics_overflow_spans"
+	metricConfigReloadOK      = "braid_config_last_reload_successful" // gauge, 0 or 1
 	labelOutcome              = "outcome"
 	labelReason               = "reason"
 	labelSource               = "source"

@@ -51,6 +51,10 @@ type Config struct {
 	// AlertsRetained bounds how many alert enrichments are kept for
 	// GET /api/v1/alerts/{fingerprint} (default 1000).
 	AlertsRetained int
+	// Alerts, when set, is where the enrichments are kept (its own bound
+	// applies, not AlertsRetained): a server built later with the same
+	// store answers for the alerts this one received.
+	Alerts *AlertStore
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Peers, when set, are the other replicas of the gateway: a client's
@@ -65,7 +69,7 @@ type Config struct {
 type Server struct {
 	cfg        Config
 	mux        *http.ServeMux
-	alerts     *alertStore
+	alerts     *AlertStore
 	instanceID string
 }
 
@@ -114,7 +118,11 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.InstanceID == "" {
 		cfg.InstanceID = newInstanceID()
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), alerts: newAlertStore(cfg.AlertsRetained), instanceID: cfg.InstanceID}
+	alerts := cfg.Alerts
+	if alerts == nil {
+		alerts = NewAlertStore(cfg.AlertsRetained)
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), alerts: alerts, instanceID: cfg.InstanceID}
 	s.mux.HandleFunc("GET /api/v1/traces/{traceID}", s.getTrace)
 	s.mux.HandleFunc("GET /api/v1/pods/{uid}/traces", s.podTraces)
 	s.mux.HandleFunc("GET /api/v1/services/{name}/traces", s.serviceTraces)
@@ -449,20 +457,28 @@ func sortTraces(ts []Trace) {
 	})
 }
 
-// alertStore keeps the latest enrichment per fingerprint, bounded, oldest
-// dropped first.
-type alertStore struct {
+// AlertStore keeps the latest alert enrichment per fingerprint, at most max
+// of them, the oldest dropped first. Safe for concurrent use.
+type AlertStore struct {
 	mu    sync.Mutex // guards byFP and order
 	max   int
 	byFP  map[string]AlertEnrichment
 	order []string
 }
 
-func newAlertStore(max int) *alertStore {
-	return &alertStore{max: max, byFP: make(map[string]AlertEnrichment)}
+// NewAlertStore returns an empty store for at most max enrichments (1000 if
+// max is not positive).
+func NewAlertStore(max int) *AlertStore {
+	if max <= 0 {
+		max = 1000
+	}
+	return &AlertStore{max: max, byFP: make(map[string]AlertEnrichment)}
 }
 
-func (a *alertStore) put(e AlertEnrichment) {
+// Max is the store's bound.
+func (a *AlertStore) Max() int { return a.max }
+
+func (a *AlertStore) put(e AlertEnrichment) {
 	if e.Fingerprint == "" {
 		return
 	}
@@ -478,7 +494,7 @@ func (a *alertStore) put(e AlertEnrichment) {
 	a.byFP[e.Fingerprint] = e
 }
 
-func (a *alertStore) get(fp string) (AlertEnrichment, bool) {
+func (a *AlertStore) get(fp string) (AlertEnrichment, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	e, ok := a.byFP[fp]

@@ -32,6 +32,7 @@ import (
 
 	"github.com/braidobs/braid/connectors/spanmetricsconnector"
 	"github.com/braidobs/braid/drill"
+	"github.com/braidobs/braid/exporters/loadbalancingexporter"
 	"github.com/braidobs/braid/exporters/lokiexporter"
 	"github.com/braidobs/braid/exporters/remotewriteexporter"
 	"github.com/braidobs/braid/extensions/drillextension"
@@ -45,12 +46,32 @@ import (
 // components returns every factory compiled into Braid. Adding a component
 // to the distribution means adding it here and nowhere else.
 func components() (otelcol.Factories, error) {
+	return componentsWith(keptState{})
+}
+
+// keptState is what the running gateway keeps across the rebuilds of a
+// configuration reload; a nil field is kept by nobody.
+type keptState struct {
+	// engines are the correlation processors' engines (and their trace
+	// indexes, with correlationprocessor.KeepIndexes).
+	engines *correlationprocessor.Registry
+	// spans are the span-metrics connectors' series.
+	spans *spanmetricsconnector.Aggregates
+	// alerts are the drill-down API's alert enrichments.
+	alerts *drillextension.AlertStores
+}
+
+// componentsWith is components with their state kept in kept.
+func componentsWith(kept keptState) (otelcol.Factories, error) {
 	var err error
 	factories := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
+	engines := kept.engines
+	if engines == nil {
+		engines = correlationprocessor.NewRegistry()
+	}
 
 	// The drill-down API reads the trace index of the correlation processors
 	// that this same set of factories builds.
-	engines := correlationprocessor.NewRegistry()
 	correlation := correlationprocessor.NewFactory(correlationprocessor.WithRegistry(engines))
 	drillIndex := func(id component.ID) (drill.Index, bool) {
 		if idx, ok := engines.TraceIndex(id); ok {
@@ -92,14 +113,23 @@ func components() (otelcol.Factories, error) {
 		remotewriteexporter.NewFactory(),
 		kafkaexporter.NewFactory(),
 		lokiexporter.NewFactory(),
+		loadbalancingexporter.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
 
+	var spanMetricsOptions []spanmetricsconnector.Option
+	if kept.spans != nil {
+		spanMetricsOptions = append(spanMetricsOptions, spanmetricsconnector.WithAggregates(kept.spans))
+	}
+	var drillOptions []drillextension.Option
+	if kept.alerts != nil {
+		drillOptions = append(drillOptions, drillextension.WithAlertStores(kept.alerts))
+	}
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
 		contribspanmetrics.NewFactory(),
-		spanmetricsconnector.NewFactory(),
+		spanmetricsconnector.NewFactory(spanMetricsOptions...),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -113,7 +143,7 @@ func components() (otelcol.Factories, error) {
 		walstorageextension.NewFactory(),
 		bearertokenauthextension.NewFactory(),
 		k8spodsextension.NewFactory(),
-		drillextension.NewFactory(drillIndex),
+		drillextension.NewFactory(drillIndex, drillOptions...),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err

@@ -9,12 +9,12 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/provider/envprovider"
 	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	"go.opentelemetry.io/collector/confmap/provider/httpprovider"
 	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
+	"go.opentelemetry.io/collector/featuregate"
 	"go.opentelemetry.io/collector/otelcol"
 )
 
@@ -26,6 +26,13 @@ var (
 )
 
 func main() {
+	// Reloads rely on otelcol comparing the reloaded configuration with the
+	// running one before it rebuilds anything (see configReloader);
+	// --feature-gates=-service.partialReload still turns it off.
+	if err := featuregate.GlobalRegistry().Set(partialReloadGate, true); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	cmd := newCommand()
 	cmd.SetArgs(withDefaultConfig(os.Args[1:]))
 	if err := cmd.Execute(); err != nil {
@@ -59,32 +66,35 @@ func withDefaultConfig(args []string) []string {
 	return args
 }
 
-// settings returns the collector settings Braid runs with. uris are the
-// default configuration locations, replaced by any --config flag.
+// settings returns the collector settings of Braid's subcommands (validate,
+// print-config) and of in-process tests: the plain providers, no reload
+// safety. uris are the default configuration locations, replaced by any
+// --config flag. The running gateway gets configReloader.settings instead.
 func settings(uris ...string) otelcol.CollectorSettings {
 	if len(uris) == 0 {
 		uris = []string{defaultConfigURI}
 	}
 	return otelcol.CollectorSettings{
-		BuildInfo: component.BuildInfo{
-			Command:     "braid",
-			Description: "Braid observability gateway",
-			Version:     version + " (" + commit + ")",
-		},
+		BuildInfo: buildInfo(),
 		Factories: components,
 		ConfigProviderSettings: otelcol.ConfigProviderSettings{
 			ResolverSettings: confmap.ResolverSettings{
-				URIs: uris,
-				ProviderFactories: []confmap.ProviderFactory{
-					newEmbeddedProviderFactory(),
-					fileprovider.NewFactory(),
-					envprovider.NewFactory(),
-					yamlprovider.NewFactory(),
-					httpprovider.NewFactory(),
-				},
-				DefaultScheme: "env",
+				URIs:              uris,
+				ProviderFactories: braidProviderFactories(),
+				DefaultScheme:     "env",
 			},
 		},
+	}
+}
+
+// braidProviderFactories are the configuration sources Braid reads.
+func braidProviderFactories() []confmap.ProviderFactory {
+	return []confmap.ProviderFactory{
+		newEmbeddedProviderFactory(),
+		fileprovider.NewFactory(),
+		envprovider.NewFactory(),
+		yamlprovider.NewFactory(),
+		httpprovider.NewFactory(),
 	}
 }
 
@@ -92,6 +102,18 @@ func settings(uris ...string) otelcol.CollectorSettings {
 // its subcommands (components, validate, featuregate), plus Braid's.
 func newCommand() *cobra.Command {
 	cmd := otelcol.NewCommand(settings())
+	// The gateway itself runs with reload safety; otelcol's subcommands keep
+	// the plain settings.
+	locations := recordLocations(cmd.Flags())
+	var run runOptions
+	cmd.Flags().StringVar(&run.adminEndpoint, "admin-endpoint", envOr(adminEndpointEnv, defaultAdminEndpoint),
+		"address of the admin endpoint (POST /-/reload), default from env "+adminEndpointEnv+"; empty turns it off")
+	cmd.Flags().BoolVar(&run.watchConfig, "watch-config", true,
+		"reload when a --config file changes")
+	cmd.RunE = func(c *cobra.Command, _ []string) error {
+		run.adminEndpointChosen = c.Flags().Changed("admin-endpoint") || os.Getenv(adminEndpointEnv) != ""
+		return runBraid(c.Context(), newConfigReloader(locations()...), run)
+	}
 	cmd.Long = "Braid takes in metrics, logs and traces over OTLP and other protocols,\n" +
 		"links them by trace ID and Kubernetes pod, and feeds Prometheus, Loki and Jaeger.\n" +
 		"Without --config it runs its embedded default configuration (see 'braid default-config')."

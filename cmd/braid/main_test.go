@@ -155,7 +155,11 @@ func metricValue(exposition, name string) float64 {
 		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
 			continue
 		}
-		fields := strings.Fields(line[strings.LastIndex(line, "}")+1:])
+		rest := line[len(name):]
+		if strings.HasPrefix(rest, "{") {
+			rest = rest[strings.LastIndex(rest, "}")+1:]
+		}
+		fields := strings.Fields(rest)
 		if len(fields) == 0 {
 			continue
 		}
@@ -430,7 +434,7 @@ func TestComponentsCommandListsEveryComponent(t *testing.T) {
 	want := map[string][]string{
 		"receivers":  {"otlp", "prometheus", "file_log", "jaeger", "zipkin", "kafka"},
 		"processors": {"batch", "memory_limiter", "resource", "correlation", "admission"},
-		"exporters":  {"debug", "otlp_grpc", "otlp_http", "prometheus", "prometheus_remote_write", "kafka"},
+		"exporters":  {"debug", "otlp_grpc", "otlp_http", "prometheus", "prometheus_remote_write", "kafka", "loadbalancing"},
 		"connectors": {"span_metrics", "braid_span_metrics"},
 		"extensions": {"health_check", "pprof", "zpages", "file_storage", "bearertokenauth"},
 	}

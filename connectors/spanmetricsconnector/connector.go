@@ -26,6 +26,8 @@ type spanMetrics struct {
 	done chan struct{}
 
 	registration metric.Registration
+	// keep, if set, takes the series at shutdown (Aggregates).
+	keep func(*aggregator)
 }
 
 func newConnector(set component.TelemetrySettings, cfg *Config, instanceID string, next consumer.Metrics) (*spanMetrics, error) {
@@ -119,6 +121,12 @@ func (c *spanMetrics) Shutdown(context.Context) error {
 		close(c.stop)
 		<-c.done
 		c.stop = nil
+	}
+	if c.keep != nil {
+		c.mu.Lock()
+		c.keep(c.agg)
+		c.mu.Unlock()
+		c.keep = nil
 	}
 	if c.registration != nil {
 		err := c.registration.Unregister()

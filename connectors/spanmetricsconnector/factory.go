@@ -13,13 +13,30 @@ var Type = component.MustNewType("braid_span_metrics")
 
 const stability = component.StabilityLevelAlpha
 
-// NewFactory returns the factory of Braid's span-metrics connector.
-func NewFactory() connector.Factory {
-	return connector.NewFactory(Type, createDefaultConfig,
-		connector.WithTracesToMetrics(createTracesToMetrics, stability))
+// Option configures the factory.
+type Option func(*factory)
+
+// WithAggregates makes the connectors leave their series in a when they shut
+// down and take them back when rebuilt (see [Aggregates]).
+func WithAggregates(a *Aggregates) Option {
+	return func(f *factory) { f.aggregates = a }
 }
 
-func createTracesToMetrics(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Metrics) (connector.Traces, error) {
+type factory struct {
+	aggregates *Aggregates
+}
+
+// NewFactory returns the factory of Braid's span-metrics connector.
+func NewFactory(opts ...Option) connector.Factory {
+	f := &factory{}
+	for _, o := range opts {
+		o(f)
+	}
+	return connector.NewFactory(Type, createDefaultConfig,
+		connector.WithTracesToMetrics(f.createTracesToMetrics, stability))
+}
+
+func (f *factory) createTracesToMetrics(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Metrics) (connector.Traces, error) {
 	// The collector gives every component its own service.instance.id;
 	// the series carry it as collector.instance.id, so that the replicas of
 	// a gateway write distinct series.
@@ -27,5 +44,13 @@ func createTracesToMetrics(_ context.Context, set connector.Settings, cfg compon
 	if v, ok := set.Resource.Attributes().Get("service.instance.id"); ok {
 		instanceID = v.AsString()
 	}
-	return newConnector(set.TelemetrySettings, cfg.(*Config), instanceID, next)
+	c, err := newConnector(set.TelemetrySettings, cfg.(*Config), instanceID, next)
+	if err != nil || f.aggregates == nil {
+		return c, err
+	}
+	if agg := f.aggregates.take(set.ID, cfg.(*Config), instanceID); agg != nil {
+		c.agg = agg
+	}
+	c.keep = func(agg *aggregator) { f.aggregates.keep(set.ID, cfg.(*Config), instanceID, agg) }
+	return c, nil
 }

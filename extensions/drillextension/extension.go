@@ -26,6 +26,8 @@ type drillExtension struct {
 	set    extension.Settings
 	lookup IndexLookup
 	procID component.ID
+	// alerts is where the API keeps alert enrichments; nil: its own.
+	alerts *drill.AlertStore
 
 	// getenv reads POD_IP, this replica's own address among its DNS peers.
 	getenv func(string) string
@@ -89,6 +91,7 @@ func (e *drillExtension) Start(ctx context.Context, host component.Host) error {
 		ServiceDashboardUID: links.DashboardServiceOverview,
 		AlertLookback:       e.cfg.AlertLookback,
 		AlertsRetained:      e.cfg.AlertsRetained,
+		Alerts:              e.alerts,
 	}
 	if e.cfg.Jaeger.QueryURL != "" {
 		dc.Jaeger, err = drill.NewJaegerClient(e.cfg.Jaeger.QueryURL, &http.Client{Timeout: e.cfg.Jaeger.Timeout})

@@ -1,6 +1,7 @@
 package drillextension
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -279,6 +280,47 @@ func TestDNSPeersSkipThePodsOwnIP(t *testing.T) {
 			outcome, _ := dps[0].Attributes.Value("outcome")
 			assert.Equal(t, "failed", outcome.AsString())
 			assert.Equal(t, int64(1), dps[0].Value)
+		})
+	}
+}
+
+func TestAlertStoresKeepAlertsAcrossARebuild(t *testing.T) {
+	lookup := func(component.ID) (drill.Index, bool) { return indexWithOneTrace(t), true }
+	tests := []struct {
+		name   string
+		opts   func() []Option // called once per test: the stores outlive the extensions
+		status int
+	}{
+		{"kept with AlertStores", func() []Option { return []Option{WithAlertStores(NewAlertStores())} }, http.StatusOK},
+		{"lost without", func() []Option { return nil }, http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := tt.opts()
+			cfg := createDefaultConfig().(*Config)
+			cfg.NetAddr.Endpoint = testnet.FreeAddr(t)
+			set := extensiontest.NewNopSettings(Type)
+			set.ID = component.NewIDWithName(Type, "api")
+			run := func(during func()) {
+				ext, err := NewFactory(lookup, opts...).Create(context.Background(), set, cfg)
+				require.NoError(t, err)
+				require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+				defer func() { require.NoError(t, ext.Shutdown(context.Background())) }()
+				during()
+			}
+			run(func() {
+				body, err := os.ReadFile("../../drill/testdata/alert_pod.json")
+				require.NoError(t, err)
+				resp, err := http.Post("http://"+cfg.NetAddr.Endpoint+"/api/v1/alerts", "application/json", bytes.NewReader(body))
+				require.NoError(t, err)
+				resp.Body.Close()
+				require.Equal(t, http.StatusOK, resp.StatusCode)
+			})
+			// A reload: a new factory and extension with the same ID.
+			run(func() {
+				status, body := get(t, "http://"+cfg.NetAddr.Endpoint+"/api/v1/alerts/c0ffee0000000001", "")
+				assert.Equal(t, tt.status, status, body)
+			})
 		})
 	}
 }

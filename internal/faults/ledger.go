@@ -86,6 +86,9 @@ func (l *Ledger) Ack(s Stream, first uint64, n int) {
 
 // Delivered records that the items with these IDs arrived at a backend.
 func (l *Ledger) Delivered(s Stream, ids ...uint64) {
+	if len(ids) == 0 {
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.book(s)
@@ -197,4 +200,11 @@ func (l *Ledger) acknowledged() int64 {
 		}
 	}
 	return n
+}
+
+// handedOut is the last ID handed out for s.
+func (l *Ledger) handedOut(s Stream) uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.book(s).next
 }

@@ -45,6 +45,11 @@ func traceID(id uint64) pcommon.TraceID {
 
 // SpansFrom builds n spans with IDs from first.
 func SpansFrom(first uint64, n int, now time.Time) ptrace.Traces {
+	return spansWith(first, n, now, traceID)
+}
+
+// spansWith is SpansFrom with the trace of each ID given by traceOf.
+func spansWith(first uint64, n int, now time.Time, traceOf func(uint64) pcommon.TraceID) ptrace.Traces {
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
 	probeResource(rs.Resource())
@@ -53,7 +58,7 @@ func SpansFrom(first uint64, n int, now time.Time) ptrace.Traces {
 	for i := range n {
 		id := first + uint64(i)
 		s := ss.AppendEmpty()
-		s.SetTraceID(traceID(id))
+		s.SetTraceID(traceOf(id))
 		var sid pcommon.SpanID
 		binary.BigEndian.PutUint64(sid[:], id)
 		s.SetSpanID(sid)
@@ -69,6 +74,15 @@ func SpansFrom(first uint64, n int, now time.Time) ptrace.Traces {
 // LogsFrom builds n log records with IDs from first. Without traceContext
 // they carry no trace ID, as most container output does.
 func LogsFrom(first uint64, n int, now time.Time, traceContext bool) plog.Logs {
+	if !traceContext {
+		return logsWith(first, n, now, nil)
+	}
+	return logsWith(first, n, now, traceID)
+}
+
+// logsWith is LogsFrom with the trace of each ID given by traceOf (nil for
+// none).
+func logsWith(first uint64, n int, now time.Time, traceOf func(uint64) pcommon.TraceID) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	probeResource(rl.Resource())
@@ -81,8 +95,8 @@ func LogsFrom(first uint64, n int, now time.Time, traceContext bool) plog.Logs {
 		lr.SetSeverityNumber(plog.SeverityNumberInfo)
 		lr.Body().SetStr(Line(LogRecords, id))
 		lr.Attributes().PutInt(idAttr, int64(id))
-		if traceContext {
-			lr.SetTraceID(traceID(id))
+		if traceOf != nil {
+			lr.SetTraceID(traceOf(id))
 		}
 	}
 	return ld

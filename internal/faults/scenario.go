@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -65,8 +66,10 @@ type Scenario struct {
 func Scenarios() []Scenario {
 	return []Scenario{
 		{"gateway-kill", gatewayKill},
+		{"gateway-kill-admission", gatewayKillAdmission},
 		{"agent-kill", agentKill},
 		{"agent-kill-infer", agentKillInfer},
+		{"gateway-affinity", gatewayAffinity},
 		{"backend-outage", backendOutage},
 		{"disk-full", diskFull},
 		{"corrupt-queue", corruptQueue},
@@ -94,8 +97,14 @@ type rig struct {
 	braid  *Braid
 	otlp   string // braid's OTLP gRPC address
 	r      *Result
-	// concurrency is each sender's requests in flight (default 4).
+	// observer sees what the backends receive (default a Recorder).
+	observer loadgen.Observer
+	// suffix tells apart the logs of several braid processes.
+	suffix string
+	// concurrency is each sender's requests in flight (default 4); burst
+	// sends them together.
 	concurrency int
+	burst       bool
 }
 
 func newRig(s Settings, r *Result) (*rig, error) {
@@ -129,7 +138,11 @@ func (g *rig) note(format string, args ...any) {
 func (g *rig) backendsUp() error {
 	var err error
 	for attempt := 0; attempt < 50; attempt++ {
-		if g.sink, err = loadgen.StartObservedSink(g.grpc, g.http, NewRecorder(g.ledger)); err == nil {
+		obs := g.observer
+		if obs == nil {
+			obs = NewRecorder(g.ledger)
+		}
+		if g.sink, err = loadgen.StartObservedSink(g.grpc, g.http, obs); err == nil {
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -210,7 +223,7 @@ func (g *rig) newBraid(shipped, overlay, storage string, env []string, addrs map
 		Binary:  g.s.Braid,
 		Configs: []string{shipped, overlay},
 		Env:     env,
-		LogPath: filepath.Join(g.dir, "braid.log"),
+		LogPath: filepath.Join(g.dir, "braid"+g.suffix+".log"),
 		Health:  addrs["BRAID_HEALTH_ENDPOINT"],
 	}
 	g.otlp = addrs["BRAID_OTLP_GRPC_ENDPOINT"]
@@ -251,7 +264,9 @@ func (g *rig) agent(storage string, extra map[string]any) (logRoot string, err e
 	}
 	logRoot = filepath.Join(g.dir, "pods")
 	env = append(env,
-		"BRAID_GATEWAY_ENDPOINT="+g.grpc,
+		// The agent resolves its gateways by DNS: an IP resolves to itself.
+		"BRAID_GATEWAY_DNS="+host(g.grpc),
+		"BRAID_GATEWAY_PORT="+port(g.grpc),
 		"BRAID_LOG_INCLUDE="+logRoot+"/*/*/*.log",
 		"K8S_NODE_NAME=faults-node",
 	)
@@ -272,7 +287,7 @@ func (g *rig) startLoad(ctx context.Context, streams []Stream, file string) *loa
 	l := &load{cancel: cancel, errs: make(chan error, len(streams)+1)}
 	for _, st := range streams {
 		snd := &Sender{Ledger: g.ledger, Endpoint: g.otlp, Stream: st, Rate: g.s.Rate, Batch: g.s.Batch,
-			Timeout: 5 * time.Second, Concurrency: cmp.Or(g.concurrency, 4)}
+			Timeout: 5 * time.Second, Concurrency: cmp.Or(g.concurrency, 4), Burst: g.burst}
 		l.senders = append(l.senders, snd)
 		l.wg.Add(1)
 		go func() { defer l.wg.Done(); l.errs <- snd.Run(ctx) }()
@@ -326,8 +341,9 @@ func (g *rig) drain(ctx context.Context, beforeCutAllowed bool) {
 // finish stops braid and the sink and tallies the ledger; any acknowledged
 // item missing (after the cut, when beforeCutAllowed) fails the scenario.
 func (g *rig) finish(beforeCutAllowed bool) error {
-	alive := g.braid != nil && g.braid.Running()
+	alive, logs := true, g.dir
 	if g.braid != nil {
+		alive, logs = g.braid.Running(), g.braid.LogPath
 		g.braid.Stop()
 	}
 	g.backendsDown()
@@ -359,7 +375,7 @@ func (g *rig) finish(beforeCutAllowed bool) error {
 		fails = append(fails, "braid was not running at the end")
 	}
 	if len(fails) > 0 {
-		return fmt.Errorf("%s (braid log: %s)", strings.Join(fails, "; "), g.braid.LogPath)
+		return fmt.Errorf("%s (braid logs: %s)", strings.Join(fails, "; "), logs)
 	}
 	return nil
 }
@@ -381,8 +397,18 @@ func killInstants(rng *rand.Rand, d time.Duration, n int) []time.Duration {
 // killsUnderLoad kills braid at random instants while load runs, restarting
 // it on the same storage each time.
 func (g *rig) killsUnderLoad(ctx context.Context, streams []Stream, file string) error {
-	rng := newRand(g.s.Seed ^ uint64(len(g.name)))
 	l := g.startLoad(ctx, streams, file)
+	err := g.kills(ctx, l)
+	if serr := l.stop(); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// kills kills and restarts braid at random instants over the load time,
+// then waits for the load time to end.
+func (g *rig) kills(ctx context.Context, l *load) error {
+	rng := newRand(g.s.Seed ^ uint64(len(g.name)))
 	start := time.Now()
 	for _, at := range killInstants(rng, g.s.Load, g.s.Kills) {
 		time.Sleep(time.Until(start.Add(at)))
@@ -390,12 +416,11 @@ func (g *rig) killsUnderLoad(ctx context.Context, streams []Stream, file string)
 		g.note("kill -9 at %.1fs", time.Since(start).Seconds())
 		time.Sleep(500 * time.Millisecond)
 		if err := g.braid.Start(ctx); err != nil {
-			l.stop()
 			return fmt.Errorf("restart after kill: %w", err)
 		}
 	}
 	time.Sleep(time.Until(start.Add(g.s.Load)))
-	return l.stop()
+	return nil
 }
 
 func gatewayKill(ctx context.Context, s Settings, r *Result) error {
@@ -417,6 +442,46 @@ func gatewayKill(ctx context.Context, s Settings, r *Result) error {
 	}
 	g.drain(ctx, false)
 	return g.finish(false)
+}
+
+// gatewayKillAdmission is gatewayKill with the admission limit so low that
+// the admission processor refuses a good share of the requests while the
+// kills happen: refused items must not count as acknowledged, and the rest
+// must all arrive.
+func gatewayKillAdmission(ctx context.Context, s Settings, r *Result) error {
+	g, err := newRig(s, r)
+	if err != nil {
+		return err
+	}
+	if err := g.backendsUp(); err != nil {
+		return err
+	}
+	if err := g.gateway(filepath.Join(g.dir, "storage")); err != nil {
+		return err
+	}
+	// Eight requests at once against room for one: most of each burst is
+	// refused.
+	g.braid.Env = append(g.braid.Env, "BRAID_MAX_IN_FLIGHT_ITEMS="+strconv.Itoa(s.Batch))
+	g.concurrency, g.burst = 8, true
+	if err := g.braid.Start(ctx); err != nil {
+		return err
+	}
+	l := g.startLoad(ctx, []Stream{Spans, LogRecords, Points}, "")
+	err = g.kills(ctx, l)
+	refused := l.failureCodes()
+	if serr := l.stop(); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return err
+	}
+	g.note("requests refused: %v", refused)
+	g.drain(ctx, false)
+	err = g.finish(false)
+	if refused[codes.ResourceExhausted] == 0 {
+		err = errors.Join(err, errors.New("the admission processor refused nothing: lower its limit"))
+	}
+	return err
 }
 
 func agentKill(ctx context.Context, s Settings, r *Result) error {
@@ -476,6 +541,131 @@ func agentKillInfer(ctx context.Context, s Settings, r *Result) error {
 	}
 	g.drain(ctx, false)
 	return g.finish(false)
+}
+
+// gatewayAffinity runs three gateways behind two agents whose loadbalancing
+// exporter lists them, and sends every trace through both agents: each
+// trace's spans and log records must reach one gateway. Then one gateway is
+// killed under load: only its traces move, and once it is back (to drain
+// its queue) nothing acknowledged is lost.
+func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
+	g, err := newRig(s, r)
+	if err != nil {
+		return err
+	}
+	aff := NewAffinity(g.ledger)
+	g.observer = aff
+	if err := g.backendsUp(); err != nil {
+		return err
+	}
+	var all []*Braid
+	defer func() {
+		for _, b := range all {
+			b.Stop()
+		}
+	}()
+	var gateways []*Braid
+	var gatewayAddrs []any
+	for i := range 3 {
+		g.suffix = fmt.Sprintf("-gateway%d", i+1)
+		if err := g.gateway(filepath.Join(g.dir, "storage"+g.suffix)); err != nil {
+			return err
+		}
+		g.braid.Env = append(g.braid.Env, fmt.Sprintf("BRAID_CLUSTER_NAME=gateway%d", i+1))
+		if err := g.braid.Start(ctx); err != nil {
+			return err
+		}
+		gateways = append(gateways, g.braid)
+		all = append(all, g.braid)
+		gatewayAddrs = append(gatewayAddrs, g.otlp)
+	}
+	var agents [2]string
+	for i := range agents {
+		g.suffix = fmt.Sprintf("-agent%d", i+1)
+		_, err := g.agent(filepath.Join(g.dir, "storage"+g.suffix), map[string]any{
+			"exporters": map[string]any{"loadbalancing/gateway": map[string]any{
+				"resolver": map[string]any{"dns": nil, "static": map[string]any{"hostnames": gatewayAddrs}},
+			}},
+		})
+		if err != nil {
+			return err
+		}
+		if err := g.braid.Start(ctx); err != nil {
+			return err
+		}
+		all = append(all, g.braid)
+		agents[i] = g.otlp
+	}
+	run := func(ctx context.Context, d time.Duration, again bool) error {
+		ctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, st := range []Stream{Spans, LogRecords} {
+			p := &PairSender{Ledger: g.ledger, Endpoints: agents, Stream: st, Rate: s.Rate, Batch: s.Batch, Timeout: 5 * time.Second}
+			if again {
+				// The same traces as the first run.
+				p.TraceBase = g.ledger.handedOut(st)
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = p.Run(ctx) }()
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+	if err := run(ctx, s.Load, false); err != nil {
+		return err
+	}
+	g.drain(ctx, false)
+	traces, split, per := aff.Split()
+	g.note("three gateways: %d traces, %d split across gateways, per gateway %v", traces, split, per)
+	var fails []error
+	if split > 0 {
+		fails = append(fails, fmt.Errorf("%d of %d traces reached more than one gateway", split, traces))
+	}
+	if len(per) != 3 {
+		fails = append(fails, fmt.Errorf("traces reached %d gateways, not 3", len(per)))
+	}
+	before := aff.Gateways()
+
+	gateways[2].Kill()
+	g.note("gateway3 killed with SIGKILL; the same traces sent again")
+	if err := run(ctx, s.Load/2, true); err != nil {
+		return err
+	}
+	// Back on its storage, so that what it acknowledged before the kill
+	// drains.
+	if err := gateways[2].Start(ctx); err != nil {
+		return err
+	}
+	g.drain(ctx, false)
+	moved, movedOfKilled := 0, 0
+	for id, gws := range aff.Gateways() {
+		was, ok := before[id]
+		if !ok || len(gws) == len(was) {
+			continue
+		}
+		if was[0] == "gateway3" {
+			movedOfKilled++
+		} else {
+			moved++
+		}
+	}
+	g.note("after the kill: %d traces of gateway3 moved to the others, %d traces of the gateways still up moved", movedOfKilled, moved)
+	if moved > 0 {
+		fails = append(fails, fmt.Errorf("%d traces of gateways that stayed up moved", moved))
+	}
+	for _, b := range all {
+		if !b.Running() {
+			fails = append(fails, fmt.Errorf("%s was not running at the end", b.LogPath))
+		}
+	}
+	for _, b := range all {
+		b.Stop()
+	}
+	all = nil
+	g.braid = nil
+	return errors.Join(append(fails, g.finish(false))...)
 }
 
 func backendOutage(ctx context.Context, s Settings, r *Result) error {
@@ -673,3 +863,6 @@ func damage(dir string) ([]string, error) {
 }
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x6272616964)) }
+
+func host(addr string) string { h, _, _ := net.SplitHostPort(addr); return h }
+func port(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }

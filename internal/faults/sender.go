@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
@@ -40,6 +41,9 @@ type Sender struct {
 	// 1), for a receiver that answers slowly, as one that holds a request
 	// until its records are safe does.
 	Concurrency int
+	// Burst starts every concurrent request together, instead of spread
+	// over the interval, so that they arrive at once.
+	Burst bool
 
 	requests, failures atomic.Int64
 	mu                 sync.Mutex
@@ -77,10 +81,14 @@ func (s *Sender) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			// Workers start spread over one interval, for an even rate.
+			offset := interval * time.Duration(w) / time.Duration(workers)
+			if s.Burst {
+				offset = 0
+			}
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(interval * time.Duration(w) / time.Duration(workers)):
+			case <-time.After(offset):
 			}
 			s.send(ctx, export, interval)
 		}()
@@ -183,5 +191,80 @@ func (w *FileWriter) Run(ctx context.Context) error {
 			return fmt.Errorf("write %s: %w", w.Path, err)
 		}
 		w.Ledger.Ack(FileLines, first, w.Batch)
+	}
+}
+
+// PairSender sends spans and traced log records through two endpoints (two
+// nodes' agents): every request through the first has a twin through the
+// second whose items belong to the same traces, as a trace whose spans come
+// from pods on two nodes.
+type PairSender struct {
+	Ledger    *Ledger
+	Endpoints [2]string
+	Stream    Stream // Spans or LogRecords
+	Rate      float64
+	Batch     int
+	Timeout   time.Duration
+	// TraceBase, subtracted from each ID before its trace is derived,
+	// makes a second run send to the traces of the first (the ID that
+	// was next when the second run began).
+	TraceBase uint64
+}
+
+// Run sends until ctx ends.
+func (p *PairSender) Run(ctx context.Context) error {
+	var exports [2]func(context.Context, uint64, time.Time, func(uint64) pcommon.TraceID) error
+	for i, ep := range p.Endpoints {
+		conn, err := grpc.NewClient(ep, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		n := p.Batch
+		switch p.Stream {
+		case Spans:
+			c := ptraceotlp.NewGRPCClient(conn)
+			exports[i] = func(ctx context.Context, first uint64, now time.Time, traceOf func(uint64) pcommon.TraceID) error {
+				_, err := c.Export(ctx, ptraceotlp.NewExportRequestFromTraces(spansWith(first, n, now, traceOf)))
+				return err
+			}
+		case LogRecords:
+			c := plogotlp.NewGRPCClient(conn)
+			exports[i] = func(ctx context.Context, first uint64, now time.Time, traceOf func(uint64) pcommon.TraceID) error {
+				_, err := c.Export(ctx, plogotlp.NewExportRequestFromLogs(logsWith(first, n, now, traceOf)))
+				return err
+			}
+		default:
+			return fmt.Errorf("cannot pair %s", p.Stream)
+		}
+	}
+	tick := time.NewTicker(time.Duration(float64(time.Second) * float64(2*p.Batch) / p.Rate))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		a := p.Ledger.Reserve(p.Stream, p.Batch)
+		b := p.Ledger.Reserve(p.Stream, p.Batch)
+		now := time.Now()
+		traceOf := [2]func(uint64) pcommon.TraceID{
+			func(id uint64) pcommon.TraceID { return traceID(id - p.TraceBase) },
+			func(id uint64) pcommon.TraceID { return traceID(id - b + a - p.TraceBase) },
+		}
+		var wg sync.WaitGroup
+		for i, first := range [2]uint64{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rctx, cancel := context.WithTimeout(ctx, p.Timeout)
+				defer cancel()
+				if exports[i](rctx, first, now, traceOf[i]) == nil {
+					p.Ledger.Ack(p.Stream, first, p.Batch)
+				}
+			}()
+		}
+		wg.Wait()
 	}
 }

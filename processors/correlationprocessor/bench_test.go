@@ -261,7 +261,7 @@ func startLogsForBench(b *testing.B, cfg *Config, next func(context.Context, plo
 func logWritesOnly(b *testing.B, next func(context.Context, plog.Logs) error) func(context.Context, plog.Logs) error {
 	req := benchLogs()
 	u, m := &plog.ProtoUnmarshaler{}, &plog.ProtoMarshaler{}
-	e, err := newEngine(createDefaultConfig().(*Config), componenttest.NewNopTelemetrySettings(), nil, time.Now)
+	e, err := newEngine(createDefaultConfig().(*Config), componenttest.NewNopTelemetrySettings(), nil, time.Now, nil)
 	require.NoError(b, err)
 	p := newLogsProcessor(newBase(e, newRegistry(), component.NewID(Type)))
 	processed, err := u.UnmarshalLogs(req)
@@ -333,7 +333,7 @@ func BenchmarkTracesPipeline(b *testing.B) {
 // (wall time only: the batches are decoded with the timer stopped).
 func BenchmarkProcessLogs(b *testing.B) {
 	req := benchLogs()
-	e, err := newEngine(createDefaultConfig().(*Config), componenttest.NewNopTelemetrySettings(), nil, time.Now)
+	e, err := newEngine(createDefaultConfig().(*Config), componenttest.NewNopTelemetrySettings(), nil, time.Now, nil)
 	require.NoError(b, err)
 	p := newLogsProcessor(newBase(e, newRegistry(), component.NewID(Type)))
 	u := &plog.ProtoUnmarshaler{}
@@ -359,7 +359,7 @@ func BenchmarkProcessLogs(b *testing.B) {
 // BenchmarkProcessTraces is the processor alone on a 1,000-span batch.
 func BenchmarkProcessTraces(b *testing.B) {
 	req := benchTraces()
-	e, err := newEngine(createDefaultConfig().(*Config), componenttest.NewNopTelemetrySettings(), nil, time.Now)
+	e, err := newEngine(createDefaultConfig().(*Config), componenttest.NewNopTelemetrySettings(), nil, time.Now, nil)
 	require.NoError(b, err)
 	p := &tracesProcessor{base: newBase(e, newRegistry(), component.NewID(Type))}
 	td, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(req)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,12 +50,9 @@ type engine struct {
 	done      chan struct{}
 }
 
-func newEngine(cfg *Config, set component.TelemetrySettings, resolver correlate.PodResolver, now func() time.Time) (*engine, error) {
-	x, err := correlate.NewExtractor(cfg.TraceContext.extractorConfig())
-	if err != nil {
-		return nil, fmt.Errorf("trace_context::%w", err)
-	}
-	idx, err := correlate.NewTraceIndex(correlate.IndexConfig{
+// indexConfig is the trace index configuration of cfg, without its clock.
+func indexConfig(cfg *Config) correlate.IndexConfig {
+	return correlate.IndexConfig{
 		MaxTraces:   cfg.MaxTraces,
 		TTL:         cfg.TTL,
 		Shards:      cfg.Shards,
@@ -62,10 +60,22 @@ func newEngine(cfg *Config, set component.TelemetrySettings, resolver correlate.
 		SpansPerKey: cfg.SpansPerKey,
 		// Recent spans serve only inference and exemplars.
 		NoSpanHistory: !cfg.InferLogLinks.Enabled && !cfg.Exemplars.Enabled,
-		Now:           now,
-	})
+	}
+}
+
+// newEngine builds the engine of cfg around idx, a trace index kept from an
+// engine of the same ID and index configuration, or a new one if nil.
+func newEngine(cfg *Config, set component.TelemetrySettings, resolver correlate.PodResolver, now func() time.Time, idx *correlate.TraceIndex) (*engine, error) {
+	x, err := correlate.NewExtractor(cfg.TraceContext.extractorConfig())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("trace_context::%w", err)
+	}
+	if idx == nil {
+		ic := indexConfig(cfg)
+		ic.Now = now
+		if idx, err = correlate.NewTraceIndex(ic); err != nil {
+			return nil, err
+		}
 	}
 	e := &engine{
 		cfg: cfg, extractor: x, index: idx, resolver: resolver, now: now,
@@ -172,13 +182,36 @@ func (e *engine) shutdown() error {
 // Registry to the factory ([WithRegistry]) and to whatever reads the trace
 // indexes (the drill-down API). Safe for concurrent use.
 type Registry struct {
-	// mu guards engines.
+	keepIndexes bool
+	// mu guards engines and kept.
 	mu      sync.Mutex
 	engines map[component.ID]*registryEntry
+	// kept are the trace indexes of released engines, by ID (KeepIndexes).
+	kept map[component.ID]keptIndex
+}
+
+// RegistryOption configures a Registry.
+type RegistryOption func(*Registry)
+
+// KeepIndexes makes the registry keep the trace index of an engine when its
+// last processor shuts down, and hand it to the next engine built for the
+// same ID with the same index settings (max_traces, ttl, shards, max_keys,
+// spans_per_key, and whether spans are kept for inference or exemplars). A
+// configuration reload that rebuilds the pipelines then keeps what the index
+// knows. At most one index is kept per ID, each bounded by its max_traces;
+// one whose ID is not configured again stays until the process ends.
+func KeepIndexes() RegistryOption {
+	return func(r *Registry) { r.keepIndexes = true }
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return newRegistry() }
+func NewRegistry(opts ...RegistryOption) *Registry {
+	r := newRegistry()
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
 
 // TraceIndex returns the trace index of the correlation processor id while
 // it runs.
@@ -190,25 +223,45 @@ func (r *Registry) TraceIndex(id component.ID) (*correlate.TraceIndex, bool) {
 }
 
 type registryEntry struct {
-	e    *engine
-	refs int
+	e     *engine
+	index correlate.IndexConfig
+	refs  int
 }
 
-func newRegistry() *Registry { return &Registry{engines: make(map[component.ID]*registryEntry)} }
+type keptIndex struct {
+	config correlate.IndexConfig
+	idx    *correlate.TraceIndex
+}
 
-// acquire returns the engine of id, creating it with build on first use.
-func (r *Registry) acquire(id component.ID, build func() (*engine, error)) (*engine, error) {
+// sameIndexConfig compares two index configurations but for their clocks.
+func sameIndexConfig(a, b correlate.IndexConfig) bool {
+	a.Now, b.Now = nil, nil
+	return reflect.DeepEqual(a, b)
+}
+
+func newRegistry() *Registry {
+	return &Registry{engines: make(map[component.ID]*registryEntry), kept: make(map[component.ID]keptIndex)}
+}
+
+// acquire returns the engine of id, creating it with build on first use;
+// build gets the index kept for id if its configuration is index, else nil.
+func (r *Registry) acquire(id component.ID, index correlate.IndexConfig, build func(kept *correlate.TraceIndex) (*engine, error)) (*engine, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if ent, ok := r.engines[id]; ok {
 		ent.refs++
 		return ent.e, nil
 	}
-	e, err := build()
+	var idx *correlate.TraceIndex
+	if k, ok := r.kept[id]; ok && sameIndexConfig(k.config, index) {
+		idx = k.idx
+	}
+	e, err := build(idx)
 	if err != nil {
 		return nil, err
 	}
-	r.engines[id] = &registryEntry{e: e, refs: 1}
+	delete(r.kept, id)
+	r.engines[id] = &registryEntry{e: e, index: index, refs: 1}
 	return e, nil
 }
 
@@ -226,6 +279,9 @@ func (r *Registry) release(id component.ID) error {
 		return nil
 	}
 	delete(r.engines, id)
+	if r.keepIndexes {
+		r.kept[id] = keptIndex{config: ent.index, idx: ent.e.index}
+	}
 	r.mu.Unlock()
 	return ent.e.shutdown()
 }

@@ -81,7 +81,7 @@ func (f *factory) processorFactory() processor.Factory {
 }
 
 func (f *factory) acquire(set processor.Settings, cfg *Config) (*engine, error) {
-	return f.registry.acquire(set.ID, func() (*engine, error) {
+	return f.registry.acquire(set.ID, indexConfig(cfg), func(kept *correlate.TraceIndex) (*engine, error) {
 		var chain chainResolver
 		if len(cfg.Pods) > 0 {
 			chain = append(chain, correlate.NewStaticPodResolver(cfg.Pods))
@@ -103,7 +103,7 @@ func (f *factory) acquire(set processor.Settings, cfg *Config) (*engine, error) 
 		default:
 			resolver = chain
 		}
-		return newEngine(cfg, set.TelemetrySettings, resolver, f.opts.now)
+		return newEngine(cfg, set.TelemetrySettings, resolver, f.opts.now, kept)
 	})
 }
 

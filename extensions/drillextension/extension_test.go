@@ -3,8 +3,17 @@ package drillextension
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +28,7 @@ import (
 	"go.opentelemetry.io/collector/config/configauth"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configtls"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -323,4 +333,71 @@ func TestAlertStoresKeepAlertsAcrossARebuild(t *testing.T) {
 			})
 		})
 	}
+}
+
+// selfSignedCert writes a certificate for 127.0.0.1 and its key, and
+// returns their paths and the certificate pool a client trusts it with.
+func selfSignedCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "braid-gateway"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// TestPeersOverTLS: with tls on the server, peers are called over https,
+// trusting the CA in peers::tls.
+func TestPeersOverTLS(t *testing.T) {
+	certFile, keyFile, pool := selfSignedCert(t)
+	other := pcommon.TraceID{0x0c, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+	idxB, err := correlate.NewTraceIndex(correlate.DefaultIndexConfig())
+	require.NoError(t, err)
+	now := time.Now()
+	idxB.AddSpan(&correlate.SpanRecord{TraceID: other, SpanID: pcommon.SpanID{3}, Name: "GET /cart", Service: "checkout",
+		Start: pcommon.NewTimestampFromTime(now.Add(-2 * time.Second)), End: pcommon.NewTimestampFromTime(now)})
+	idxs := []drill.Index{indexWithOneTrace(t), idxB}
+	addrs := []string{testnet.FreeAddr(t), testnet.FreeAddr(t)}
+	for i, idx := range idxs {
+		cfg := createDefaultConfig().(*Config)
+		cfg.NetAddr.Endpoint = addrs[i]
+		cfg.TLS = configoptional.Some(configtls.ServerConfig{Config: configtls.Config{CertFile: certFile, KeyFile: keyFile}})
+		cfg.Peers.Static = addrs
+		cfg.Peers.TLS = configtls.ClientConfig{Config: configtls.Config{CAFile: certFile}}
+		require.NoError(t, cfg.Validate())
+		ext, err := NewFactory(func(component.ID) (drill.Index, bool) { return idx, true }).
+			Create(context.Background(), extensiontest.NewNopSettings(Type), cfg)
+		require.NoError(t, err)
+		require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+		defer func() { require.NoError(t, ext.Shutdown(context.Background())) }()
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get("https://" + addrs[0] + "/api/v1/services/checkout/traces")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var l drill.TraceList
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&l))
+	assert.False(t, l.Partial, "%v", l.MissingPeers)
+	assert.ElementsMatch(t, []string{traceID.String(), other.String()}, idsOf(l.Traces))
 }

@@ -124,6 +124,7 @@ func (e *drillExtension) Start(ctx context.Context, host component.Host) error {
 	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := e.lookup(e.procID); !ok {
+			w.Header().Set(drill.InstanceHeader, api.InstanceID())
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprintf(w, "{\"error\":%q}\n", "correlation processor "+e.procID.String()+" is not running in this collector")

@@ -509,3 +509,49 @@ func TestAHungPeerIsWaitedForOncePerWebhook(t *testing.T) {
 	assert.Equal(t, int64(5), rs[1].fromPeers.Load(), "a healthy peer is asked for each alert")
 	assert.Equal(t, map[string]int{"answered": 5, "self": 5, "failed": 1, "skipped": 4}, rs[0].observed())
 }
+
+// TestJaegerCompletesAListWhenAReplicaIsDown: the traces a down replica
+// holds are searched in Jaeger; the answer stays partial.
+func TestJaegerCompletesAListWhenAReplicaIsDown(t *testing.T) {
+	jaeger, search := fakeJaeger(t)
+	ms := time.Millisecond
+	idxs := []*correlate.TraceIndex{
+		indexOf(t, span{trace: splitTrace, id: 1, service: "checkout", pod: "shop/checkout-1", end: 100 * ms}),
+		indexOf(t, span{trace: jaegerTrace, id: 9, parent: 1, service: "checkout", pod: "shop/checkout-2", start: 10 * ms, end: 20 * ms, logged: true}),
+		indexOf(t),
+	}
+	for _, tt := range []struct {
+		name        string
+		down        bool
+		want        []string
+		wantSearch  bool
+		wantSource  string
+		wantSpans   int
+		wantPartial bool
+	}{
+		{name: "every replica answers: Jaeger is not searched", want: []string{splitTrace.String(), jaegerTrace.String()},
+			wantSource: "braid", wantSpans: 1},
+		{name: "a replica is down: Jaeger completes the list", down: true, want: []string{jaegerTrace.String(), splitTrace.String()},
+			wantSearch: true, wantSource: "braid+jaeger", wantSpans: 2, wantPartial: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			*search = nil
+			rs := newFleet(t, idxs, fleetOptions{jaegerURL: jaeger.URL, timeout: 200 * time.Millisecond})
+			if tt.down {
+				rs[2].srv.Close()
+			}
+			var l drill.TraceList
+			require.Equal(t, http.StatusOK, getJSON(t, rs[0].srv.URL+"/api/v1/services/checkout/traces", &l))
+			assert.Equal(t, tt.want, ids(l.Traces))
+			assert.Equal(t, tt.wantPartial, l.Partial)
+			assert.Equal(t, tt.wantSearch, *search != nil)
+			for _, tr := range l.Traces {
+				if tr.TraceID == jaegerTrace.String() {
+					assert.Equal(t, tt.wantSource, tr.Source)
+					assert.Equal(t, tt.wantSpans, tr.SpanCount)
+					assert.Equal(t, 1, tr.LogCount)
+				}
+			}
+		})
+	}
+}

@@ -329,27 +329,65 @@ func (s *Server) traceList(ctx context.Context, local bool, kind, key string, q 
 			traces[i] = s.withLinks(traces[i])
 		}
 	}
-	if len(traces) > 0 || kind != "services" || s.cfg.Jaeger == nil {
+	if kind != "services" || s.cfg.Jaeger == nil || (len(traces) > 0 && len(missing) == 0) {
 		return traces, missing, nil
 	}
+	fromJaeger, err := s.searchJaeger(ctx, key, q)
+	if len(traces) == 0 {
+		return fromJaeger, missing, err
+	}
+	// Some replicas did not answer: Jaeger has the spans of the traces they
+	// hold. The answer stays partial (their log counts are unknown), and a
+	// failed search leaves it as it was.
+	if err != nil {
+		return traces, missing, nil
+	}
+	return s.completeWithJaeger(traces, fromJaeger, q.Limit), missing, nil
+}
+
+// searchJaeger finds a service's traces in Jaeger, filtered as the index
+// filters them.
+func (s *Server) searchJaeger(ctx context.Context, key string, q correlate.Query) ([]Trace, error) {
 	end := s.cfg.Now()
 	start := q.Since
 	if start.IsZero() {
 		start = end.Add(-time.Hour)
 	}
-	fromJaeger, err := s.cfg.Jaeger.FindTraces(ctx, serviceName(key), start, end, q.ErrorsOnly, q.Limit)
+	found, err := s.cfg.Jaeger.FindTraces(ctx, serviceName(key), start, end, q.ErrorsOnly, q.Limit)
 	if err != nil {
-		return nil, missing, err
+		return nil, err
 	}
-	out := make([]Trace, 0, len(fromJaeger))
-	for _, t := range fromJaeger {
+	out := make([]Trace, 0, len(found))
+	for _, t := range found {
 		if time.Duration(t.DurationMS*float64(time.Millisecond)) < q.MinDuration {
 			continue
 		}
 		out = append(out, s.withLinks(t))
 	}
 	sortTraces(out)
-	return out, missing, nil
+	return out, nil
+}
+
+// completeWithJaeger adds Jaeger's traces to the replicas' list: a trace in
+// both is merged (mergeWithJaeger), one only in Jaeger is added; then the
+// list is ordered and limited again.
+func (s *Server) completeWithJaeger(traces, fromJaeger []Trace, limit int) []Trace {
+	at := make(map[string]int, len(traces))
+	for i, t := range traces {
+		at[t.TraceID] = i
+	}
+	for _, j := range fromJaeger {
+		if i, ok := at[j.TraceID]; ok {
+			traces[i] = s.withLinks(mergeWithJaeger(traces[i], j))
+			continue
+		}
+		traces = append(traces, j)
+	}
+	sortTraces(traces)
+	if limit > 0 && len(traces) > limit {
+		traces = traces[:limit]
+	}
+	return traces
 }
 
 // peerQuery is q as the list routes read it, with since as a time, so that

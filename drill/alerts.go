@@ -198,7 +198,7 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
 	var found *AlertEnrichment
 	var missing []string
 	if !isLocal(r) {
-		missing = s.askPeers(r.Context(), "/api/v1/alerts/"+url.PathEscape(fp), true, func(body []byte) error {
+		missing = s.askPeers(r.Context(), "/api/v1/alerts/"+url.PathEscape(fp), true, func(_ string, body []byte) error {
 			var e AlertEnrichment
 			if err := json.Unmarshal(body, &e); err != nil {
 				return err

@@ -11,6 +11,7 @@
 //	GET  /api/v1/services/{name}/traces?since=&errors_only=&min_duration=&limit=
 //	POST /api/v1/alerts                (Alertmanager webhook payload, version 4)
 //	GET  /api/v1/alerts/{fingerprint}  (the last enrichment of that alert)
+//	GET  /api/v1/traces?id=&id=        (this index's parts only; for peers)
 //
 // since is a duration back from now ("15m") or an RFC 3339 time; traces are
 // ordered errors first, then slowest first.

@@ -201,23 +201,42 @@ type peerAnswer struct {
 // in peer order (sorted), after all have answered. A peer that cannot be
 // reached, times out or answers anything but 200 (or 404 when notFoundOK)
 // is returned as missing, as is one whose answer keep refuses.
-func (s *Server) askPeers(ctx context.Context, path string, notFoundOK bool, keep func(body []byte) error) (missing []string) {
+func (s *Server) askPeers(ctx context.Context, path string, notFoundOK bool, keep func(peer string, body []byte) error) (missing []string) {
+	peers, missing := s.peerList(ctx)
+	if len(missing) > 0 {
+		return missing
+	}
+	return s.askEach(ctx, peers, func(string) string { return path }, notFoundOK, keep)
+}
+
+// peerList returns the peers to ask, sorted, or, when they cannot be
+// listed, the source as missing.
+func (s *Server) peerList(ctx context.Context) (peers, missing []string) {
 	p := s.cfg.Peers
 	if p == nil {
-		return nil
+		return nil, nil
 	}
 	lookupCtx, cancel := context.WithTimeout(ctx, p.Timeout)
 	peers, err := p.Source.Peers(lookupCtx)
 	cancel()
 	if err != nil {
 		p.observe("no_peers")
-		return []string{sourceName(p.Source)}
+		return nil, []string{sourceName(p.Source)}
 	}
 	peers = slices.DeleteFunc(peers, func(peer string) bool { return slices.Contains(p.Self, peer) })
 	slices.Sort(peers)
-	peers = slices.Compact(peers)
+	return slices.Compact(peers), nil
+}
+
+// askEach asks each of peers for its own path, as askPeers does.
+func (s *Server) askEach(ctx context.Context, peers []string, path func(peer string) string, notFoundOK bool, keep func(peer string, body []byte) error) (missing []string) {
+	p := s.cfg.Peers
+	if p == nil || len(peers) == 0 {
+		return nil
+	}
 	token := ""
 	if p.Token != nil {
+		var err error
 		if token, err = p.Token(); err != nil {
 			return peers
 		}
@@ -230,7 +249,7 @@ func (s *Server) askPeers(ctx context.Context, path string, notFoundOK bool, kee
 			answers[i] = peerAnswer{peer: peer, err: errPeerFailedBefore}
 			continue
 		}
-		wg.Go(func() { answers[i] = s.askPeer(ctx, peer, path, token) })
+		wg.Go(func() { answers[i] = s.askPeer(ctx, peer, path(peer), token) })
 	}
 	wg.Wait()
 	for _, a := range answers {
@@ -242,7 +261,7 @@ func (s *Server) askPeers(ctx context.Context, path string, notFoundOK bool, kee
 			outcome = "skipped"
 		case a.err != nil:
 		case a.status == http.StatusOK:
-			if keep(a.body) == nil {
+			if keep(a.peer, a.body) == nil {
 				outcome = "answered"
 			}
 		case a.status == http.StatusNotFound && notFoundOK:

@@ -84,8 +84,9 @@ type replica struct {
 	addr    string
 	api     *drill.Server
 	handler atomic.Pointer[http.Handler]
-	// fromClients and fromPeers count requests without and with the local marker.
-	fromClients, fromPeers atomic.Int64
+	// fromClients and fromPeers count requests without and with the local
+	// marker; sent counts the requests it made to peers.
+	fromClients, fromPeers, sent atomic.Int64
 
 	mu       sync.Mutex // guards outcomes
 	outcomes map[string]int
@@ -157,7 +158,8 @@ func newFleet(t *testing.T, idxs []*correlate.TraceIndex, o fleetOptions, listen
 			src = o.peers(i, addrs)
 		}
 		cfg := drill.Config{Index: idx, Links: lb, Now: func() time.Time { return alertTime },
-			Peers: &drill.PeersConfig{Source: src, Timeout: o.timeout, Observe: rs[i].observe}}
+			Peers: &drill.PeersConfig{Source: src, Timeout: o.timeout, Observe: rs[i].observe,
+				Client: &http.Client{Transport: countingTransport{&rs[i].sent}}}}
 		if o.jaegerURL != "" {
 			cfg.Jaeger, err = drill.NewJaegerClient(o.jaegerURL, nil)
 			require.NoError(t, err)
@@ -167,6 +169,14 @@ func newFleet(t *testing.T, idxs []*correlate.TraceIndex, o fleetOptions, listen
 		rs[i].serve(rs[i].api)
 	}
 	return rs
+}
+
+// countingTransport counts the requests a replica sends.
+type countingTransport struct{ n *atomic.Int64 }
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 func TestFleetAnswersFromEveryReplica(t *testing.T) {
@@ -246,18 +256,21 @@ func TestPeerRequestsAreNotFannedOutAgain(t *testing.T) {
 			for _, r := range rs {
 				r.fromClients.Store(0)
 				r.fromPeers.Store(0)
+				r.sent.Store(0)
 			}
 			var v map[string]any
 			getJSON(t, rs[1].srv.URL+path, &v)
 			assert.Equal(t, int64(1), rs[1].fromClients.Load())
 			for i, r := range rs {
-				// B asks everyone once, itself included (and skips its own
-				// answer); nobody asks further.
-				assert.Equal(t, int64(1), r.fromPeers.Load(), "replica %d", i)
+				// B asks everyone, itself included (and skips its own
+				// answer); those asked ask nobody.
+				assert.NotZero(t, r.fromPeers.Load(), "replica %d", i)
 				if i != 1 {
 					assert.Zero(t, r.fromClients.Load(), "replica %d", i)
+					assert.Zero(t, r.sent.Load(), "replica %d asked its peers in turn", i)
 				}
 			}
+			assert.Equal(t, rs[1].sent.Load(), rs[0].fromPeers.Load()+rs[1].fromPeers.Load()+rs[2].fromPeers.Load())
 		})
 	}
 }
@@ -460,8 +473,8 @@ func TestFleetFoundByDNS(t *testing.T) {
 	assert.Equal(t, []string{splitTrace.String(), onlyOnC.String()}, ids(l.Traces))
 	assert.False(t, l.Partial)
 	assert.Zero(t, rs[2].fromPeers.Load(), "a replica does not ask itself: its own IP is left out")
-	assert.Equal(t, int64(1), rs[0].fromPeers.Load())
-	assert.Equal(t, int64(1), rs[1].fromPeers.Load())
+	assert.NotZero(t, rs[0].fromPeers.Load())
+	assert.NotZero(t, rs[1].fromPeers.Load())
 
 	// A name that does not resolve: the answer is the replica's own, partial.
 	res.set(name, nil, errors.New("no such host"))
@@ -551,6 +564,60 @@ func TestJaegerCompletesAListWhenAReplicaIsDown(t *testing.T) {
 					assert.Equal(t, tt.wantSpans, tr.SpanCount)
 					assert.Equal(t, 1, tr.LogCount)
 				}
+			}
+		})
+	}
+}
+
+// TestListsCountEveryReplicasPart: a replica's part of a listed trace is
+// counted even when it does not match the query by itself (here: other
+// services' spans only).
+func TestListsCountEveryReplicasPart(t *testing.T) {
+	ms := time.Millisecond
+	idxs := []*correlate.TraceIndex{
+		indexOf(t, span{trace: splitTrace, id: 1, service: "checkout", pod: "shop/checkout-1", end: 100 * ms}),
+		indexOf(t,
+			span{trace: splitTrace, id: 2, parent: 1, service: "cart", pod: "shop/cart-1", start: 10 * ms, end: 300 * ms, failed: true},
+			span{trace: splitTrace, id: 3, parent: 2, service: "cart", pod: "shop/cart-1", start: 20 * ms, end: 50 * ms}),
+		indexOf(t, span{trace: splitTrace, id: 4, parent: 1, service: "db", pod: "shop/db-0", start: 30 * ms, end: 40 * ms, logged: true}),
+	}
+	rs := newFleet(t, idxs, fleetOptions{})
+	for i, r := range rs {
+		t.Run("asking replica "+string(rune('A'+i)), func(t *testing.T) {
+			var l drill.TraceList
+			require.Equal(t, http.StatusOK, getJSON(t, r.srv.URL+"/api/v1/services/checkout/traces", &l))
+			require.Equal(t, []string{splitTrace.String()}, ids(l.Traces))
+			tr := l.Traces[0]
+			assert.Equal(t, 4, tr.SpanCount)
+			assert.Equal(t, 1, tr.LogCount)
+			assert.True(t, tr.Error)
+			assert.InDelta(t, 300, tr.DurationMS, 0.001)
+			assert.ElementsMatch(t, []string{"checkout", "cart", "db"}, tr.Services)
+			assert.False(t, l.Partial)
+		})
+	}
+}
+
+func TestTracesByIDRoute(t *testing.T) {
+	rs := newFleet(t, threeReplicas(t), fleetOptions{})
+	tests := []struct {
+		query  string
+		status int
+		want   []string
+	}{
+		{"id=" + splitTrace.String() + "&id=" + cartOnB.String() + "&id=" + onlyOnC.String(), http.StatusOK, []string{splitTrace.String(), cartOnB.String()}},
+		{"id=" + onlyOnC.String(), http.StatusOK, []string{}},
+		{"", http.StatusBadRequest, nil},
+		{"id=xyz", http.StatusBadRequest, nil},
+		{strings.Repeat("id="+splitTrace.String()+"&", 1001), http.StatusBadRequest, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query[:min(len(tt.query), 40)], func(t *testing.T) {
+			var l drill.TraceList
+			assert.Equal(t, tt.status, getJSON(t, rs[1].srv.URL+"/api/v1/traces?"+tt.query, &l))
+			if tt.want != nil {
+				assert.Equal(t, tt.want, ids(l.Traces), "this replica's parts only")
+				assert.Zero(t, rs[1].sent.Load(), "never asks its peers")
 			}
 		})
 	}

@@ -124,6 +124,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), alerts: alerts, instanceID: cfg.InstanceID}
 	s.mux.HandleFunc("GET /api/v1/traces/{traceID}", s.getTrace)
+	s.mux.HandleFunc("GET /api/v1/traces", s.tracesByID)
 	s.mux.HandleFunc("GET /api/v1/pods/{uid}/traces", s.podTraces)
 	s.mux.HandleFunc("GET /api/v1/services/{name}/traces", s.serviceTraces)
 	s.mux.HandleFunc("POST /api/v1/alerts", s.postAlerts)
@@ -195,7 +196,7 @@ func (s *Server) getTrace(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, TraceAnswer{Trace: parts[0]})
 		return
 	}
-	missing := s.askPeers(r.Context(), "/api/v1/traces/"+id.String(), true, func(body []byte) error {
+	missing := s.askPeers(r.Context(), "/api/v1/traces/"+id.String(), true, func(_ string, body []byte) error {
 		var t Trace
 		if err := json.Unmarshal(body, &t); err != nil {
 			return err
@@ -316,15 +317,19 @@ func (s *Server) traceList(ctx context.Context, local bool, kind, key string, q 
 	var missing []string
 	if s.cfg.Peers != nil {
 		lists := [][]Trace{traces}
-		missing = s.askPeers(ctx, "/api/v1/"+kind+"/"+url.PathEscape(key)+"/traces?"+peerQuery(q), false, func(body []byte) error {
+		var answered []string
+		missing = s.askPeers(ctx, "/api/v1/"+kind+"/"+url.PathEscape(key)+"/traces?"+peerQuery(q), false, func(peer string, body []byte) error {
 			var l TraceList
 			if err := json.Unmarshal(body, &l); err != nil {
 				return err
 			}
 			lists = append(lists, l.Traces)
+			answered = append(answered, peer)
 			return nil
 		})
-		traces = MergeTraceLists(lists, q.Limit)
+		var more []string
+		traces, more = s.completeParts(ctx, MergeTraceLists(lists, q.Limit), lists, answered)
+		missing = union(missing, more)
 		for i := range traces {
 			traces[i] = s.withLinks(traces[i])
 		}
@@ -388,6 +393,94 @@ func (s *Server) completeWithJaeger(traces, fromJaeger []Trace, limit int) []Tra
 		traces = traces[:limit]
 	}
 	return traces
+}
+
+// completeParts asks each replica that answered a list (lists[0] is this
+// one's, lists[i+1] answered[i]'s) for its parts of the top traces it did
+// not list — parts that did not match the query by themselves (another
+// service's spans, below min_duration there, past its limit) — so that
+// each top trace is the merge of every replica's part, as the trace route
+// gives it. Merged traces only grow longer and gain errors, so they still
+// match the query.
+func (s *Server) completeParts(ctx context.Context, top []Trace, lists [][]Trace, answered []string) ([]Trace, []string) {
+	if len(top) == 0 {
+		return top, nil
+	}
+	need := make(map[string][]string, len(answered))
+	var local []Trace
+	for i, l := range lists {
+		listed := make(map[string]bool, len(l))
+		for _, t := range l {
+			listed[t.TraceID] = true
+		}
+		for _, t := range top {
+			if listed[t.TraceID] {
+				continue
+			}
+			if i > 0 {
+				need[answered[i-1]] = append(need[answered[i-1]], t.TraceID)
+				continue
+			}
+			if id, err := ParseTraceID(t.TraceID); err == nil {
+				if sum, ok := s.cfg.Index.Get(id); ok {
+					local = append(local, s.fromIndex(sum))
+				}
+			}
+		}
+	}
+	extra := [][]Trace{local}
+	var peers []string
+	for _, peer := range answered {
+		if len(need[peer]) > 0 {
+			peers = append(peers, peer)
+		}
+	}
+	missing := s.askEach(ctx, peers, func(peer string) string {
+		return "/api/v1/traces?" + url.Values{"id": need[peer]}.Encode()
+	}, false, func(peer string, body []byte) error {
+		var l TraceList
+		if err := json.Unmarshal(body, &l); err != nil {
+			return err
+		}
+		for _, t := range l.Traces {
+			if !slices.Contains(need[peer], t.TraceID) {
+				return fmt.Errorf("peer answered for trace %q, not asked", t.TraceID)
+			}
+		}
+		extra = append(extra, l.Traces)
+		return nil
+	})
+	if len(extra) == 1 && len(local) == 0 {
+		return top, missing
+	}
+	wanted := make(map[string]bool, len(top))
+	for _, t := range top {
+		wanted[t.TraceID] = true
+	}
+	out := slices.DeleteFunc(MergeTraceLists(append(lists, extra...), 0), func(t Trace) bool { return !wanted[t.TraceID] })
+	return out, missing
+}
+
+// tracesByID answers GET /api/v1/traces?id=…&id=…, which the replicas use
+// between them: this index's part of each trace it holds, nothing else.
+func (s *Server) tracesByID(w http.ResponseWriter, r *http.Request) {
+	raw := r.URL.Query()["id"]
+	if len(raw) == 0 || len(raw) > maxLimit {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("give 1 to %d trace ids as id=", maxLimit))
+		return
+	}
+	out := TraceList{Traces: []Trace{}}
+	for _, v := range raw {
+		id, err := ParseTraceID(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if sum, ok := s.cfg.Index.Get(id); ok {
+			out.Traces = append(out.Traces, s.fromIndex(sum))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // peerQuery is q as the list routes read it, with since as a time, so that

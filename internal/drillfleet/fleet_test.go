@@ -176,6 +176,18 @@ func TestThreeGatewaysAnswerTogether(t *testing.T) {
 		assert.True(t, a.Error, "replica %d", i)
 	}
 
+	// A list by a service only the second replica saw: the trace is listed
+	// with every replica's part.
+	resp, err := http.Get("http://" + gws[0].drill + "/api/v1/services/payments/traces")
+	require.NoError(t, err)
+	var l drill.TraceList
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&l))
+	resp.Body.Close()
+	require.Len(t, l.Traces, 1)
+	assert.Equal(t, 3, l.Traces[0].SpanCount)
+	assert.Equal(t, 1, l.Traces[0].LogCount)
+	assert.False(t, l.Partial)
+
 	// What a fan-out costs, for the README: the answer of one replica alone
 	// against that of three.
 	lat := func(addr string, local bool) time.Duration {

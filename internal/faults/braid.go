@@ -21,8 +21,10 @@ type Braid struct {
 	// Env is added to the process's environment (ports, storage, backends).
 	Env     []string
 	LogPath string
-	// Health is the health check's address.
+	// Health is the health check's address; Admin the admin endpoint's
+	// (POST /-/reload), when set.
 	Health string
+	Admin  string
 
 	cmd  *exec.Cmd
 	done chan error
@@ -82,6 +84,22 @@ func (b *Braid) Start(ctx context.Context) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Reload asks braid to apply its configuration files again (POST
+// /-/reload) and returns its answer's error, if any.
+func (b *Braid) Reload() error {
+	c := http.Client{Timeout: 30 * time.Second}
+	resp, err := c.Post("http://"+b.Admin+"/-/reload", "text/plain", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("reload: %s: %s", resp.Status, body)
+	}
+	return nil
 }
 
 // Healthy says whether the health check answers 200.

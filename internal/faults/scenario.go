@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.yaml.in/yaml/v3"
 	"google.golang.org/grpc/codes"
 
@@ -580,6 +581,7 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 		gatewayAddrs = append(gatewayAddrs, g.otlp)
 	}
 	var agents [2]string
+	var agentProcs []*Braid
 	for i := range agents {
 		g.suffix = fmt.Sprintf("-agent%d", i+1)
 		_, err := g.agent(filepath.Join(g.dir, "storage"+g.suffix), map[string]any{
@@ -590,30 +592,41 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 		if err != nil {
 			return err
 		}
+		if g.braid.Admin, err = FreeAddr(); err != nil {
+			return err
+		}
+		g.braid.Env = append(g.braid.Env, "BRAID_ADMIN_ENDPOINT="+g.braid.Admin)
 		if err := g.braid.Start(ctx); err != nil {
 			return err
 		}
 		all = append(all, g.braid)
+		agentProcs = append(agentProcs, g.braid)
 		agents[i] = g.otlp
 	}
-	run := func(ctx context.Context, d time.Duration, again bool) error {
+	run := func(ctx context.Context, d time.Duration, again bool) (map[pcommon.TraceID]bool, error) {
 		ctx, cancel := context.WithTimeout(ctx, d)
 		defer cancel()
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
+		senders := make([]*PairSender, 2)
 		for i, st := range []Stream{Spans, LogRecords} {
 			p := &PairSender{Ledger: g.ledger, Endpoints: agents, Stream: st, Rate: s.Rate, Batch: s.Batch, Timeout: 5 * time.Second}
 			if again {
 				// The same traces as the first run.
 				p.TraceBase = g.ledger.handedOut(st)
 			}
+			senders[i] = p
 			wg.Add(1)
 			go func() { defer wg.Done(); errs[i] = p.Run(ctx) }()
 		}
 		wg.Wait()
-		return errors.Join(errs...)
+		sent := senders[0].Traces()
+		for id := range senders[1].Traces() {
+			sent[id] = true
+		}
+		return sent, errors.Join(errs...)
 	}
-	if err := run(ctx, s.Load, false); err != nil {
+	if _, err := run(ctx, s.Load, false); err != nil {
 		return err
 	}
 	g.drain(ctx, false)
@@ -630,7 +643,7 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 
 	gateways[2].Kill()
 	g.note("gateway3 killed with SIGKILL; the same traces sent again")
-	if err := run(ctx, s.Load/2, true); err != nil {
+	if _, err := run(ctx, s.Load/2, true); err != nil {
 		return err
 	}
 	// Back on its storage, so that what it acknowledged before the kill
@@ -654,6 +667,65 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 	g.note("after the kill: %d traces of gateway3 moved to the others, %d traces of the gateways still up moved", movedOfKilled, moved)
 	if moved > 0 {
 		fails = append(fails, fmt.Errorf("%d traces of gateways that stayed up moved", moved))
+	}
+
+	// A fourth gateway joins: the agents' configuration lists it and is
+	// reloaded (POST /-/reload), and the same traces are sent again.
+	g.suffix = "-gateway4"
+	if err := g.gateway(filepath.Join(g.dir, "storage"+g.suffix)); err != nil {
+		return err
+	}
+	g.braid.Env = append(g.braid.Env, "BRAID_CLUSTER_NAME=gateway4")
+	if err := g.braid.Start(ctx); err != nil {
+		return err
+	}
+	all = append(all, g.braid)
+	if _, err := g.overlay(g.s.AgentConfig, map[string]any{
+		"exporters": map[string]any{"loadbalancing/gateway": map[string]any{
+			"resolver": map[string]any{"dns": nil, "static": map[string]any{"hostnames": append(gatewayAddrs, g.otlp)}},
+		}},
+	}); err != nil {
+		return err
+	}
+	for _, a := range agentProcs {
+		if err := a.Reload(); err != nil {
+			return fmt.Errorf("agent %s: %w", a.LogPath, err)
+		}
+	}
+	before = aff.Gateways()
+	resent, err := run(ctx, s.Load/2, true)
+	if err != nil {
+		return err
+	}
+	g.drain(ctx, false)
+	after := aff.Gateways()
+	movedTo4, movedElsewhere, resentSeen := 0, 0, 0
+	for id := range resent {
+		was, ok := before[id]
+		if !ok {
+			continue
+		}
+		resentSeen++
+		now := after[id]
+		if len(now) == len(was) {
+			continue
+		}
+		if slices.Contains(now, "gateway4") {
+			movedTo4++
+		} else {
+			movedElsewhere++
+		}
+	}
+	share := 0.0
+	if resentSeen > 0 {
+		share = float64(movedTo4) / float64(resentSeen)
+	}
+	g.note("a fourth gateway joined (agents reloaded): of %d traces sent again, %d (%.0f%%) moved to it and are split across two gateways; %d moved elsewhere", resentSeen, movedTo4, share*100, movedElsewhere)
+	if movedElsewhere > 0 {
+		fails = append(fails, fmt.Errorf("%d traces moved to a gateway other than the new one", movedElsewhere))
+	}
+	if share < 0.1 || share > 0.4 {
+		fails = append(fails, fmt.Errorf("%.0f%% of the traces moved to the fourth gateway, far from a quarter", share*100))
 	}
 	for _, b := range all {
 		if !b.Running() {

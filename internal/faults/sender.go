@@ -209,6 +209,16 @@ type PairSender struct {
 	// makes a second run send to the traces of the first (the ID that
 	// was next when the second run began).
 	TraceBase uint64
+
+	mu     sync.Mutex
+	traces map[pcommon.TraceID]bool // of the requests acknowledged
+}
+
+// Traces returns the traces of the requests acknowledged so far.
+func (p *PairSender) Traces() map[pcommon.TraceID]bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.traces)
 }
 
 // Run sends until ctx ends.
@@ -262,6 +272,14 @@ func (p *PairSender) Run(ctx context.Context) error {
 				defer cancel()
 				if exports[i](rctx, first, now, traceOf[i]) == nil {
 					p.Ledger.Ack(p.Stream, first, p.Batch)
+					p.mu.Lock()
+					if p.traces == nil {
+						p.traces = map[pcommon.TraceID]bool{}
+					}
+					for id := first; id < first+uint64(p.Batch); id++ {
+						p.traces[traceOf[i](id)] = true
+					}
+					p.mu.Unlock()
 				}
 			}()
 		}

@@ -584,6 +584,7 @@ func (c resolveEnd) Convert(_ context.Context, conf *confmap.Conf) error {
 	err := pinInstanceID(conf, c.r.instanceID)
 	if c.endsResolve {
 		c.r.endResolve(rebuildSections(conf))
+		c.r.status.SetConfig(conf.ToStringMap())
 	}
 	return err
 }

@@ -3,11 +3,13 @@ package faults
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -195,7 +197,9 @@ func (g *rig) overlay(shipped string, extra map[string]any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(g.dir, "overlay-"+filepath.Base(shipped))
+	// One file per process (g.suffix): a braid process reloads when its
+	// file changes.
+	path := filepath.Join(g.dir, "overlay"+g.suffix+"-"+filepath.Base(shipped))
 	return path, os.WriteFile(path, out, 0o644)
 }
 
@@ -567,19 +571,38 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 		}
 	}()
 	var gateways []*Braid
-	var gatewayAddrs []any
+	var gatewayAddrs, drillAddrs []any
 	for i := range 3 {
 		g.suffix = fmt.Sprintf("-gateway%d", i+1)
 		if err := g.gateway(filepath.Join(g.dir, "storage"+g.suffix)); err != nil {
 			return err
 		}
-		g.braid.Env = append(g.braid.Env, fmt.Sprintf("BRAID_CLUSTER_NAME=gateway%d", i+1))
-		if err := g.braid.Start(ctx); err != nil {
+		drill, err := FreeAddr()
+		if err != nil {
 			return err
 		}
+		g.braid.Env = append(g.braid.Env, fmt.Sprintf("BRAID_CLUSTER_NAME=gateway%d", i+1), "BRAID_DRILL_ENDPOINT="+drill)
 		gateways = append(gateways, g.braid)
-		all = append(all, g.braid)
 		gatewayAddrs = append(gatewayAddrs, g.otlp)
+		drillAddrs = append(drillAddrs, drill)
+	}
+	// Each gateway's drill-down API answers for all three (peers).
+	for i := range gateways {
+		g.suffix = fmt.Sprintf("-gateway%d", i+1)
+		if _, err := g.overlay(g.s.GatewayConfig, map[string]any{
+			"extensions": map[string]any{"drill": map[string]any{
+				"pod_resolver": "",
+				"peers":        map[string]any{"dns": nil, "static": drillAddrs},
+			}},
+		}); err != nil {
+			return err
+		}
+	}
+	for _, gw := range gateways {
+		if err := gw.Start(ctx); err != nil {
+			return err
+		}
+		all = append(all, gw)
 	}
 	var agents [2]string
 	var agentProcs []*Braid
@@ -641,6 +664,29 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 		fails = append(fails, fmt.Errorf("traces reached %d gateways, not 3", len(per)))
 	}
 	before := aff.Gateways()
+	// Ask the first gateway's drill-down API for traces of every gateway:
+	// it answers for all three, with every span and log record the
+	// backends received.
+	asked, wrong := 0, []string{}
+	for id := range before {
+		if asked == 30 {
+			break
+		}
+		asked++
+		spans, logs := aff.Counts(id)
+		got, err := drillTrace(drillAddrs[0].(string), id)
+		switch {
+		case err != nil:
+			wrong = append(wrong, fmt.Sprintf("%s: %v", id, err))
+		case got.Partial || got.SpanCount != spans || got.LogCount != logs:
+			wrong = append(wrong, fmt.Sprintf("%s on %v: drill says %d spans, %d logs, partial %v; the backends got %d, %d",
+				id, before[id], got.SpanCount, got.LogCount, got.Partial, spans, logs))
+		}
+	}
+	g.note("gateway1's drill-down API asked for %d traces of all three gateways: %d answers differ from what the backends received", asked, len(wrong))
+	if len(wrong) > 0 {
+		fails = append(fails, fmt.Errorf("drill-down across gateways: %s", strings.Join(wrong[:min(3, len(wrong))], "; ")))
+	}
 
 	gateways[2].Kill()
 	g.note("gateway3 killed with SIGKILL; the same traces sent again")
@@ -681,12 +727,16 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 		return err
 	}
 	all = append(all, g.braid)
-	if _, err := g.overlay(g.s.AgentConfig, map[string]any{
-		"exporters": map[string]any{"loadbalancing/gateway": map[string]any{
-			"resolver": map[string]any{"dns": nil, "static": map[string]any{"hostnames": append(gatewayAddrs, g.otlp)}},
-		}},
-	}); err != nil {
-		return err
+	withFourth := append(gatewayAddrs, g.otlp)
+	for i := range agentProcs {
+		g.suffix = fmt.Sprintf("-agent%d", i+1)
+		if _, err := g.overlay(g.s.AgentConfig, map[string]any{
+			"exporters": map[string]any{"loadbalancing/gateway": map[string]any{
+				"resolver": map[string]any{"dns": nil, "static": map[string]any{"hostnames": withFourth}},
+			}},
+		}); err != nil {
+			return err
+		}
 	}
 	for _, a := range agentProcs {
 		if err := a.Reload(); err != nil {
@@ -721,6 +771,15 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 	if resentSeen > 0 {
 		share = float64(movedTo4) / float64(resentSeen)
 	}
+	perNow := map[string]int{}
+	for id := range resent {
+		for _, gw := range after[id] {
+			if !slices.Contains(before[id], gw) {
+				perNow[gw]++
+			}
+		}
+	}
+	g.note("new gateways of the traces sent again: %v", perNow)
 	g.note("a fourth gateway joined (agents reloaded): of %d traces sent again, %d (%.0f%%) moved to it and are split across two gateways; %d moved elsewhere", resentSeen, movedTo4, share*100, movedElsewhere)
 	if movedElsewhere > 0 {
 		fails = append(fails, fmt.Errorf("%d traces moved to a gateway other than the new one", movedElsewhere))
@@ -1015,3 +1074,26 @@ func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x62726
 
 func host(addr string) string { h, _, _ := net.SplitHostPort(addr); return h }
 func port(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
+
+// drillAnswer is the part of the drill-down API's trace answer the harness
+// checks.
+type drillAnswer struct {
+	SpanCount int  `json:"span_count"`
+	LogCount  int  `json:"log_count"`
+	Partial   bool `json:"partial"`
+}
+
+func drillTrace(addr string, id pcommon.TraceID) (drillAnswer, error) {
+	var a drillAnswer
+	c := http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get("http://" + addr + "/api/v1/traces/" + id.String())
+	if err != nil {
+		return a, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		return a, fmt.Errorf("%s: %s", resp.Status, body)
+	}
+	return a, json.NewDecoder(resp.Body).Decode(&a)
+}

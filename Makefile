@@ -26,7 +26,10 @@ test: dashboards-deps ## run every test (unit, component, in-process collector, 
 dashboards: ## regenerate deploy/grafana/ (dashboards, Grafana provisioning, Prometheus rules)
 	$(GO) test -count=1 -run TestGeneratedFilesAreCurrent ./dashboards/ -update
 
-dashboards-deps: ## install the LogQL grammar the dashboards tests check queries with (Node.js + npm)
+dashboards-deps: ## install the LogQL grammar the dashboards tests check queries with (Node.js + npm, installed with apt-get when missing)
+	@command -v npm >/dev/null || { echo "npm not found: installing Node.js and npm with apt-get"; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
 	npm ci --prefix dashboards/logqlcheck --no-audit --no-fund
 
 lint: ## gofmt and go vet

@@ -67,6 +67,9 @@ type kustomization struct {
 	Kind               string   `json:"kind"`
 	Namespace          string   `json:"namespace"`
 	Resources          []string `json:"resources"`
+	GeneratorOptions   struct {
+		DisableNameSuffixHash bool `json:"disableNameSuffixHash"`
+	} `json:"generatorOptions"`
 	ConfigMapGenerator []struct {
 		Name  string   `json:"name"`
 		Files []string `json:"files"`
@@ -532,4 +535,13 @@ func TestKubernetesGatewayServices(t *testing.T) {
 	}
 	require.Contains(t, env, "POD_IP", "drill peers skip the pod's own address")
 	assert.Equal(t, "status.podIP", env["POD_IP"].ValueFrom.FieldRef.FieldPath)
+}
+
+// TestKubernetesConfigChangesReloadInPlace: the ConfigMaps keep their names,
+// so a changed configuration reaches the running pods' mounted files and is
+// reloaded (and refused when bad) instead of rolling new pods that would
+// crash-loop on a broken one.
+func TestKubernetesConfigChangesReloadInPlace(t *testing.T) {
+	k := readKustomization(t, "../../deploy/kubernetes")
+	assert.True(t, k.GeneratorOptions.DisableNameSuffixHash, "generatorOptions::disableNameSuffixHash")
 }

@@ -63,11 +63,11 @@ func TestKubernetesConfigCopies(t *testing.T) {
 // kustomization is the part of Kustomize's schema Braid uses; strict
 // decoding into it refuses anything else, so a typo does not pass unseen.
 type kustomization struct {
-	APIVersion         string   `json:"apiVersion"`
-	Kind               string   `json:"kind"`
-	Namespace          string   `json:"namespace"`
-	Resources          []string `json:"resources"`
-	GeneratorOptions   struct {
+	APIVersion       string   `json:"apiVersion"`
+	Kind             string   `json:"kind"`
+	Namespace        string   `json:"namespace"`
+	Resources        []string `json:"resources"`
+	GeneratorOptions struct {
 		DisableNameSuffixHash bool `json:"disableNameSuffixHash"`
 	} `json:"generatorOptions"`
 	ConfigMapGenerator []struct {

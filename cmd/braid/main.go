@@ -130,5 +130,6 @@ func newCommand() *cobra.Command {
 	})
 	cmd.AddCommand(newDashboardsCommand())
 	cmd.AddCommand(newDrillCommand())
+	cmd.AddCommand(newDoctorCommand())
 	return cmd
 }

@@ -24,6 +24,8 @@ func faultsCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&s.Braid, "braid", "bin/braid", "braid binary")
 	fs.StringVar(&s.GatewayConfig, "gateway-config", "deploy/configs/gateway.yaml", "gateway configuration")
 	fs.StringVar(&s.AgentConfig, "agent-config", "deploy/configs/agent.yaml", "node agent configuration")
+	fs.StringVar(&s.KafkaAgentConfig, "kafka-agent-config", "deploy/configs/kafka-agent.yaml", "the Kafka tier's overlay on the agent configuration")
+	fs.StringVar(&s.KafkaGatewayConfig, "kafka-gateway-config", "deploy/configs/kafka-gateway.yaml", "the Kafka tier's overlay on the gateway configuration")
 	fs.StringVar(&s.WorkDir, "dir", ".tmp/faults", "work directory (storage, logs, Braid's output)")
 	fs.Float64Var(&s.Rate, "rate", 2000, "items per second for each stream")
 	fs.IntVar(&s.Batch, "batch", 200, "items per request")
@@ -41,6 +43,11 @@ func faultsCmd(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(s.WorkDir, 0o755); err != nil {
 		return err
 	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	s.Broker = self
 	fmt.Fprintf(os.Stderr, "braid-loadgen faults: seed %d, %g items/s per stream, %s of load, %d kills, %s outage\n",
 		s.Seed, s.Rate, s.Load, s.Kills, s.Outage)
 	var results []faults.Result

@@ -7,6 +7,7 @@
 //	braid-loadgen overload --braid bin/braid --config bench/gateway.yaml --memory-limit-mib 256 --duration 30s
 //	braid-loadgen report   --json .tmp/bench-e2e.json
 //	braid-loadgen faults   --braid bin/braid --only gateway-kill,disk-full
+//	braid-loadgen kafka    --ports 9092 --partitions 6
 package main
 
 import (
@@ -32,7 +33,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: braid-loadgen send|sink|compare|overload|report|faults [flags] (-h for each)")
+		return errors.New("usage: braid-loadgen send|sink|compare|overload|report|faults|kafka [flags] (-h for each)")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -49,8 +50,10 @@ func run(args []string) error {
 		return reportCmd(args[1:])
 	case "faults":
 		return faultsCmd(ctx, args[1:])
+	case "kafka":
+		return kafkaCmd(ctx, args[1:])
 	}
-	return fmt.Errorf("unknown command %q: want send, sink, compare, overload, report or faults", args[0])
+	return fmt.Errorf("unknown command %q: want send, sink, compare, overload, report, faults or kafka", args[0])
 }
 
 func shapeFlags(fs *flag.FlagSet) *loadgen.Shape {

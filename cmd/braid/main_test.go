@@ -316,13 +316,20 @@ func TestShippedConfigsValidate(t *testing.T) {
 	require.NoError(t, err)
 	paths = append(paths, benchPaths...)
 	require.NotEmpty(t, paths)
-	uris := []string{defaultConfigURI}
+	// An overlay (kafka-agent.yaml) is checked on top of its base
+	// (agent.yaml), as it is run.
+	runs := [][]string{{defaultConfigURI}}
 	for _, p := range paths {
-		uris = append(uris, "file:"+p)
+		base := filepath.Base(p)
+		if over, ok := strings.CutPrefix(base, "kafka-"); ok {
+			runs = append(runs, []string{"file:" + filepath.Join(filepath.Dir(p), over), "file:" + p})
+			continue
+		}
+		runs = append(runs, []string{"file:" + p})
 	}
-	for _, uri := range uris {
-		t.Run(filepath.Base(uri), func(t *testing.T) {
-			assert.NoError(t, validate(uri))
+	for _, uris := range runs {
+		t.Run(filepath.Base(uris[len(uris)-1]), func(t *testing.T) {
+			assert.NoError(t, validate(uris...))
 		})
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -32,7 +33,12 @@ type Settings struct {
 	Braid         string // the braid binary
 	GatewayConfig string // the shipped gateway configuration
 	AgentConfig   string // the shipped node agent configuration
-	WorkDir       string
+	// KafkaAgentConfig and KafkaGatewayConfig are the Kafka tier's
+	// overlays on them; Broker runs a Kafka-protocol broker when given
+	// "kafka --ports N" (braid-loadgen itself).
+	KafkaAgentConfig, KafkaGatewayConfig string
+	Broker                               string
+	WorkDir                              string
 	// Rate is items per second for each stream; Batch items per request.
 	Rate  float64
 	Batch int
@@ -74,6 +80,7 @@ func Scenarios() []Scenario {
 		{"agent-kill-infer", agentKillInfer},
 		{"gateway-affinity", gatewayAffinity},
 		{"gateway-reload", gatewayReload},
+		{"kafka-tier", kafkaTier},
 		{"backend-outage", backendOutage},
 		{"disk-full", diskFull},
 		{"corrupt-queue", corruptQueue},
@@ -105,6 +112,8 @@ type rig struct {
 	observer loadgen.Observer
 	// suffix tells apart the logs of several braid processes.
 	suffix string
+	// procs are the braid processes of a scenario that runs several.
+	procs []*Braid
 	// concurrency is each sender's requests in flight (default 4); burst
 	// sends them together.
 	concurrency int
@@ -386,6 +395,23 @@ func (g *rig) finish(beforeCutAllowed bool) error {
 	return nil
 }
 
+// track adds a braid process to those stopAll stops.
+func (g *rig) track(b *Braid) { g.procs = append(g.procs, b) }
+
+// stopAll stops every tracked process, returning an error for each one that
+// had exited on its own.
+func (g *rig) stopAll() []error {
+	var errs []error
+	for _, b := range g.procs {
+		if !b.Running() {
+			errs = append(errs, fmt.Errorf("%s was not running at the end", b.LogPath))
+		}
+		b.Stop()
+	}
+	g.procs = nil
+	return errs
+}
+
 // killInstants picks n distinct instants in the middle of d, in order.
 func killInstants(rng *rand.Rand, d time.Duration, n int) []time.Duration {
 	out := make([]time.Duration, n)
@@ -564,12 +590,7 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 	if err := g.backendsUp(); err != nil {
 		return err
 	}
-	var all []*Braid
-	defer func() {
-		for _, b := range all {
-			b.Stop()
-		}
-	}()
+	defer g.stopAll()
 	var gateways []*Braid
 	var gatewayAddrs, drillAddrs []any
 	for i := range 3 {
@@ -602,7 +623,7 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 		if err := gw.Start(ctx); err != nil {
 			return err
 		}
-		all = append(all, gw)
+		g.track(gw)
 	}
 	var agents [2]string
 	var agentProcs []*Braid
@@ -623,7 +644,7 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 		if err := g.braid.Start(ctx); err != nil {
 			return err
 		}
-		all = append(all, g.braid)
+		g.track(g.braid)
 		agentProcs = append(agentProcs, g.braid)
 		agents[i] = g.otlp
 	}
@@ -726,7 +747,7 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 	if err := g.braid.Start(ctx); err != nil {
 		return err
 	}
-	all = append(all, g.braid)
+	g.track(g.braid)
 	withFourth := append(gatewayAddrs, g.otlp)
 	for i := range agentProcs {
 		g.suffix = fmt.Sprintf("-agent%d", i+1)
@@ -787,15 +808,7 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 	if share < 0.1 || share > 0.4 {
 		fails = append(fails, fmt.Errorf("%.0f%% of the traces moved to the fourth gateway, far from a quarter", share*100))
 	}
-	for _, b := range all {
-		if !b.Running() {
-			fails = append(fails, fmt.Errorf("%s was not running at the end", b.LogPath))
-		}
-	}
-	for _, b := range all {
-		b.Stop()
-	}
-	all = nil
+	fails = append(fails, g.stopAll()...)
 	g.braid = nil
 	return errors.Join(append(fails, g.finish(false))...)
 }
@@ -873,6 +886,106 @@ func gatewayReload(ctx context.Context, s Settings, r *Result) error {
 		fails = append(fails, errors.New("no reload was applied"))
 	}
 	g.drain(ctx, false)
+	return errors.Join(append(fails, g.finish(false))...)
+}
+
+// kafkaTier runs the Kafka tier: a Kafka-protocol broker process, an agent
+// writing to it (kafka-agent.yaml) and two gateways reading it as one
+// consumer group (kafka-gateway.yaml). One gateway is killed under load:
+// its partitions move to the other, and what it had not taken is read
+// again; nothing the agent acknowledged is lost.
+func kafkaTier(ctx context.Context, s Settings, r *Result) error {
+	g, err := newRig(s, r)
+	if err != nil {
+		return err
+	}
+	brokerAddr, err := FreeAddr()
+	if err != nil {
+		return err
+	}
+	broker := exec.Command(s.Broker, "kafka", "--ports", port(brokerAddr), "--partitions", "6")
+	brokerLog, err := os.Create(filepath.Join(g.dir, "kafka.log"))
+	if err != nil {
+		return err
+	}
+	defer brokerLog.Close()
+	broker.Stdout, broker.Stderr = brokerLog, brokerLog
+	broker.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := broker.Start(); err != nil {
+		return fmt.Errorf("start the broker: %w", err)
+	}
+	defer func() { _ = broker.Process.Kill(); _ = broker.Wait() }()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if c, err := net.Dial("tcp", brokerAddr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			return errors.New("the broker did not listen within 10s: " + Tail(brokerLog.Name(), 2000))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	g.note("Kafka-protocol broker on %s (kfake, 6 partitions a topic)", brokerAddr)
+	brokers := "BRAID_KAFKA_BROKERS=[" + brokerAddr + "]"
+	aff := NewAffinity(g.ledger)
+	g.observer = aff
+	if err := g.backendsUp(); err != nil {
+		return err
+	}
+	defer g.stopAll()
+	var gateways []*Braid
+	for i := range 2 {
+		g.suffix = fmt.Sprintf("-gateway%d", i+1)
+		if err := g.gateway(filepath.Join(g.dir, "storage"+g.suffix)); err != nil {
+			return err
+		}
+		g.braid.Configs = append(g.braid.Configs, s.KafkaGatewayConfig)
+		g.braid.Env = append(g.braid.Env, brokers, fmt.Sprintf("BRAID_CLUSTER_NAME=gateway%d", i+1))
+		if err := g.braid.Start(ctx); err != nil {
+			return err
+		}
+		gateways = append(gateways, g.braid)
+		g.track(g.braid)
+	}
+	g.suffix = "-agent"
+	if _, err := g.agent(filepath.Join(g.dir, "storage"+g.suffix), nil); err != nil {
+		return err
+	}
+	g.braid.Configs = append(g.braid.Configs, s.KafkaAgentConfig)
+	g.braid.Env = append(g.braid.Env, brokers)
+	if err := g.braid.Start(ctx); err != nil {
+		return err
+	}
+	// The second gateway's joining the group rebalances the partitions;
+	// let it settle before the load.
+	time.Sleep(3 * time.Second)
+	g.track(g.braid)
+	l := g.startLoad(ctx, []Stream{Spans, LogRecords, Points}, "")
+	time.Sleep(s.Load / 2)
+	traces, split, per := aff.Split()
+	g.note("before the kill: %d traces, %d split across gateways, per gateway %v", traces, split, per)
+	var fails []error
+	if len(per) != 2 {
+		fails = append(fails, fmt.Errorf("traces came through %d gateways, not 2: the group did not share the partitions", len(per)))
+	}
+	// A rebalance moves partitions with their traces in flight: a few may
+	// split then, not more.
+	if split*100 > traces {
+		fails = append(fails, fmt.Errorf("%d of %d traces came through both gateways before any kill", split, traces))
+	}
+	gateways[1].Kill()
+	g.note("gateway2 killed with SIGKILL under load; gateway1 takes its partitions")
+	time.Sleep(s.Load / 2)
+	if err := l.stop(); err != nil {
+		return err
+	}
+	// Back on its storage: what it took before the kill is in its queues.
+	if err := gateways[1].Start(ctx); err != nil {
+		return err
+	}
+	g.drain(ctx, false)
+	fails = append(fails, g.stopAll()...)
+	g.braid = nil
 	return errors.Join(append(fails, g.finish(false))...)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
 	"sync"
 	"sync/atomic"
@@ -42,7 +43,49 @@ type backend[T any] struct {
 	consume   func(context.Context, T) error
 	comp      component.Component
 	downUntil atomic.Int64 // unix nanoseconds; 0 when healthy
+	// unreachable is set when a send failed and cleared once the endpoint
+	// accepts a TCP connection again (probing checks every second): a
+	// backend that is gone stays passed over however long the retries
+	// wait, not only for the cooldown.
+	unreachable atomic.Bool
+	probing     atomic.Bool
+	stop        chan struct{}
 }
+
+// passedOver says whether the router should send elsewhere now.
+func (b *backend[T]) passedOver(now int64) bool {
+	return b.downUntil.Load() > now || b.unreachable.Load()
+}
+
+// failed passes the backend over for cooldown, and until it accepts
+// connections again.
+func (b *backend[T]) failed(cooldown time.Duration) {
+	b.downUntil.Store(time.Now().Add(cooldown).UnixNano())
+	b.unreachable.Store(true)
+	if !b.probing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer b.probing.Store(false)
+		t := time.NewTicker(probeInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-b.stop:
+				return
+			case <-t.C:
+			}
+			if c, err := net.DialTimeout("tcp", b.endpoint, probeInterval); err == nil {
+				c.Close()
+				b.unreachable.Store(false)
+				return
+			}
+		}
+	}()
+}
+
+// probeInterval is how often a backend that failed is dialled.
+const probeInterval = time.Second
 
 // router routes each batch's items to the backends of the current ring and
 // sends the parts in parallel.
@@ -83,6 +126,7 @@ func (r *router[T]) shutdown(ctx context.Context) error {
 	r.mu.Unlock()
 	var errs []error
 	for _, b := range bs {
+		close(b.stop)
 		errs = append(errs, b.comp.Shutdown(ctx))
 	}
 	return errors.Join(errs...)
@@ -128,6 +172,7 @@ func (r *router[T]) update(endpoints []string) {
 	r.ring, r.backends, r.byName = next, backends, byName
 	r.mu.Unlock()
 	for _, b := range gone {
+		close(b.stop)
 		go func() { _ = b.comp.Shutdown(context.Background()) }()
 	}
 }
@@ -154,7 +199,7 @@ func (r *router[T]) newBackend(endpoint string) (*backend[T], error) {
 	if err := comp.Start(context.Background(), r.host); err != nil {
 		return nil, err
 	}
-	return &backend[T]{endpoint: endpoint, consume: consume, comp: comp}, nil
+	return &backend[T]{endpoint: endpoint, consume: consume, comp: comp, stop: make(chan struct{})}, nil
 }
 
 // push routes data and sends every part; the parts that failed are
@@ -168,7 +213,7 @@ func (r *router[T]) push(ctx context.Context, data T) error {
 		return errNoBackends
 	}
 	now := time.Now().UnixNano()
-	down := func(i int) bool { return backends[i].downUntil.Load() > now }
+	down := func(i int) bool { return backends[i].passedOver(now) }
 	parts := r.sig.split(data, func(key uint64) int { return ring.owner(key, down) })
 	if len(parts) == 0 {
 		return nil
@@ -183,7 +228,7 @@ func (r *router[T]) push(ctx context.Context, data T) error {
 		go func() {
 			err := b.consume(ctx, part)
 			if err != nil && !consumererror.IsPermanent(err) {
-				b.downUntil.Store(time.Now().Add(r.cfg.Cooldown).UnixNano())
+				b.failed(r.cfg.Cooldown)
 				err = fmt.Errorf("backend %s: %w", b.endpoint, err)
 			}
 			results <- outcome{part, err}

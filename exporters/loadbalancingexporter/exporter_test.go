@@ -347,3 +347,34 @@ func TestConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestAGoneReplicaStaysPassedOverPastTheCooldown: the retry waits longer
+// than the cooldown, yet the part for a replica that is gone is not sent to
+// it again (it does not accept connections), so the retry reaches another.
+func TestAGoneReplicaStaysPassedOverPastTheCooldown(t *testing.T) {
+	replicas := []*replica{startReplica(t, ""), startReplica(t, ""), startReplica(t, "")}
+	cfg := newTestConfig(t, []string{replicas[0].addr, replicas[1].addr, replicas[2].addr})
+	cfg.Cooldown = time.Millisecond
+	cfg.Retry.InitialInterval = 300 * time.Millisecond
+	cfg.Retry.MaxInterval = 300 * time.Millisecond
+	cfg.Retry.MaxElapsedTime = 10 * time.Second
+	exp, err := NewFactory().CreateTraces(context.Background(), exportertest.NewNopSettings(Type), cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, exp.Shutdown(context.Background())) }()
+
+	replicas[1].stop()
+	ids := make([]int, 300)
+	for i := range ids {
+		ids[i] = i
+	}
+	require.NoError(t, exp.ConsumeTraces(context.Background(), tracesOf(ids, 1)))
+	total := 0
+	for _, r := range replicas {
+		got, _ := r.snapshot()
+		for _, n := range got {
+			total += n
+		}
+	}
+	assert.Equal(t, 600, total, "every span of every trace arrived, at the two replicas up")
+}

@@ -17,9 +17,10 @@ func TestStack(t *testing.T) {
 	t.Run("inferred links point at their own request", inferredLinksPointAtTheirOwnRequest)
 	t.Run("Jaeger outage under load loses nothing Braid acknowledged", jaegerOutageUnderLoad)
 	// The Braid restarted during the Jaeger outage has seen the requests after it.
-	t.Run("Prometheus outage across a Braid restart: the remote-write WAL delivers", func(t *testing.T) {
+	t.Run("Prometheus outage across a Braid restart: the disk queue delivers", func(t *testing.T) {
 		prometheusOutageAcrossBraidRestart(t, outageSecond+outageAfter)
 	})
+	t.Run("two agents and three gateways answer like one", fleetAcrossGateways)
 	t.Run("every PromQL query of the dashboards and rules returns data", everyPromQLQueryReturnsData)
 	t.Run("every LogQL stream selector of the dashboards selects logs", everyLogQLStreamSelectorSelectsLogs)
 }

@@ -19,8 +19,6 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
-
-	"github.com/braidobs/braid/internal/lokilabels"
 )
 
 // PushPath is the path of Loki's push API.
@@ -109,13 +107,23 @@ func (r *lokiReceiver) Shutdown(ctx context.Context) error {
 }
 
 // handlePush answers as Loki does: 204 on success, 400 for a malformed
-// request (the message says what), 413 over max_request_body_size, 429 when
+// request (the message says what), 401 or 403 for a sender without a known
+// identity or claiming another tenant (tenants), 413 over
+// max_request_body_size, 429 when
 // the pipeline refuses data it could take later (memory pressure), which
 // every shipper retries.
 func (r *lokiReceiver) handlePush(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "only POST is allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	tenant, status, err := r.tenantOf(req)
+	if err != nil {
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="loki"`)
+		}
+		http.Error(w, err.Error(), status)
 		return
 	}
 	body, err := io.ReadAll(req.Body)
@@ -129,11 +137,6 @@ func (r *lokiReceiver) handlePush(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	tenant := req.Header.Get("X-Scope-OrgID")
-	if err := lokilabels.ValidateTenant(tenant); err != nil {
-		http.Error(w, "X-Scope-OrgID: "+err.Error(), http.StatusBadRequest)
-		return
-	}
 	if len(body) == 0 {
 		w.WriteHeader(http.StatusNoContent) // nothing pushed, nothing to do
 		return

@@ -36,39 +36,53 @@ import (
 // agent checks (BRAID_GATEWAY_SERVER_NAME).
 const gatewayName = "braid-gateway-headless"
 
-// shippedOverlay writes what adjusts a shipped configuration for a machine
-// without a cluster: no pod cache, pods from attributes and log paths only.
-func shippedOverlay(t *testing.T, shipped string) string {
+// shippedOverlay writes what adjusts shipped configurations (merged in
+// this order) for a machine without a cluster: no pod cache, pods from
+// attributes and log paths only.
+func shippedOverlay(t *testing.T, shipped ...string) string {
 	t.Helper()
-	raw, err := os.ReadFile(shipped)
-	require.NoError(t, err)
-	var cfg struct {
-		Extensions map[string]any `json:"extensions"`
-		Service    struct {
-			Extensions []string `json:"extensions"`
-		} `json:"service"`
+	var extensions []string
+	drill := false
+	for _, f := range shipped {
+		raw, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var cfg struct {
+			Extensions map[string]any `json:"extensions"`
+			Service    struct {
+				Extensions []string `json:"extensions"`
+			} `json:"service"`
+		}
+		require.NoError(t, yaml.Unmarshal(raw, &cfg))
+		if cfg.Service.Extensions != nil {
+			extensions = cfg.Service.Extensions
+		}
+		_, hasDrill := cfg.Extensions["drill"]
+		drill = drill || hasDrill
 	}
-	require.NoError(t, yaml.Unmarshal(raw, &cfg))
 	over := map[string]any{
-		"service":    map[string]any{"extensions": slices.DeleteFunc(cfg.Service.Extensions, func(e string) bool { return e == "k8s_pods" })},
+		"service":    map[string]any{"extensions": slices.DeleteFunc(extensions, func(e string) bool { return e == "k8s_pods" })},
 		"processors": map[string]any{"correlation": map[string]any{"pod_resolver": ""}},
 	}
-	if _, ok := cfg.Extensions["drill"]; ok {
+	if drill {
 		over["extensions"] = map[string]any{"drill": map[string]any{"pod_resolver": ""}}
 	}
 	out, err := yaml.Marshal(over)
 	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), "overlay-"+filepath.Base(shipped))
+	path := filepath.Join(t.TempDir(), "overlay-"+filepath.Base(shipped[0]))
 	require.NoError(t, os.WriteFile(path, out, 0o600))
 	return path
 }
 
-// shippedBraid runs braid on a shipped configuration (gateway or agent) with
-// env, on free loopback ports, until the test ends. It returns the process
-// and the addresses it listens on, by variable.
-func shippedBraid(t *testing.T, config string, env map[string]string, listeners ...string) (*faults.Braid, map[string]string) {
+// shippedBraid runs braid on a shipped configuration (gateway.yaml or
+// agent.yaml under deploy/configs, then the overlays under deploy/configs
+// named in extra) with env, on free loopback ports, until the test ends. It
+// returns the process and the addresses it listens on, by variable.
+func shippedBraid(t *testing.T, config string, extra []string, env map[string]string, listeners ...string) (*faults.Braid, map[string]string) {
 	t.Helper()
-	shipped := filepath.Join("../../deploy/configs", config)
+	files := []string{filepath.Join("../../deploy/configs", config)}
+	for _, e := range extra {
+		files = append(files, filepath.Join("../../deploy/configs", e))
+	}
 	addrs := map[string]string{}
 	vars := []string{}
 	for _, l := range append([]string{"BRAID_HEALTH_ENDPOINT", "BRAID_ADMIN_ENDPOINT"}, listeners...) {
@@ -81,9 +95,13 @@ func shippedBraid(t *testing.T, config string, env map[string]string, listeners 
 	for k, v := range env {
 		vars = append(vars, k+"="+v)
 	}
+	var uris []string
+	for _, f := range append(files, shippedOverlay(t, files...)) {
+		uris = append(uris, "file:"+f)
+	}
 	b := &faults.Braid{
 		Binary:  braidBinary(t),
-		Configs: []string{"file:" + shipped, "file:" + shippedOverlay(t, shipped)},
+		Configs: uris,
 		Env:     vars,
 		LogPath: filepath.Join(t.TempDir(), "braid.log"),
 		Health:  addrs["BRAID_HEALTH_ENDPOINT"],
@@ -127,22 +145,20 @@ func startTraceSink(t *testing.T) *traceSink {
 // tlsGateway runs the shipped gateway with mTLS on (BRAID_TLS=true, as in
 // deploy/kubernetes), its certificates in dir, its Jaeger at jaeger, and
 // returns its listeners' addresses.
-func tlsGateway(t *testing.T, dir tlsDir, jaeger string, env map[string]string) map[string]string {
+func tlsGateway(t *testing.T, dir tlsDir, jaeger string, env map[string]string, extra ...string) map[string]string {
 	t.Helper()
 	all := map[string]string{
-		"BRAID_TLS":                         "true",
-		"BRAID_TLS_CERT_FILE":               dir.file("tls.crt"),
-		"BRAID_TLS_KEY_FILE":                dir.file("tls.key"),
-		"BRAID_TLS_CA_FILE":                 dir.file("ca.crt"),
-		"BRAID_TLS_RELOAD_INTERVAL":         "1s",
-		"BRAID_JAEGER_OTLP_ENDPOINT":        jaeger,
-		"BRAID_PROMETHEUS_REMOTE_WRITE_URL": "http://" + testnet.FreeAddr(t) + "/api/v1/write",
-		"BRAID_LOKI_ENDPOINT":               "http://" + testnet.FreeAddr(t) + "/loki/api/v1/push",
+		"BRAID_TLS":                 "true",
+		"BRAID_TLS_CERT_FILE":       dir.file("tls.crt"),
+		"BRAID_TLS_KEY_FILE":        dir.file("tls.key"),
+		"BRAID_TLS_CA_FILE":         dir.file("ca.crt"),
+		"BRAID_TLS_RELOAD_INTERVAL": "1s",
 	}
+	gatewayBackends(t, jaeger, all)
 	for k, v := range env {
 		all[k] = v
 	}
-	_, addrs := shippedBraid(t, "gateway.yaml", all, "BRAID_OTLP_GRPC_ENDPOINT", "BRAID_OTLP_HTTP_ENDPOINT",
+	_, addrs := shippedBraid(t, "gateway.yaml", extra, all, "BRAID_OTLP_GRPC_ENDPOINT", "BRAID_OTLP_HTTP_ENDPOINT",
 		"BRAID_LOKI_RECEIVER_ENDPOINT", "BRAID_PROMETHEUS_ENDPOINT", "BRAID_DRILL_ENDPOINT")
 	return addrs
 }
@@ -229,6 +245,30 @@ func TestGatewayMTLSRefusesClientsWithoutAFleetCertificate(t *testing.T) {
 	assert.Error(t, exportOver(t, addrs["BRAID_OTLP_GRPC_ENDPOINT"], insecure.NewCredentials()))
 }
 
+// startTLSAgent runs the shipped agent (and the overlays in extra) with
+// the mTLS settings of deploy/kubernetes, its certificates in dir, sending
+// to the gateway at gateway; it returns the agent's OTLP gRPC address.
+func startTLSAgent(t *testing.T, gateway string, dir tlsDir, env map[string]string, extra ...string) string {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(gateway)
+	all := map[string]string{
+		"BRAID_GATEWAY_DNS":         host,
+		"BRAID_GATEWAY_PORT":        port,
+		"BRAID_GATEWAY_INSECURE":    "false",
+		"BRAID_GATEWAY_CA_FILE":     dir.file("ca.crt"),
+		"BRAID_GATEWAY_SERVER_NAME": gatewayName,
+		"BRAID_TLS_CERT_FILE":       dir.file("tls.crt"),
+		"BRAID_TLS_KEY_FILE":        dir.file("tls.key"),
+		"BRAID_LOG_INCLUDE":         t.TempDir() + "/*/*/*.log",
+		"K8S_NODE_NAME":             "mtls-node",
+	}
+	for k, v := range env {
+		all[k] = v
+	}
+	_, addrs := shippedBraid(t, "agent.yaml", extra, all, "BRAID_OTLP_GRPC_ENDPOINT", "BRAID_OTLP_HTTP_ENDPOINT")
+	return addrs["BRAID_OTLP_GRPC_ENDPOINT"]
+}
+
 // TestAgentToGatewayOverMTLS runs the shipped agent and gateway with the
 // settings of deploy/kubernetes: a span sent to the agent reaches the
 // gateway's backend over mTLS; an agent without a fleet certificate gets
@@ -238,22 +278,9 @@ func TestAgentToGatewayOverMTLS(t *testing.T) {
 	sink := startTraceSink(t)
 	gw := tlsGateway(t, writeTLSDir(t, t.TempDir(), fleet.valid(t, gatewayName), fleet), sink.addr,
 		map[string]string{"BRAID_SPAN_METRICS_FLUSH_INTERVAL": "1s"})
-	gwHost, gwPort, _ := net.SplitHostPort(gw["BRAID_OTLP_GRPC_ENDPOINT"])
 
 	agent := func(t *testing.T, cert leaf) string {
-		dir := writeTLSDir(t, t.TempDir(), cert, fleet)
-		_, addrs := shippedBraid(t, "agent.yaml", map[string]string{
-			"BRAID_GATEWAY_DNS":         gwHost,
-			"BRAID_GATEWAY_PORT":        gwPort,
-			"BRAID_GATEWAY_INSECURE":    "false",
-			"BRAID_GATEWAY_CA_FILE":     dir.file("ca.crt"),
-			"BRAID_GATEWAY_SERVER_NAME": gatewayName,
-			"BRAID_TLS_CERT_FILE":       dir.file("tls.crt"),
-			"BRAID_TLS_KEY_FILE":        dir.file("tls.key"),
-			"BRAID_LOG_INCLUDE":         t.TempDir() + "/*/*/*.log",
-			"K8S_NODE_NAME":             "mtls-node",
-		}, "BRAID_OTLP_GRPC_ENDPOINT", "BRAID_OTLP_HTTP_ENDPOINT")
-		return addrs["BRAID_OTLP_GRPC_ENDPOINT"]
+		return startTLSAgent(t, gw["BRAID_OTLP_GRPC_ENDPOINT"], writeTLSDir(t, t.TempDir(), cert, fleet), nil)
 	}
 
 	t.Run("agent with a certificate from another CA", func(t *testing.T) {

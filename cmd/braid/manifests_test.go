@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -187,6 +188,18 @@ func TestKubernetesManifestsDecodeStrictly(t *testing.T) {
 		"*v1.ServiceAccount", "*v1.ConfigMap", "*v1.Namespace"} {
 		assert.Positive(t, kinds[want], "no %s among the manifests", want)
 	}
+
+	// Both tiers are behind a NetworkPolicy.
+	guarded := map[string]bool{}
+	for _, objs := range manifests(t) {
+		for _, o := range objs {
+			if np, ok := o.(*networkingv1.NetworkPolicy); ok {
+				guarded[np.Spec.PodSelector.MatchLabels["app.kubernetes.io/name"]] = true
+			}
+		}
+	}
+	assert.True(t, guarded["braid-agent"], "a NetworkPolicy selects the agents")
+	assert.True(t, guarded["braid-gateway"], "a NetworkPolicy selects the gateways")
 }
 
 func TestKubernetesStrictDecodingRefusesUnknownFields(t *testing.T) {

@@ -151,6 +151,12 @@ func TestKubernetesCertManagerComponent(t *testing.T) {
 			}
 		}
 	}
+	// The sidecar example lives in its app's namespace, with a Secret of its
+	// own (the component's Issuer is namespaced); it dials the ClusterIP
+	// Service by name, which the gateway's certificate carries.
+	assert.Equal(t, "braid-sidecar-tls", mounted["checkout"], "the sidecar presents a certificate too")
+	delete(mounted, "checkout")
+	assert.Contains(t, gateway.Spec.DNSNames, "braid-gateway.braid.svc", "the sidecar's default gateway")
 	assert.Equal(t, map[string]string{"braid-gateway": gateway.Spec.SecretName, "braid-agent": agent.Spec.SecretName}, mounted)
 	assert.Contains(t, gateway.Spec.DNSNames, agentServerName, "the name the agents check")
 

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 )
 
@@ -34,6 +35,9 @@ type lokiReceiver struct {
 	next   consumer.Logs
 	obsrep *receiverhelper.ObsReport
 	conv   *converter
+	// refusedRequests counts pushes refused for their sender's identity
+	// (tenants), by reason.
+	refusedRequests metric.Int64Counter
 
 	server *http.Server
 	addr   string         // the address listened on, once started
@@ -53,12 +57,19 @@ func newLokiReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 	if err != nil {
 		return nil, fmt.Errorf("create loki receiver telemetry: %w", err)
 	}
+	refused, err := set.MeterProvider.Meter(scopeName).Int64Counter("braid_loki_receiver_refused_requests",
+		metric.WithDescription("Push requests refused for their sender's identity (tenants): reason no_identity, unknown_token, unknown_certificate (401 or 403) or other_tenant (403, X-Scope-OrgID names another tenant)."),
+		metric.WithUnit("{request}"))
+	if err != nil {
+		return nil, fmt.Errorf("create loki receiver self-metrics: %w", err)
+	}
 	return &lokiReceiver{
-		cfg:    cfg,
-		set:    set,
-		next:   next,
-		obsrep: obsrep,
-		conv:   &converter{labelAttributes: cfg.LabelAttributes},
+		cfg:             cfg,
+		set:             set,
+		next:            next,
+		obsrep:          obsrep,
+		conv:            &converter{labelAttributes: cfg.LabelAttributes},
+		refusedRequests: refused,
 	}, nil
 }
 

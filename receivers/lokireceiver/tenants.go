@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/braidobs/braid/internal/lokilabels"
 )
@@ -70,7 +72,8 @@ type tenantResolver struct {
 	tenants []TenantIdentity
 }
 
-// errNoIdentity and errUnknownIdentity are answered 401 and 403.
+// The refusals, each with the reason its self-metric counts it under;
+// errUnknownIdentity is answered 403, the others 401.
 var (
 	errNoIdentity      = errors.New("no credentials: a bearer token or a client certificate is required")
 	errUnknownToken    = errors.New("the bearer token is not a known sender's")
@@ -116,6 +119,13 @@ func (r tenantResolver) resolve(req *http.Request) (string, error) {
 	return "", errUnknownIdentity
 }
 
+// refuse counts a push refused for who sent it.
+func (r *lokiReceiver) refuse(req *http.Request, reason string) {
+	if r.refusedRequests != nil {
+		r.refusedRequests.Add(req.Context(), 1, metric.WithAttributes(attribute.String("reason", reason)))
+	}
+}
+
 // tenantOf decides the tenant of a push: X-Scope-OrgID as sent when no
 // tenants are configured; otherwise the sender's own, which the header may
 // repeat but not contradict. The status is the HTTP answer on refusal.
@@ -130,10 +140,16 @@ func (r *lokiReceiver) tenantOf(req *http.Request) (tenant string, status int, e
 	own, err := tenantResolver{r.cfg.Tenants}.resolve(req)
 	switch {
 	case errors.Is(err, errUnknownIdentity):
+		r.refuse(req, "unknown_certificate")
 		return "", http.StatusForbidden, err
+	case errors.Is(err, errUnknownToken):
+		r.refuse(req, "unknown_token")
+		return "", http.StatusUnauthorized, err
 	case err != nil:
+		r.refuse(req, "no_identity")
 		return "", http.StatusUnauthorized, err
 	case claimed != "" && claimed != own:
+		r.refuse(req, "other_tenant")
 		return "", http.StatusForbidden, fmt.Errorf("X-Scope-OrgID claims tenant %q; this sender writes to %q only", claimed, own)
 	}
 	return own, 0, nil

@@ -1,6 +1,7 @@
 package lokireceiver
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -11,9 +12,12 @@ import (
 	"github.com/grafana/loki/pkg/push"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/braidobs/braid/internal/lokilabels"
 )
@@ -43,8 +47,18 @@ func tenantsOf(ld []plog.Logs) []string {
 // repeat the tenant but not name another (403), and a sender without a
 // known token gets 401; nothing refused reaches the pipeline.
 func TestTenantsComeFromTheSendersIdentity(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := receivertest.NewNopSettings(Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	cfg := tenantsConfig()
+	cfg.ServerConfig.NetAddr.Endpoint = "127.0.0.1:0"
 	sink := new(consumertest.LogsSink)
-	url := startReceiver(t, tenantsConfig(), sink)
+	r, err := NewFactory().CreateLogs(context.Background(), set, cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
+	url := "http://" + r.(*lokiReceiver).addr + PushPath
 	body := protobufBody(t, push.Stream{Labels: `{a="b"}`, Entries: []push.Entry{{Timestamp: ts0, Line: "x"}}})
 
 	cases := []struct {
@@ -70,6 +84,15 @@ func TestTenantsComeFromTheSendersIdentity(t *testing.T) {
 		})
 	}
 	assert.Equal(t, []string{"team-a", "team-b"}, tenantsOf(sink.AllLogs()))
+
+	m, err := tel.GetMetric("braid_loki_receiver_refused_requests")
+	require.NoError(t, err)
+	refused := map[string]int64{}
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		reason, _ := dp.Attributes.Value("reason")
+		refused[reason.AsString()] += dp.Value
+	}
+	assert.Equal(t, map[string]int64{"no_identity": 1, "unknown_token": 3, "other_tenant": 1}, refused)
 }
 
 func TestTenantsFromClientCertificates(t *testing.T) {

@@ -323,3 +323,24 @@ func TestGatewayPicksUpRotatedCertificatesWithoutARestart(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, codes.Unavailable, status.Code(err))
 }
+
+// TestAgentToGatewayInPlaintextByDefault runs the shipped agent and gateway
+// with none of the TLS variables set, as make faults, make e2e and local
+// runs do: the hop stays plaintext and delivers.
+func TestAgentToGatewayInPlaintextByDefault(t *testing.T) {
+	sink := startTraceSink(t)
+	_, gw := shippedBraid(t, "gateway.yaml", nil, gatewayBackends(t, sink.addr, map[string]string{}),
+		"BRAID_OTLP_GRPC_ENDPOINT", "BRAID_OTLP_HTTP_ENDPOINT", "BRAID_LOKI_RECEIVER_ENDPOINT",
+		"BRAID_PROMETHEUS_ENDPOINT", "BRAID_DRILL_ENDPOINT")
+	require.NoError(t, exportOver(t, gw["BRAID_OTLP_GRPC_ENDPOINT"], insecure.NewCredentials()), "the gateway takes plaintext")
+	host, port, _ := net.SplitHostPort(gw["BRAID_OTLP_GRPC_ENDPOINT"])
+	_, agent := shippedBraid(t, "agent.yaml", nil, map[string]string{
+		"BRAID_GATEWAY_DNS":  host,
+		"BRAID_GATEWAY_PORT": port,
+		"BRAID_LOG_INCLUDE":  t.TempDir() + "/*/*/*.log",
+		"K8S_NODE_NAME":      "plain-node",
+	}, "BRAID_OTLP_GRPC_ENDPOINT", "BRAID_OTLP_HTTP_ENDPOINT")
+	require.NoError(t, exportOver(t, agent["BRAID_OTLP_GRPC_ENDPOINT"], insecure.NewCredentials()))
+	require.Eventually(t, func() bool { return sink.spans.Load() == 2 }, 30*time.Second, 100*time.Millisecond,
+		"both spans reach the gateway's backend")
+}

@@ -9,7 +9,7 @@ PKGS    ?= ./...
 BENCH   ?= .
 COUNT   ?= 1
 
-.PHONY: help build run test lint bench fmt clean loadgen bench-e2e overload faults zerotrust dashboards dashboards-deps
+.PHONY: help build run test lint bench fmt clean loadgen bench-e2e overload faults zerotrust drill-fleet dashboards dashboards-deps
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -26,7 +26,10 @@ test: dashboards-deps ## run every test (unit, component, in-process collector, 
 dashboards: ## regenerate deploy/grafana/ (dashboards, Grafana provisioning, Prometheus rules)
 	$(GO) test -count=1 -run TestGeneratedFilesAreCurrent ./dashboards/ -update
 
-dashboards-deps: ## install the LogQL grammar the dashboards tests check queries with (Node.js + npm)
+dashboards-deps: ## install the LogQL grammar the dashboards tests check queries with (Node.js + npm, installed with apt-get when missing)
+	@command -v npm >/dev/null || { echo "npm not found: installing Node.js and npm with apt-get"; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
 	npm ci --prefix dashboards/logqlcheck --no-audit --no-fund
 
 lint: ## gofmt and go vet
@@ -77,6 +80,9 @@ ZEROTRUST_TESTS := MTLS|Plaintext|LeastPrivilege|RBAC|ZeroTrust|Rotated|Endpoint
 
 zerotrust: ## mTLS agent → gateway, tokens on every endpoint, tenants from identity: the process and manifest tests (about 2 minutes)
 	$(GO) test -count=1 -run '$(ZEROTRUST_TESTS)' ./cmd/braid/ ./receivers/lokireceiver/
+
+drill-fleet: build ## three real gateways, each with part of a trace: any one answers for all, and one killed makes the answers partial
+	BRAID_BIN=$(abspath $(BIN)) $(GO) test ./internal/drillfleet/ -count=1 -v
 
 clean: ## remove build output and local state
 	rm -rf bin .tmp

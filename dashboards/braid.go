@@ -27,6 +27,7 @@ func Braid(cfg Config) (dashboard.Dashboard, error) {
 		WithPanel(storagePanel(cfg)).
 		WithPanel(admissionPanel(cfg)).
 		WithPanel(memoryPanel(cfg)).
+		WithPanel(configPanel(cfg)).
 		WithRow(dashboard.NewRowBuilder("Correlation")).
 		WithPanel(byLabelRate(cfg, "Logs by trace context", "Log records per second by where their trace context came from: present, extracted, inferred or none.", metricCorrelationLogs, labelOutcome, units.Short)).
 		WithPanel(timeseriesPanel("Trace index", "Traces held in the correlation index, and evictions per second by reason.", units.Short, thirdWidth).
@@ -99,6 +100,16 @@ func storagePanel(cfg Config) *timeseries.PanelBuilder {
 		OverrideByRegexp("^lost.*", []dashboard.DynamicConfigValue{
 			{Id: "color", Value: map[string]any{"mode": "fixed", "fixedColor": "red"}},
 		})
+}
+
+// configPanel shows, per collector, whether its last configuration check
+// passed, and how many configurations its job runs: more than one outside a
+// rollout means replicas that differ.
+func configPanel(cfg Config) *timeseries.PanelBuilder {
+	return timeseriesPanel("Configuration", "1 when a collector's last configuration check (SIGHUP, POST /-/reload, a changed file) passed, 0 when it refused one and runs the one before; and, per job, how many distinct configurations its collectors run (config_hash of braid_config_info).", units.Short, halfWidth).
+		WithTarget(promQuery(cfg, "A", fmt.Sprintf(`min by (%s) (%s{%s})`, varInstance, metricConfigReloadOK, selfInstance), "last check passed {{"+varInstance+"}}")).
+		WithTarget(promQuery(cfg, "B", fmt.Sprintf(`count by (job) (count by (job, %s) (%s{%s}))`, labelConfigHash, metricConfigInfo, selfInstance), "configurations {{job}}")).
+		OverrideByRegexp("^configurations.*", []dashboard.DynamicConfigValue{{Id: "custom.axisPlacement", Value: common.AxisPlacementRight}})
 }
 
 // memoryPanel shows resident memory and Go heap against the memory

@@ -141,7 +141,10 @@ func testFactories() (otelcol.Factories, error) {
 	var err error
 	// Braid's reload metrics ride on the collector's telemetry as in the
 	// braid binary; no check ran here, so the gauge reads 0.
-	f := otelcol.Factories{Telemetry: new(reloadmetrics.Status).TelemetryFactory(otelconftelemetry.NewFactory())}
+	status := new(reloadmetrics.Status)
+	status.Succeeded()
+	status.SetConfig(map[string]any{"receivers": map[string]any{"otlp": nil}})
+	f := otelcol.Factories{Telemetry: status.TelemetryFactory(otelconftelemetry.NewFactory())}
 	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory()); err != nil {
 		return f, err
 	}
@@ -210,7 +213,8 @@ func pipelineMetrics(t *testing.T) (spans, self emitted, openMetrics, text strin
 			self["braid_span_metrics_series"] != nil &&
 			self["braid_span_metrics_overflow_spans"] != nil &&
 			self["braid_wal_storage_disk_bytes"] != nil &&
-			self["braid_wal_storage_lost_bytes"] != nil
+			self["braid_wal_storage_lost_bytes"] != nil &&
+			self["braid_config_info"] != nil
 	}, 30*time.Second, 100*time.Millisecond)
 
 	get := func(accept string) string {

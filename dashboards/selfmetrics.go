@@ -53,6 +53,8 @@ const (
 	metricSpanMetricsSeries   = "braid_span_metrics_series"
 	metricSpanMetricsOverflow = "braid_span_metrics_overflow_spans"
 	metricConfigReloadOK      = "braid_config_last_reload_successful" // gauge, 0 or 1
+	metricConfigInfo          = "braid_config_info"                   // config_hash
+	labelConfigHash           = "config_hash"
 	labelOutcome              = "outcome"
 	labelReason               = "reason"
 	labelSource               = "source"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -92,6 +93,8 @@ func (s *Server) postAlerts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := AlertResponse{Alerts: make([]AlertEnrichment, 0, len(p.Alerts))}
+	var missing []string
+	r = r.WithContext(withFailedPeers(r.Context()))
 	for _, a := range p.Alerts {
 		e, err := s.enrich(r, p, a)
 		if err != nil {
@@ -100,7 +103,9 @@ func (s *Server) postAlerts(w http.ResponseWriter, r *http.Request) {
 		}
 		s.alerts.put(e)
 		resp.Alerts = append(resp.Alerts, e)
+		missing = union(missing, e.MissingPeers)
 	}
+	resp.Fleet = fleet(missing)
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -124,23 +129,37 @@ func (s *Server) enrich(r *http.Request, p WebhookPayload, a WebhookAlert) (Aler
 		Traces:    []Trace{},
 	}
 	q := correlate.Query{Since: a.StartsAt.Add(-s.cfg.AlertLookback), Limit: alertTraceLimit}
+	ctx, local := r.Context(), isLocal(r)
+	var missing []string
+	list := func(kind, key string) ([]Trace, error) {
+		found, m, err := s.traceList(ctx, local, kind, key, q)
+		missing = union(missing, m)
+		return found, err
+	}
 
 	if key := s.podKey(labels, e.Namespace, e.Pod); key != "" {
-		if found := s.cfg.Index.TracesForPod(key, q); len(found) > 0 {
-			e.Scope, e.Traces = "pod", s.summaries(found)
+		found, err := list("pods", key)
+		if err != nil {
+			return e, err
+		}
+		if len(found) > 0 {
+			e.Scope, e.Traces = "pod", found
 		}
 	}
 	if e.Scope == "none" && e.Service != "" {
-		found, err := s.forService(r.Context(), e.Service, q)
+		found, err := list("services", e.Service)
 		if err != nil {
 			return e, err
 		}
 		// The index keys services as namespace/name when service.namespace is set.
 		if len(found) == 0 && e.Namespace != "" {
-			found = s.summaries(s.cfg.Index.TracesForService(correlate.ServiceKey(e.Namespace, e.Service), q))
+			if found, err = list("services", correlate.ServiceKey(e.Namespace, e.Service)); err != nil {
+				return e, err
+			}
 		}
 		e.Scope, e.Traces = "service", found
 	}
+	e.Fleet = fleet(missing)
 	if e.Service != "" && s.cfg.ServiceDashboardUID != "" {
 		e.Dashboard = s.cfg.Links.Dashboard(s.cfg.ServiceDashboardUID,
 			map[string]string{links.VarService: e.Service},
@@ -175,5 +194,24 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, e)
 		return
 	}
-	writeError(w, http.StatusNotFound, "no enrichment for alert fingerprint "+fp)
+	// Alertmanager's webhook reached one replica, through the Service.
+	var found *AlertEnrichment
+	var missing []string
+	if !isLocal(r) {
+		missing = s.askPeers(r.Context(), "/api/v1/alerts/"+url.PathEscape(fp), true, func(_ string, body []byte) error {
+			var e AlertEnrichment
+			if err := json.Unmarshal(body, &e); err != nil {
+				return err
+			}
+			if found == nil || e.StartsAt.After(found.StartsAt) {
+				found = &e
+			}
+			return nil
+		})
+	}
+	if found != nil {
+		writeJSON(w, http.StatusOK, found)
+		return
+	}
+	writeJSON(w, http.StatusNotFound, Error{Error: "no enrichment for alert fingerprint " + fp, Fleet: fleet(missing)})
 }

@@ -11,7 +11,15 @@
 //	GET  /api/v1/services/{name}/traces?since=&errors_only=&min_duration=&limit=
 //	POST /api/v1/alerts                (Alertmanager webhook payload, version 4)
 //	GET  /api/v1/alerts/{fingerprint}  (the last enrichment of that alert)
+//	GET  /api/v1/traces?id=&id=        (this index's parts only; for peers)
 //
 // since is a duration back from now ("15m") or an RFC 3339 time; traces are
 // ordered errors first, then slowest first.
+//
+// A gateway runs as several replicas, each with its own index. With
+// Config.Peers set, a server answers a client from its own index and every
+// peer's, merged by trace ID (MergeTraces); it asks its peers with
+// LocalHeader, so that they answer from their index alone. A peer that does
+// not answer in time makes the answer partial ("partial": true and
+// "missing_peers"), never an error.
 package drill

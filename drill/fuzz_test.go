@@ -2,6 +2,7 @@ package drill_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"testing"
 
@@ -33,6 +34,32 @@ func FuzzParseTraceID(f *testing.F) {
 		id, err := drill.ParseTraceID(s)
 		if err == nil && id.IsEmpty() {
 			t.Fatal("an all-zero trace id was accepted")
+		}
+	})
+}
+
+// FuzzPeerTraceList feeds a peer's answer, as it arrives, to the merge: an
+// answer from another replica is outside input.
+func FuzzPeerTraceList(f *testing.F) {
+	f.Add([]byte(`{"traces":[{"trace_id":"a","services":["checkout"],"pods":[],"start":"2026-11-26T11:59:00Z","end":"2026-11-26T11:59:01Z","duration_ms":1000,"span_count":2}]}`))
+	f.Add([]byte(`{"traces":[{"trace_id":"a"},{"trace_id":"a","error":true,"start":"0001-01-01T00:00:00Z"}]}`))
+	f.Add([]byte(`{"traces":null}`))
+	local := []drill.Trace{{TraceID: "a", Services: []string{"cart"}, SpanCount: 1, Source: "braid"}}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var l drill.TraceList
+		if json.Unmarshal(b, &l) != nil {
+			return
+		}
+		got := drill.MergeTraceLists([][]drill.Trace{local, l.Traces}, 3)
+		if len(got) > 3 {
+			t.Fatalf("limit 3, got %d traces", len(got))
+		}
+		seen := map[string]bool{}
+		for _, tr := range got {
+			if seen[tr.TraceID] {
+				t.Fatalf("trace %q twice in a merged list", tr.TraceID)
+			}
+			seen[tr.TraceID] = true
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,13 +57,20 @@ type Config struct {
 	Alerts *AlertStore
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Peers, when set, are the other replicas of the gateway: a client's
+	// request is answered from this index and theirs, merged.
+	Peers *PeersConfig
+	// InstanceID identifies this server in its answers (InstanceHeader);
+	// empty means a random one.
+	InstanceID string
 }
 
 // Server serves the drill-down API. It is safe for concurrent use.
 type Server struct {
-	cfg    Config
-	mux    *http.ServeMux
-	alerts *AlertStore
+	cfg        Config
+	mux        *http.ServeMux
+	alerts     *AlertStore
+	instanceID string
 }
 
 const (
@@ -88,12 +96,35 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Peers != nil {
+		p := *cfg.Peers
+		if p.Source == nil {
+			return nil, errNoPeerSource
+		}
+		if p.Timeout <= 0 {
+			p.Timeout = defaultPeerTimeout
+		}
+		if p.Client == nil {
+			p.Client = &http.Client{}
+		}
+		if p.Scheme == "" {
+			p.Scheme = "http"
+		}
+		if p.Scheme != "http" && p.Scheme != "https" {
+			return nil, fmt.Errorf("drill: peer scheme %q is neither http nor https", p.Scheme)
+		}
+		cfg.Peers = &p
+	}
+	if cfg.InstanceID == "" {
+		cfg.InstanceID = newInstanceID()
+	}
 	alerts := cfg.Alerts
 	if alerts == nil {
 		alerts = NewAlertStore(cfg.AlertsRetained)
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), alerts: alerts}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), alerts: alerts, instanceID: cfg.InstanceID}
 	s.mux.HandleFunc("GET /api/v1/traces/{traceID}", s.getTrace)
+	s.mux.HandleFunc("GET /api/v1/traces", s.tracesByID)
 	s.mux.HandleFunc("GET /api/v1/pods/{uid}/traces", s.podTraces)
 	s.mux.HandleFunc("GET /api/v1/services/{name}/traces", s.serviceTraces)
 	s.mux.HandleFunc("POST /api/v1/alerts", s.postAlerts)
@@ -105,7 +136,17 @@ func NewServer(cfg Config) (*Server, error) {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set(InstanceHeader, s.instanceID)
+	s.mux.ServeHTTP(w, r)
+}
+
+// InstanceID is the ID this server puts in InstanceHeader.
+func (s *Server) InstanceID() string { return s.instanceID }
+
+// isLocal says whether r came from a peer, which wants this replica's own
+// part only.
+func isLocal(r *http.Request) bool { return r.Header.Get(LocalHeader) == "1" }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -143,22 +184,57 @@ func (s *Server) getTrace(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	var parts []Trace
 	if sum, ok := s.cfg.Index.Get(id); ok {
-		writeJSON(w, http.StatusOK, s.fromIndex(sum))
+		parts = append(parts, s.fromIndex(sum))
+	}
+	if isLocal(r) {
+		if len(parts) == 0 {
+			writeError(w, http.StatusNotFound, "trace "+id.String()+" is not in this replica's index")
+			return
+		}
+		writeJSON(w, http.StatusOK, TraceAnswer{Trace: parts[0]})
 		return
 	}
-	if s.cfg.Jaeger != nil {
-		t, ok, err := s.cfg.Jaeger.Trace(r.Context(), id.String())
-		if err != nil {
-			writeError(w, http.StatusBadGateway, err.Error())
-			return
+	missing := s.askPeers(r.Context(), "/api/v1/traces/"+id.String(), true, func(_ string, body []byte) error {
+		var t Trace
+		if err := json.Unmarshal(body, &t); err != nil {
+			return err
 		}
-		if ok {
-			writeJSON(w, http.StatusOK, s.withLinks(t))
+		if t.TraceID != id.String() {
+			return fmt.Errorf("peer answered for trace %q", t.TraceID)
+		}
+		parts = append(parts, t)
+		return nil
+	})
+	var merged Trace
+	found := len(parts) > 0
+	if found {
+		merged = MergeTraces(parts)
+	}
+	// Jaeger fills in what the replicas lack: the whole trace when none
+	// holds it, the rest when one did not answer or none saw the root span.
+	if s.cfg.Jaeger != nil && (!found || len(missing) > 0 || merged.RootOperation == "") {
+		t, ok, err := s.cfg.Jaeger.Trace(r.Context(), id.String())
+		switch {
+		case err != nil && !found:
+			writeJSON(w, http.StatusBadGateway, Error{Error: err.Error(), Fleet: fleet(missing)})
 			return
+		case ok && found:
+			merged = mergeWithJaeger(merged, t)
+		case ok:
+			merged, found = t, true
 		}
 	}
-	writeError(w, http.StatusNotFound, "trace "+id.String()+" is neither in Braid's index nor in Jaeger")
+	if !found {
+		msg := "trace " + id.String() + " is neither in Braid's index nor in Jaeger"
+		if len(missing) > 0 {
+			msg += " (replicas " + strings.Join(missing, ", ") + " did not answer)"
+		}
+		writeJSON(w, http.StatusNotFound, Error{Error: msg, Fleet: fleet(missing)})
+		return
+	}
+	writeJSON(w, http.StatusOK, TraceAnswer{Trace: s.withLinks(merged), Fleet: fleet(missing)})
 }
 
 // parseQuery reads since, errors_only, min_duration and limit.
@@ -202,41 +278,87 @@ func (s *Server) parseQuery(r *http.Request) (correlate.Query, error) {
 }
 
 func (s *Server) podTraces(w http.ResponseWriter, r *http.Request) {
-	q, err := s.parseQuery(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, TraceList{Traces: s.summaries(s.cfg.Index.TracesForPod(r.PathValue("uid"), q))})
+	s.traceListRoute(w, r, "pods", r.PathValue("uid"))
 }
 
 func (s *Server) serviceTraces(w http.ResponseWriter, r *http.Request) {
+	s.traceListRoute(w, r, "services", r.PathValue("name"))
+}
+
+func (s *Server) traceListRoute(w http.ResponseWriter, r *http.Request, kind, key string) {
 	q, err := s.parseQuery(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	name := r.PathValue("name")
-	traces, err := s.forService(r.Context(), name, q)
+	traces, missing, err := s.traceList(r.Context(), isLocal(r), kind, key, q)
 	if err != nil {
-		writeError(w, http.StatusBadGateway, err.Error())
+		writeJSON(w, http.StatusBadGateway, Error{Error: err.Error(), Fleet: fleet(missing)})
 		return
 	}
-	writeJSON(w, http.StatusOK, TraceList{Traces: traces})
+	writeJSON(w, http.StatusOK, TraceList{Traces: traces, Fleet: fleet(missing)})
 }
 
-// forService asks the index, then Jaeger when the index has nothing (the
-// traces aged out, or Braid restarted).
-func (s *Server) forService(ctx context.Context, name string, q correlate.Query) ([]Trace, error) {
-	if found := s.cfg.Index.TracesForService(name, q); len(found) > 0 || s.cfg.Jaeger == nil {
-		return s.summaries(found), nil
+// traceList answers for a pod ("pods") or a service ("services"): from
+// this index, and unless local from every peer's, merged; for a service,
+// from Jaeger when no replica has any (the traces aged out, or the
+// replicas restarted).
+func (s *Server) traceList(ctx context.Context, local bool, kind, key string, q correlate.Query) ([]Trace, []string, error) {
+	var found []correlate.TraceSummary
+	if kind == "pods" {
+		found = s.cfg.Index.TracesForPod(key, q)
+	} else {
+		found = s.cfg.Index.TracesForService(key, q)
 	}
+	traces := s.summaries(found)
+	if local {
+		return traces, nil, nil
+	}
+	var missing []string
+	if s.cfg.Peers != nil {
+		lists := [][]Trace{traces}
+		var answered []string
+		missing = s.askPeers(ctx, "/api/v1/"+kind+"/"+url.PathEscape(key)+"/traces?"+peerQuery(q), false, func(peer string, body []byte) error {
+			var l TraceList
+			if err := json.Unmarshal(body, &l); err != nil {
+				return err
+			}
+			lists = append(lists, l.Traces)
+			answered = append(answered, peer)
+			return nil
+		})
+		var more []string
+		traces, more = s.completeParts(ctx, MergeTraceLists(lists, q.Limit), lists, answered)
+		missing = union(missing, more)
+		for i := range traces {
+			traces[i] = s.withLinks(traces[i])
+		}
+	}
+	if kind != "services" || s.cfg.Jaeger == nil || (len(traces) > 0 && len(missing) == 0) {
+		return traces, missing, nil
+	}
+	fromJaeger, err := s.searchJaeger(ctx, key, q)
+	if len(traces) == 0 {
+		return fromJaeger, missing, err
+	}
+	// Some replicas did not answer: Jaeger has the spans of the traces they
+	// hold. The answer stays partial (their log counts are unknown), and a
+	// failed search leaves it as it was.
+	if err != nil {
+		return traces, missing, nil
+	}
+	return s.completeWithJaeger(traces, fromJaeger, q.Limit), missing, nil
+}
+
+// searchJaeger finds a service's traces in Jaeger, filtered as the index
+// filters them.
+func (s *Server) searchJaeger(ctx context.Context, key string, q correlate.Query) ([]Trace, error) {
 	end := s.cfg.Now()
 	start := q.Since
 	if start.IsZero() {
 		start = end.Add(-time.Hour)
 	}
-	found, err := s.cfg.Jaeger.FindTraces(ctx, serviceName(name), start, end, q.ErrorsOnly, q.Limit)
+	found, err := s.cfg.Jaeger.FindTraces(ctx, serviceName(key), start, end, q.ErrorsOnly, q.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -249,6 +371,135 @@ func (s *Server) forService(ctx context.Context, name string, q correlate.Query)
 	}
 	sortTraces(out)
 	return out, nil
+}
+
+// completeWithJaeger adds Jaeger's traces to the replicas' list: a trace in
+// both is merged (mergeWithJaeger), one only in Jaeger is added; then the
+// list is ordered and limited again.
+func (s *Server) completeWithJaeger(traces, fromJaeger []Trace, limit int) []Trace {
+	at := make(map[string]int, len(traces))
+	for i, t := range traces {
+		at[t.TraceID] = i
+	}
+	for _, j := range fromJaeger {
+		if i, ok := at[j.TraceID]; ok {
+			traces[i] = s.withLinks(mergeWithJaeger(traces[i], j))
+			continue
+		}
+		traces = append(traces, j)
+	}
+	sortTraces(traces)
+	if limit > 0 && len(traces) > limit {
+		traces = traces[:limit]
+	}
+	return traces
+}
+
+// completeParts asks each replica that answered a list (lists[0] is this
+// one's, lists[i+1] answered[i]'s) for its parts of the top traces it did
+// not list — parts that did not match the query by themselves (another
+// service's spans, below min_duration there, past its limit) — so that
+// each top trace is the merge of every replica's part, as the trace route
+// gives it. Merged traces only grow longer and gain errors, so they still
+// match the query.
+func (s *Server) completeParts(ctx context.Context, top []Trace, lists [][]Trace, answered []string) ([]Trace, []string) {
+	if len(top) == 0 {
+		return top, nil
+	}
+	need := make(map[string][]string, len(answered))
+	var local []Trace
+	for i, l := range lists {
+		listed := make(map[string]bool, len(l))
+		for _, t := range l {
+			listed[t.TraceID] = true
+		}
+		for _, t := range top {
+			if listed[t.TraceID] {
+				continue
+			}
+			if i > 0 {
+				need[answered[i-1]] = append(need[answered[i-1]], t.TraceID)
+				continue
+			}
+			if id, err := ParseTraceID(t.TraceID); err == nil {
+				if sum, ok := s.cfg.Index.Get(id); ok {
+					local = append(local, s.fromIndex(sum))
+				}
+			}
+		}
+	}
+	extra := [][]Trace{local}
+	var peers []string
+	for _, peer := range answered {
+		if len(need[peer]) > 0 {
+			peers = append(peers, peer)
+		}
+	}
+	missing := s.askEach(ctx, peers, func(peer string) string {
+		return "/api/v1/traces?" + url.Values{"id": need[peer]}.Encode()
+	}, false, func(peer string, body []byte) error {
+		var l TraceList
+		if err := json.Unmarshal(body, &l); err != nil {
+			return err
+		}
+		for _, t := range l.Traces {
+			if !slices.Contains(need[peer], t.TraceID) {
+				return fmt.Errorf("peer answered for trace %q, not asked", t.TraceID)
+			}
+		}
+		extra = append(extra, l.Traces)
+		return nil
+	})
+	if len(extra) == 1 && len(local) == 0 {
+		return top, missing
+	}
+	wanted := make(map[string]bool, len(top))
+	for _, t := range top {
+		wanted[t.TraceID] = true
+	}
+	out := slices.DeleteFunc(MergeTraceLists(append(lists, extra...), 0), func(t Trace) bool { return !wanted[t.TraceID] })
+	return out, missing
+}
+
+// tracesByID answers GET /api/v1/traces?id=…&id=…, which the replicas use
+// between them: this index's part of each trace it holds, nothing else.
+func (s *Server) tracesByID(w http.ResponseWriter, r *http.Request) {
+	raw := r.URL.Query()["id"]
+	if len(raw) == 0 || len(raw) > maxLimit {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("give 1 to %d trace ids as id=", maxLimit))
+		return
+	}
+	out := TraceList{Traces: []Trace{}}
+	for _, v := range raw {
+		id, err := ParseTraceID(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if sum, ok := s.cfg.Index.Get(id); ok {
+			out.Traces = append(out.Traces, s.fromIndex(sum))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// peerQuery is q as the list routes read it, with since as a time, so that
+// every replica looks back to the same instant.
+func peerQuery(q correlate.Query) string {
+	v := url.Values{}
+	if !q.Since.IsZero() {
+		v.Set("since", q.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if q.ErrorsOnly {
+		v.Set("errors_only", "true")
+	}
+	if q.MinDuration > 0 {
+		v.Set("min_duration", q.MinDuration.String())
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	return v.Encode()
 }
 
 func (s *Server) summaries(in []correlate.TraceSummary) []Trace {

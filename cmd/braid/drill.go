@@ -30,6 +30,9 @@ type drillOptions struct {
 	errorsOnly, asJSON          bool
 	limit                       int
 	timeout                     time.Duration
+	// warnings gets the partial-answer warning when the table is not
+	// printed (--json); nil means standard error.
+	warnings io.Writer
 }
 
 func newDrillCommand() *cobra.Command {
@@ -47,6 +50,7 @@ func newDrillCommand() *cobra.Command {
 			"  braid drill --alert-file alert.json",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			o.warnings = c.ErrOrStderr()
 			return runDrill(c.Context(), c.OutOrStdout(), o)
 		},
 	}
@@ -149,9 +153,21 @@ func runDrill(ctx context.Context, out io.Writer, o drillOptions) error {
 		}
 		return fmt.Errorf("braid answered %s: %s", resp.Status, strings.TrimSpace(string(raw)))
 	}
+	var fleet drill.Fleet
+	_ = json.Unmarshal(raw, &fleet)
 	if o.asJSON {
+		if fleet.Partial {
+			w := o.warnings
+			if w == nil {
+				w = os.Stderr
+			}
+			fmt.Fprintln(w, partialWarning(fleet))
+		}
 		_, err := out.Write(raw)
 		return err
+	}
+	if fleet.Partial {
+		fmt.Fprintln(out, partialWarning(fleet))
 	}
 
 	switch {
@@ -194,6 +210,15 @@ func runDrill(ctx context.Context, out io.Writer, o drillOptions) error {
 		}
 		return printTraces(out, l.Traces)
 	}
+}
+
+// partialWarning says which gateway replicas an answer lacks.
+func partialWarning(f drill.Fleet) string {
+	who := "some gateway replicas"
+	if len(f.MissingPeers) > 0 {
+		who = "gateway replicas " + strings.Join(f.MissingPeers, ", ")
+	}
+	return "warning: partial answer: " + who + " did not answer; their part of these traces is missing"
 }
 
 func readAlertFile(path string) ([]byte, error) {

@@ -100,3 +100,47 @@ func TestDrillCommandErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDrillCommandWarnsOfAPartialAnswer: a gateway replica that did not
+// answer is named before the table (on standard error with --json).
+func TestDrillCommandWarnsOfAPartialAnswer(t *testing.T) {
+	srv, id := drillServer(t, "")
+	down := httptest.NewServer(http.NotFoundHandler())
+	downAddr := strings.TrimPrefix(down.URL, "http://")
+	down.Close()
+	idx, err := correlate.NewTraceIndex(correlate.DefaultIndexConfig())
+	require.NoError(t, err)
+	lb, err := links.NewLinkBuilder("http://grafana.local:3000", links.DefaultDatasources())
+	require.NoError(t, err)
+	s, err := drill.NewServer(drill.Config{Index: idx, Links: lb, Peers: &drill.PeersConfig{
+		Source: drill.StaticPeers{strings.TrimPrefix(srv.URL, "http://"), downAddr}, Timeout: time.Second}})
+	require.NoError(t, err)
+	front := httptest.NewServer(s)
+	defer front.Close()
+
+	for _, tt := range []struct {
+		name            string
+		opts            drillOptions
+		wantOut, notOut string
+		wantWarnings    string
+	}{
+		{name: "table", opts: drillOptions{service: "checkout"},
+			wantOut: "warning: partial answer: gateway replicas " + downAddr + " did not answer"},
+		{name: "trace", opts: drillOptions{trace: id.String()}, wantOut: "warning: partial answer"},
+		{name: "json", opts: drillOptions{service: "checkout", asJSON: true},
+			wantOut: `"missing_peers":["` + downAddr + `"]`, notOut: "warning", wantWarnings: "warning: partial answer"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.opts
+			var out, warnings bytes.Buffer
+			o.endpoint, o.since, o.limit, o.timeout, o.warnings = front.URL, "15m", 10, 5*time.Second, &warnings
+			require.NoError(t, runDrill(context.Background(), &out, o))
+			assert.Contains(t, out.String(), tt.wantOut)
+			assert.Contains(t, out.String(), id.String(), "the replica that answered is in the answer")
+			if tt.notOut != "" {
+				assert.NotContains(t, out.String(), tt.notOut)
+			}
+			assert.Contains(t, warnings.String(), tt.wantWarnings)
+		})
+	}
+}

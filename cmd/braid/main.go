@@ -110,6 +110,8 @@ func newCommand() *cobra.Command {
 		"address of the admin endpoint (POST /-/reload), default from env "+adminEndpointEnv+"; empty turns it off")
 	cmd.Flags().BoolVar(&run.watchConfig, "watch-config", true,
 		"reload when a --config file changes")
+	cmd.Flags().BoolVar(&run.summary, "summary", true,
+		"print where Braid listens and what it sends to once it runs (never when logs are JSON)")
 	cmd.RunE = func(c *cobra.Command, _ []string) error {
 		run.adminEndpointChosen = c.Flags().Changed("admin-endpoint") || os.Getenv(adminEndpointEnv) != ""
 		return runBraid(c.Context(), newConfigReloader(locations()...), run)
@@ -128,5 +130,6 @@ func newCommand() *cobra.Command {
 	})
 	cmd.AddCommand(newDashboardsCommand())
 	cmd.AddCommand(newDrillCommand())
+	cmd.AddCommand(newDoctorCommand())
 	return cmd
 }

@@ -64,10 +64,13 @@ func TestKubernetesConfigCopies(t *testing.T) {
 // kustomization is the part of Kustomize's schema Braid uses; strict
 // decoding into it refuses anything else, so a typo does not pass unseen.
 type kustomization struct {
-	APIVersion         string   `json:"apiVersion"`
-	Kind               string   `json:"kind"`
-	Namespace          string   `json:"namespace"`
-	Resources          []string `json:"resources"`
+	APIVersion       string   `json:"apiVersion"`
+	Kind             string   `json:"kind"`
+	Namespace        string   `json:"namespace"`
+	Resources        []string `json:"resources"`
+	GeneratorOptions struct {
+		DisableNameSuffixHash bool `json:"disableNameSuffixHash"`
+	} `json:"generatorOptions"`
 	ConfigMapGenerator []struct {
 		Name  string   `json:"name"`
 		Files []string `json:"files"`
@@ -557,4 +560,56 @@ func TestKubernetesContainersRunWithLeastPrivilege(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKubernetesGatewayServices checks that every Service port reaches a
+// named port of the gateway container, that braid-gateway-headless is
+// headless over ready pods only (what agents route over and drill peers
+// resolve), and that both carry the drill-down API.
+func TestKubernetesGatewayServices(t *testing.T) {
+	gateway, _ := braidContainer(t, workloads(t)["braid-gateway"])
+	ports := map[string]int32{}
+	for _, p := range gateway.Ports {
+		ports[p.Name] = p.ContainerPort
+	}
+	services := map[string]*corev1.Service{}
+	for _, objs := range manifests(t) {
+		for _, o := range objs {
+			if s, ok := o.(*corev1.Service); ok && s.Spec.Selector["app.kubernetes.io/name"] == "braid-gateway" {
+				services[s.Name] = s
+			}
+		}
+	}
+	require.Contains(t, services, "braid-gateway")
+	require.Contains(t, services, "braid-gateway-headless")
+	for name, s := range services {
+		byName := map[string]int32{}
+		for _, p := range s.Spec.Ports {
+			target, ok := ports[p.TargetPort.String()]
+			assert.True(t, ok, "%s port %s: targetPort %s is no port of the gateway container", name, p.Name, p.TargetPort.String())
+			assert.Equal(t, p.Port, target, "%s port %s", name, p.Name)
+			byName[p.Name] = p.Port
+		}
+		assert.Equal(t, int32(8890), byName["drill"], "%s serves the drill-down API", name)
+	}
+	headless := services["braid-gateway-headless"].Spec
+	assert.Equal(t, corev1.ClusterIPNone, headless.ClusterIP)
+	assert.False(t, headless.PublishNotReadyAddresses)
+	assert.Equal(t, int32(4317), ports["otlp-grpc"])
+
+	env := map[string]corev1.EnvVar{}
+	for _, e := range gateway.Env {
+		env[e.Name] = e
+	}
+	require.Contains(t, env, "POD_IP", "drill peers skip the pod's own address")
+	assert.Equal(t, "status.podIP", env["POD_IP"].ValueFrom.FieldRef.FieldPath)
+}
+
+// TestKubernetesConfigChangesReloadInPlace: the ConfigMaps keep their names,
+// so a changed configuration reaches the running pods' mounted files and is
+// reloaded (and refused when bad) instead of rolling new pods that would
+// crash-loop on a broken one.
+func TestKubernetesConfigChangesReloadInPlace(t *testing.T) {
+	k := readKustomization(t, "../../deploy/kubernetes")
+	assert.True(t, k.GeneratorOptions.DisableNameSuffixHash, "generatorOptions::disableNameSuffixHash")
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
@@ -77,6 +78,9 @@ type configReloader struct {
 	// uris are the configuration locations, as otelcol orders them: the
 	// --config values, then the --set overrides.
 	uris []string
+	// resolved is the configuration the collector read last, for the
+	// start summary.
+	resolved atomic.Pointer[confmap.Conf]
 
 	// reloadMu serializes Reload, so that one candidate at a time waits for
 	// the collector.
@@ -584,6 +588,9 @@ func (c resolveEnd) Convert(_ context.Context, conf *confmap.Conf) error {
 	err := pinInstanceID(conf, c.r.instanceID)
 	if c.endsResolve {
 		c.r.endResolve(rebuildSections(conf))
+		m := conf.ToStringMap()
+		c.r.status.SetConfig(m)
+		c.r.resolved.Store(confmap.NewFromStringMap(m))
 	}
 	return err
 }

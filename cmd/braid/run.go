@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -28,6 +29,8 @@ type runOptions struct {
 	adminEndpointChosen bool
 	// watchConfig reloads when a --config file changes.
 	watchConfig bool
+	// summary prints, once Braid first runs, where it listens and sends.
+	summary bool
 }
 
 // runBraid runs the gateway until it is stopped: the collector with reload
@@ -52,10 +55,12 @@ func runBraid(ctx context.Context, r *configReloader, opts runOptions) error {
 		}
 		return otelcol.StateStarting
 	}
+	adminAddr := ""
 	if opts.adminEndpoint != "" {
 		admin, err := startAdmin(opts.adminEndpoint, r, state)
 		switch {
 		case err == nil:
+			adminAddr = opts.adminEndpoint
 			defer admin.Close()
 		case opts.adminEndpointChosen:
 			return err
@@ -76,13 +81,19 @@ func runBraid(ctx context.Context, r *configReloader, opts runOptions) error {
 		}
 	}
 	fallbackStarts := 0 // starts of the collector going back, while none ran
+	var summarized atomic.Bool
+	onRun := func() {
+		if opts.summary && !summarized.Swap(true) {
+			printSummary(os.Stderr, r, adminAddr)
+		}
+	}
 	for {
 		col, err := otelcol.NewCollector(r.settings())
 		if err != nil {
 			return err
 		}
 		current.Store(col)
-		ran := watchRunning(col)
+		ran := watchRunning(col, onRun)
 		err = col.Run(ctx)
 		switch {
 		case err == nil || ctx.Err() != nil:
@@ -105,20 +116,36 @@ func runBraid(ctx context.Context, r *configReloader, opts runOptions) error {
 	}
 }
 
+// printSummary writes the summary of the configuration the collector read
+// last, unless its logs are JSON (read by machines, not people).
+func printSummary(w io.Writer, r *configReloader, admin string) {
+	conf := r.resolved.Load()
+	if conf == nil || str(conf, "service::telemetry::logs::encoding") == "json" {
+		return
+	}
+	uris := r.locations()
+	s := describe(conf, len(uris) == 1 && uris[0] == defaultConfigURI)
+	if admin != "" {
+		s.listeners = append(s.listeners, listener{"admin", "http://" + admin, "POST /-/reload"})
+	}
+	s.print(w, version+" ("+commit+")")
+}
+
 const (
 	maxFallbackStarts  = 10
 	fallbackRetryDelay = 500 * time.Millisecond
 )
 
 // watchRunning returns whether col has been seen running, checked every
-// 50 ms until it runs or stops.
-func watchRunning(col *otelcol.Collector) func() bool {
+// 50 ms until it runs (then it calls onRun) or stops.
+func watchRunning(col *otelcol.Collector, onRun func()) func() bool {
 	var ran atomic.Bool
 	go func() {
 		for {
 			switch col.GetState() {
 			case otelcol.StateRunning:
 				ran.Store(true)
+				onRun()
 				return
 			case otelcol.StateClosed:
 				return

@@ -7,8 +7,11 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configtls"
 
 	"github.com/braidobs/braid/correlate/links"
+	"github.com/braidobs/braid/drill"
 )
 
 // Config is the drill extension's configuration.
@@ -45,7 +48,45 @@ type Config struct {
 	// AlertsRetained bounds the alert enrichments kept for reading back by
 	// fingerprint (default 1000).
 	AlertsRetained int `mapstructure:"alerts_retained"`
+
+	// Peers are the gateway's other replicas, asked for their part of every
+	// answer. Off while neither dns nor static is set (the default).
+	Peers PeersConfig `mapstructure:"peers"`
 }
+
+// PeersConfig is how a replica finds and calls the other replicas.
+type PeersConfig struct {
+	// DNS is host:port: the name of a headless Service (its addresses are
+	// the ready replicas, this one included and skipped) and the drill-down
+	// API's port. Empty means no DNS peers.
+	DNS string `mapstructure:"dns"`
+	// Static lists the peers as host:port; this replica may be among them
+	// (it recognises its own answers and skips them).
+	Static []string `mapstructure:"static"`
+	// Refresh is how long a DNS answer is used before the name is looked up
+	// again (default 10s).
+	Refresh time.Duration `mapstructure:"refresh"`
+	// Timeout bounds each peer call; a peer slower than that makes the
+	// answer partial (default 2s).
+	Timeout time.Duration `mapstructure:"timeout"`
+	// Auth is the credential peer calls carry, for peers whose API requires
+	// one (auth: {authenticator: bearertokenauth}).
+	Auth PeersAuthConfig `mapstructure:"auth"`
+	// TLS is the client side of peer calls, made over https when this
+	// extension's own server has tls set (CA, client certificate).
+	TLS configtls.ClientConfig `mapstructure:"tls"`
+}
+
+// PeersAuthConfig is the bearer token sent to peers.
+type PeersAuthConfig struct {
+	// BearerToken is sent as "Authorization: Bearer <token>".
+	BearerToken configopaque.String `mapstructure:"bearer_token"`
+	// BearerTokenFile is read at each fan-out instead, so a rotated token
+	// (a mounted Secret) is picked up.
+	BearerTokenFile string `mapstructure:"bearer_token_file"`
+}
+
+func (p PeersConfig) enabled() bool { return p.DNS != "" || len(p.Static) > 0 }
 
 // DatasourcesConfig holds Grafana datasource UIDs.
 type DatasourcesConfig struct {
@@ -86,6 +127,7 @@ func createDefaultConfig() component.Config {
 		Jaeger:         JaegerConfig{Timeout: 5 * time.Second},
 		AlertLookback:  15 * time.Minute,
 		AlertsRetained: 1000,
+		Peers:          PeersConfig{Refresh: 10 * time.Second, Timeout: 2 * time.Second},
 	}
 }
 
@@ -123,7 +165,34 @@ func (c *Config) Validate() error {
 	if c.AlertsRetained <= 0 {
 		errs = append(errs, fmt.Errorf("alerts_retained must be positive, got %d", c.AlertsRetained))
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, c.Peers.validate()...)...)
+}
+
+func (p PeersConfig) validate() []error {
+	var errs []error
+	if p.DNS != "" && len(p.Static) > 0 {
+		errs = append(errs, errors.New("peers: set dns or static, not both"))
+	}
+	if p.DNS != "" {
+		if _, _, err := drill.SplitPeerAddress(p.DNS); err != nil {
+			errs = append(errs, fmt.Errorf("peers::dns: %w", err))
+		}
+	}
+	for i, addr := range p.Static {
+		if _, _, err := drill.SplitPeerAddress(addr); err != nil {
+			errs = append(errs, fmt.Errorf("peers::static[%d]: %w", i, err))
+		}
+	}
+	if p.Refresh <= 0 {
+		errs = append(errs, fmt.Errorf("peers::refresh must be positive, got %s", p.Refresh))
+	}
+	if p.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("peers::timeout must be positive, got %s", p.Timeout))
+	}
+	if p.Auth.BearerToken != "" && p.Auth.BearerTokenFile != "" {
+		errs = append(errs, errors.New("peers::auth: set bearer_token or bearer_token_file, not both"))
+	}
+	return errs
 }
 
 func parseID(s string) (component.ID, error) {

@@ -27,6 +27,16 @@ func TestConfig(t *testing.T) {
 	custom.AlertLookback = 30 * time.Minute
 	custom.AlertsRetained = 50
 
+	peersDNS := createDefaultConfig().(*Config)
+	peersDNS.Peers.DNS = "braid-gateway-headless.braid.svc.cluster.local:8890"
+	peersDNS.Peers.Refresh = 30 * time.Second
+	peersDNS.Peers.Timeout = 500 * time.Millisecond
+	peersDNS.Peers.Auth.BearerTokenFile = "/var/run/secrets/braid/drill-token"
+
+	peersStatic := createDefaultConfig().(*Config)
+	peersStatic.Peers.Static = []string{"10.0.0.1:8890", "10.0.0.2:8890"}
+	peersStatic.Peers.Auth.BearerToken = "s3cret"
+
 	tests := []struct {
 		id      component.ID
 		want    *Config
@@ -40,6 +50,15 @@ func TestConfig(t *testing.T) {
 		{id: component.NewIDWithName(Type, "bad_correlation"), wantErr: `correlation "correlation/"`},
 		{id: component.NewIDWithName(Type, "bad_jaeger_timeout"), wantErr: "jaeger::timeout must be positive"},
 		{id: component.NewIDWithName(Type, "unknown_key"), wantErr: "grafana"},
+		{id: component.NewIDWithName(Type, "peers_dns"), want: peersDNS},
+		{id: component.NewIDWithName(Type, "peers_static"), want: peersStatic},
+		{id: component.NewIDWithName(Type, "peers_empty_dns"), want: createDefaultConfig().(*Config)},
+		{id: component.NewIDWithName(Type, "peers_both"), wantErr: "peers: set dns or static, not both"},
+		{id: component.NewIDWithName(Type, "peers_bad_dns"), wantErr: `peers::dns: peer address "braid-gateway-headless" is not host:port`},
+		{id: component.NewIDWithName(Type, "peers_bad_static"), wantErr: `peers::static[1]: peer address "10.0.0.2"`},
+		{id: component.NewIDWithName(Type, "peers_bad_timeout"), wantErr: "peers::timeout must be positive, got 0s"},
+		{id: component.NewIDWithName(Type, "peers_bad_refresh"), wantErr: "peers::refresh must be positive, got -1s"},
+		{id: component.NewIDWithName(Type, "peers_two_tokens"), wantErr: "peers::auth: set bearer_token or bearer_token_file, not both"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,10 +29,16 @@ type drillExtension struct {
 	// alerts is where the API keeps alert enrichments; nil: its own.
 	alerts *drill.AlertStore
 
-	mu       sync.Mutex // guards server and done across Start and Shutdown
-	server   *http.Server
-	done     chan struct{}
-	shutdown bool
+	// getenv reads POD_IP, this replica's own address among its DNS peers.
+	getenv func(string) string
+	// resolver looks up peers::dns; nil means net.DefaultResolver.
+	resolver drill.Resolver
+
+	mu        sync.Mutex // guards server, done, shutdown and peerConns across Start and Shutdown
+	server    *http.Server
+	done      chan struct{}
+	shutdown  bool
+	peerConns *http.Transport
 }
 
 func newExtension(cfg *Config, set extension.Settings, lookup IndexLookup) (*drillExtension, error) {
@@ -40,7 +49,7 @@ func newExtension(cfg *Config, set extension.Settings, lookup IndexLookup) (*dri
 	if err != nil {
 		return nil, fmt.Errorf("correlation: %w", err)
 	}
-	return &drillExtension{cfg: cfg, set: set, lookup: lookup, procID: id}, nil
+	return &drillExtension{cfg: cfg, set: set, lookup: lookup, procID: id, getenv: os.Getenv}, nil
 }
 
 // lazyIndex reads the processor's index at each call, so the API works
@@ -103,12 +112,19 @@ func (e *drillExtension) Start(ctx context.Context, host component.Host) error {
 			return fmt.Errorf("pod_resolver: extension %q does not resolve pods", id)
 		}
 	}
+	if e.cfg.Peers.enabled() {
+		if dc.Peers, err = e.peers(ctx); err != nil {
+			return err
+		}
+	}
 	api, err := drill.NewServer(dc)
 	if err != nil {
+		e.closePeerConns()
 		return err
 	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := e.lookup(e.procID); !ok {
+			w.Header().Set(drill.InstanceHeader, api.InstanceID())
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprintf(w, "{\"error\":%q}\n", "correlation processor "+e.procID.String()+" is not running in this collector")
@@ -119,17 +135,20 @@ func (e *drillExtension) Start(ctx context.Context, host component.Host) error {
 
 	ln, err := e.cfg.ToListener(ctx)
 	if err != nil {
+		e.closePeerConns()
 		return fmt.Errorf("drill api listen on %s: %w", e.cfg.NetAddr.Endpoint, err)
 	}
 	srv, err := e.cfg.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, handler)
 	if err != nil {
 		ln.Close()
+		e.closePeerConns()
 		return err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.shutdown {
 		ln.Close()
+		e.closePeerConnsLocked()
 		return errors.New("drill extension already shut down")
 	}
 	e.server, e.done = srv, make(chan struct{})
@@ -143,11 +162,110 @@ func (e *drillExtension) Start(ctx context.Context, host component.Host) error {
 	return nil
 }
 
+// peers builds how the API reaches the other replicas.
+func (e *drillExtension) peers(ctx context.Context) (*drill.PeersConfig, error) {
+	pc := e.cfg.Peers
+	out := &drill.PeersConfig{Timeout: pc.Timeout, Scheme: "http", Self: e.selfAddrs()}
+	if len(pc.Static) > 0 {
+		out.Source = drill.StaticPeers(pc.Static)
+	} else {
+		src, err := drill.NewDNSPeers(drill.DNSPeersConfig{
+			Address: pc.DNS, Resolver: e.resolver, Refresh: pc.Refresh, Self: e.selfIPs(),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("peers::dns: %w", err)
+		}
+		out.Source = src
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if e.cfg.TLS.HasValue() {
+		tlsCfg, err := pc.TLS.LoadTLSConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("peers::tls: %w", err)
+		}
+		transport.TLSClientConfig = tlsCfg
+		out.Scheme = "https"
+	}
+	out.Client = &http.Client{Transport: transport}
+	observe, err := peerCounter(e.set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	out.Observe = observe
+	switch {
+	case pc.Auth.BearerToken != "":
+		token := string(pc.Auth.BearerToken)
+		out.Token = func() (string, error) { return token, nil }
+	case pc.Auth.BearerTokenFile != "":
+		file := pc.Auth.BearerTokenFile
+		if _, err := os.Stat(file); err != nil {
+			return nil, fmt.Errorf("peers::auth::bearer_token_file: %w", err)
+		}
+		out.Token = func() (string, error) {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return "", fmt.Errorf("read peers::auth::bearer_token_file: %w", err)
+			}
+			return strings.TrimSpace(string(b)), nil
+		}
+	}
+	e.mu.Lock()
+	e.peerConns = transport
+	e.mu.Unlock()
+	return out, nil
+}
+
+// selfIPs are this replica's addresses as its peers' DNS name lists them:
+// POD_IP (the downward API's status.podIP), and the listen address when it
+// is a specific IP.
+func (e *drillExtension) selfIPs() []string {
+	var ips []string
+	if ip := strings.TrimSpace(e.getenv("POD_IP")); ip != "" {
+		ips = append(ips, ip)
+	}
+	if host, _, err := net.SplitHostPort(e.cfg.NetAddr.Endpoint); err == nil {
+		if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() && !ip.IsLoopback() {
+			ips = append(ips, ip.String())
+		}
+	}
+	return ips
+}
+
+// selfAddrs are the host:port forms under which a static peer list may
+// name this replica.
+func (e *drillExtension) selfAddrs() []string {
+	addrs := []string{e.cfg.NetAddr.Endpoint}
+	host, port, err := net.SplitHostPort(e.cfg.NetAddr.Endpoint)
+	if err != nil {
+		return addrs
+	}
+	for _, ip := range e.selfIPs() {
+		addrs = append(addrs, net.JoinHostPort(ip, port))
+	}
+	if ip := net.ParseIP(host); host == "" || host == "localhost" || (ip != nil && (ip.IsUnspecified() || ip.IsLoopback())) {
+		addrs = append(addrs, net.JoinHostPort("localhost", port), net.JoinHostPort("127.0.0.1", port))
+	}
+	return addrs
+}
+
+func (e *drillExtension) closePeerConns() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closePeerConnsLocked()
+}
+
+func (e *drillExtension) closePeerConnsLocked() {
+	if e.peerConns != nil {
+		e.peerConns.CloseIdleConnections()
+	}
+}
+
 func (e *drillExtension) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.shutdown = true
 	if e.server == nil {
+		e.closePeerConnsLocked()
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -155,5 +273,6 @@ func (e *drillExtension) Shutdown(ctx context.Context) error {
 	err := e.server.Shutdown(ctx)
 	<-e.done
 	e.server = nil
+	e.closePeerConnsLocked()
 	return err
 }

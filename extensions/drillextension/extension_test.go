@@ -3,10 +3,20 @@ package drillextension
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,8 +28,10 @@ import (
 	"go.opentelemetry.io/collector/config/configauth"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configtls"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
 
 	"github.com/braidobs/braid/correlate"
@@ -149,6 +161,139 @@ func TestShutdownWithoutStart(t *testing.T) {
 	require.NoError(t, ext.Shutdown(context.Background()))
 }
 
+// TestPeersWithBearerTokens runs two replicas whose APIs require a token:
+// each asks the other with the token from its peers::auth and answers for
+// both indexes.
+func TestPeersWithBearerTokens(t *testing.T) {
+	authFactory := bearertokenauthextension.NewFactory()
+	authCfg := authFactory.CreateDefaultConfig().(*bearertokenauthextension.Config)
+	authCfg.BearerToken = "s3cret"
+	authExt, err := authFactory.Create(context.Background(), extensiontest.NewNopSettings(authFactory.Type()), authCfg)
+	require.NoError(t, err)
+	authID := component.NewID(authFactory.Type())
+	h := host{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{authID: authExt}}
+	require.NoError(t, authExt.Start(context.Background(), h))
+	defer func() { require.NoError(t, authExt.Shutdown(context.Background())) }()
+
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600))
+	other := pcommon.TraceID{0x0b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+	idxB, err := correlate.NewTraceIndex(correlate.DefaultIndexConfig())
+	require.NoError(t, err)
+	now := time.Now()
+	idxB.AddSpan(&correlate.SpanRecord{TraceID: other, SpanID: pcommon.SpanID{2}, Name: "GET /cart", Service: "checkout",
+		Start: pcommon.NewTimestampFromTime(now.Add(-2 * time.Second)), End: pcommon.NewTimestampFromTime(now)})
+	idxs := []drill.Index{indexWithOneTrace(t), idxB}
+
+	addrs := []string{testnet.FreeAddr(t), testnet.FreeAddr(t)}
+	for i, idx := range idxs {
+		cfg := createDefaultConfig().(*Config)
+		cfg.NetAddr.Endpoint = addrs[i]
+		cfg.Auth = configoptional.Some(confighttp.AuthConfig{Config: configauth.Config{AuthenticatorID: authID}})
+		cfg.Peers.Static = addrs
+		cfg.Peers.Auth.BearerTokenFile = tokenFile
+		require.NoError(t, cfg.Validate())
+		ext, err := NewFactory(func(component.ID) (drill.Index, bool) { return idx, true }).
+			Create(context.Background(), extensiontest.NewNopSettings(Type), cfg)
+		require.NoError(t, err)
+		require.NoError(t, ext.Start(context.Background(), h))
+		defer func() { require.NoError(t, ext.Shutdown(context.Background())) }()
+	}
+
+	for _, addr := range addrs {
+		status, body := get(t, "http://"+addr+"/api/v1/services/checkout/traces", "s3cret")
+		require.Equal(t, http.StatusOK, status, body)
+		var l drill.TraceList
+		require.NoError(t, json.Unmarshal([]byte(body), &l))
+		assert.False(t, l.Partial, body)
+		assert.Len(t, l.Traces, 2, body)
+	}
+
+	// A token the peers refuse makes the answer partial, not an error.
+	require.NoError(t, os.WriteFile(tokenFile, []byte("rotated"), 0o600))
+	status, body := get(t, "http://"+addrs[0]+"/api/v1/services/checkout/traces", "s3cret")
+	require.Equal(t, http.StatusOK, status, body)
+	var l drill.TraceList
+	require.NoError(t, json.Unmarshal([]byte(body), &l))
+	assert.True(t, l.Partial)
+	assert.Equal(t, []string{addrs[1]}, l.MissingPeers, "it does not ask itself")
+	assert.Equal(t, []string{traceID.String()}, idsOf(l.Traces))
+}
+
+func idsOf(ts []drill.Trace) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.TraceID
+	}
+	return out
+}
+
+type resolverFunc func(ctx context.Context, host string) ([]string, error)
+
+func (f resolverFunc) LookupHost(ctx context.Context, host string) ([]string, error) {
+	return f(ctx, host)
+}
+
+// TestDNSPeersSkipThePodsOwnIP: the headless Service lists this pod too;
+// POD_IP says which address that is.
+func TestDNSPeersSkipThePodsOwnIP(t *testing.T) {
+	for _, tt := range []struct {
+		name, podIP string
+		wantMissing []string
+	}{
+		{"POD_IP set: not asked", "10.255.255.1", nil},
+		{"POD_IP unset: asked, and unreachable", "", []string{"10.255.255.1:8890"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := createDefaultConfig().(*Config)
+			cfg.NetAddr.Endpoint = testnet.FreeAddr(t)
+			cfg.Peers.DNS = "braid-gateway-headless.braid.svc.cluster.local:8890"
+			cfg.Peers.Timeout = 100 * time.Millisecond
+			require.NoError(t, cfg.Validate())
+			idx := indexWithOneTrace(t)
+			tel := componenttest.NewTelemetry()
+			defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+			set := extensiontest.NewNopSettings(Type)
+			set.TelemetrySettings = tel.NewTelemetrySettings()
+			ext, err := NewFactory(func(component.ID) (drill.Index, bool) { return idx, true }).
+				Create(context.Background(), set, cfg)
+			require.NoError(t, err)
+			de := ext.(*drillExtension)
+			de.getenv = func(name string) string {
+				if name == "POD_IP" {
+					return tt.podIP
+				}
+				return ""
+			}
+			de.resolver = resolverFunc(func(_ context.Context, host string) ([]string, error) {
+				assert.Equal(t, "braid-gateway-headless.braid.svc.cluster.local", host)
+				return []string{"10.255.255.1"}, nil
+			})
+			require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+			defer func() { require.NoError(t, ext.Shutdown(context.Background())) }()
+
+			status, body := get(t, "http://"+cfg.NetAddr.Endpoint+"/api/v1/services/checkout/traces", "")
+			require.Equal(t, http.StatusOK, status, body)
+			var l drill.TraceList
+			require.NoError(t, json.Unmarshal([]byte(body), &l))
+			assert.Equal(t, tt.wantMissing, l.MissingPeers)
+			assert.Equal(t, []string{traceID.String()}, idsOf(l.Traces))
+
+			m, err := tel.GetMetric("braid_drill_peer_requests")
+			if tt.wantMissing == nil {
+				assert.Error(t, err, "no peer, no call")
+				return
+			}
+			require.NoError(t, err)
+			dps := m.Data.(metricdata.Sum[int64]).DataPoints
+			require.Len(t, dps, 1)
+			outcome, _ := dps[0].Attributes.Value("outcome")
+			assert.Equal(t, "failed", outcome.AsString())
+			assert.Equal(t, int64(1), dps[0].Value)
+		})
+	}
+}
+
 func TestAlertStoresKeepAlertsAcrossARebuild(t *testing.T) {
 	lookup := func(component.ID) (drill.Index, bool) { return indexWithOneTrace(t), true }
 	tests := []struct {
@@ -188,4 +333,71 @@ func TestAlertStoresKeepAlertsAcrossARebuild(t *testing.T) {
 			})
 		})
 	}
+}
+
+// selfSignedCert writes a certificate for 127.0.0.1 and its key, and
+// returns their paths and the certificate pool a client trusts it with.
+func selfSignedCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "braid-gateway"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// TestPeersOverTLS: with tls on the server, peers are called over https,
+// trusting the CA in peers::tls.
+func TestPeersOverTLS(t *testing.T) {
+	certFile, keyFile, pool := selfSignedCert(t)
+	other := pcommon.TraceID{0x0c, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+	idxB, err := correlate.NewTraceIndex(correlate.DefaultIndexConfig())
+	require.NoError(t, err)
+	now := time.Now()
+	idxB.AddSpan(&correlate.SpanRecord{TraceID: other, SpanID: pcommon.SpanID{3}, Name: "GET /cart", Service: "checkout",
+		Start: pcommon.NewTimestampFromTime(now.Add(-2 * time.Second)), End: pcommon.NewTimestampFromTime(now)})
+	idxs := []drill.Index{indexWithOneTrace(t), idxB}
+	addrs := []string{testnet.FreeAddr(t), testnet.FreeAddr(t)}
+	for i, idx := range idxs {
+		cfg := createDefaultConfig().(*Config)
+		cfg.NetAddr.Endpoint = addrs[i]
+		cfg.TLS = configoptional.Some(configtls.ServerConfig{Config: configtls.Config{CertFile: certFile, KeyFile: keyFile}})
+		cfg.Peers.Static = addrs
+		cfg.Peers.TLS = configtls.ClientConfig{Config: configtls.Config{CAFile: certFile}}
+		require.NoError(t, cfg.Validate())
+		ext, err := NewFactory(func(component.ID) (drill.Index, bool) { return idx, true }).
+			Create(context.Background(), extensiontest.NewNopSettings(Type), cfg)
+		require.NoError(t, err)
+		require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+		defer func() { require.NoError(t, ext.Shutdown(context.Background())) }()
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get("https://" + addrs[0] + "/api/v1/services/checkout/traces")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var l drill.TraceList
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&l))
+	assert.False(t, l.Partial, "%v", l.MissingPeers)
+	assert.ElementsMatch(t, []string{traceID.String(), other.String()}, idsOf(l.Traces))
 }

@@ -1,7 +1,11 @@
 package faults
 
 import (
+	"encoding/hex"
+	"regexp"
 	"sync"
+
+	"github.com/grafana/loki/pkg/push"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -19,11 +23,14 @@ type Affinity struct {
 	Recorder
 	mu     sync.Mutex
 	traces map[pcommon.TraceID]map[string]bool
+	spans  map[pcommon.TraceID]int // spans delivered, by trace
+	logs   map[pcommon.TraceID]int // traced log records delivered, by trace
 }
 
 // NewAffinity records into l.
 func NewAffinity(l *Ledger) *Affinity {
-	return &Affinity{Recorder: NewRecorder(l), traces: map[pcommon.TraceID]map[string]bool{}}
+	return &Affinity{Recorder: NewRecorder(l), traces: map[pcommon.TraceID]map[string]bool{},
+		spans: map[pcommon.TraceID]int{}, logs: map[pcommon.TraceID]int{}}
 }
 
 func (a *Affinity) saw(id pcommon.TraceID, gateway string) {
@@ -52,6 +59,7 @@ func (a *Affinity) Traces(td ptrace.Traces) {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
 				a.saw(spans.At(k).TraceID(), gw)
+				a.spans[spans.At(k).TraceID()]++
 			}
 		}
 	}
@@ -70,6 +78,7 @@ func (a *Affinity) Logs(ld plog.Logs) {
 			for k := 0; k < lrs.Len(); k++ {
 				if id := lrs.At(k).TraceID(); !id.IsEmpty() {
 					a.saw(id, gw)
+					a.logs[id]++
 				}
 			}
 		}
@@ -105,4 +114,41 @@ func (a *Affinity) Gateways() map[pcommon.TraceID][]string {
 		}
 	}
 	return out
+}
+
+var clusterLabel = regexp.MustCompile(`k8s_cluster_name="([^"]*)"`)
+
+// LokiPush takes log lines as the gateways' Loki exporter writes them: the
+// gateway in the stream's k8s_cluster_name label, the trace ID in the
+// entry's structured metadata.
+func (a *Affinity) LokiPush(req *push.PushRequest) {
+	a.Recorder.LokiPush(req)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, st := range req.Streams {
+		gw := ""
+		if m := clusterLabel.FindStringSubmatch(st.Labels); m != nil {
+			gw = m[1]
+		}
+		for _, e := range st.Entries {
+			for _, md := range e.StructuredMetadata {
+				if md.Name != "trace_id" {
+					continue
+				}
+				var id pcommon.TraceID
+				if b, err := hex.DecodeString(md.Value); err == nil && len(b) == len(id) {
+					copy(id[:], b)
+					a.saw(id, gw)
+					a.logs[id]++
+				}
+			}
+		}
+	}
+}
+
+// Counts returns the spans and traced log records delivered for a trace.
+func (a *Affinity) Counts(id pcommon.TraceID) (spans, logs int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.spans[id], a.logs[id]
 }

@@ -3,11 +3,13 @@ package faults
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,6 +73,7 @@ func Scenarios() []Scenario {
 		{"agent-kill", agentKill},
 		{"agent-kill-infer", agentKillInfer},
 		{"gateway-affinity", gatewayAffinity},
+		{"gateway-reload", gatewayReload},
 		{"backend-outage", backendOutage},
 		{"disk-full", diskFull},
 		{"corrupt-queue", corruptQueue},
@@ -194,7 +197,9 @@ func (g *rig) overlay(shipped string, extra map[string]any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(g.dir, "overlay-"+filepath.Base(shipped))
+	// One file per process (g.suffix): a braid process reloads when its
+	// file changes.
+	path := filepath.Join(g.dir, "overlay"+g.suffix+"-"+filepath.Base(shipped))
 	return path, os.WriteFile(path, out, 0o644)
 }
 
@@ -566,19 +571,38 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 		}
 	}()
 	var gateways []*Braid
-	var gatewayAddrs []any
+	var gatewayAddrs, drillAddrs []any
 	for i := range 3 {
 		g.suffix = fmt.Sprintf("-gateway%d", i+1)
 		if err := g.gateway(filepath.Join(g.dir, "storage"+g.suffix)); err != nil {
 			return err
 		}
-		g.braid.Env = append(g.braid.Env, fmt.Sprintf("BRAID_CLUSTER_NAME=gateway%d", i+1))
-		if err := g.braid.Start(ctx); err != nil {
+		drill, err := FreeAddr()
+		if err != nil {
 			return err
 		}
+		g.braid.Env = append(g.braid.Env, fmt.Sprintf("BRAID_CLUSTER_NAME=gateway%d", i+1), "BRAID_DRILL_ENDPOINT="+drill)
 		gateways = append(gateways, g.braid)
-		all = append(all, g.braid)
 		gatewayAddrs = append(gatewayAddrs, g.otlp)
+		drillAddrs = append(drillAddrs, drill)
+	}
+	// Each gateway's drill-down API answers for all three (peers).
+	for i := range gateways {
+		g.suffix = fmt.Sprintf("-gateway%d", i+1)
+		if _, err := g.overlay(g.s.GatewayConfig, map[string]any{
+			"extensions": map[string]any{"drill": map[string]any{
+				"pod_resolver": "",
+				"peers":        map[string]any{"dns": nil, "static": drillAddrs},
+			}},
+		}); err != nil {
+			return err
+		}
+	}
+	for _, gw := range gateways {
+		if err := gw.Start(ctx); err != nil {
+			return err
+		}
+		all = append(all, gw)
 	}
 	var agents [2]string
 	var agentProcs []*Braid
@@ -640,6 +664,29 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 		fails = append(fails, fmt.Errorf("traces reached %d gateways, not 3", len(per)))
 	}
 	before := aff.Gateways()
+	// Ask the first gateway's drill-down API for traces of every gateway:
+	// it answers for all three, with every span and log record the
+	// backends received.
+	asked, wrong := 0, []string{}
+	for id := range before {
+		if asked == 30 {
+			break
+		}
+		asked++
+		spans, logs := aff.Counts(id)
+		got, err := drillTrace(drillAddrs[0].(string), id)
+		switch {
+		case err != nil:
+			wrong = append(wrong, fmt.Sprintf("%s: %v", id, err))
+		case got.Partial || got.SpanCount != spans || got.LogCount != logs:
+			wrong = append(wrong, fmt.Sprintf("%s on %v: drill says %d spans, %d logs, partial %v; the backends got %d, %d",
+				id, before[id], got.SpanCount, got.LogCount, got.Partial, spans, logs))
+		}
+	}
+	g.note("gateway1's drill-down API asked for %d traces of all three gateways: %d answers differ from what the backends received", asked, len(wrong))
+	if len(wrong) > 0 {
+		fails = append(fails, fmt.Errorf("drill-down across gateways: %s", strings.Join(wrong[:min(3, len(wrong))], "; ")))
+	}
 
 	gateways[2].Kill()
 	g.note("gateway3 killed with SIGKILL; the same traces sent again")
@@ -680,12 +727,16 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 		return err
 	}
 	all = append(all, g.braid)
-	if _, err := g.overlay(g.s.AgentConfig, map[string]any{
-		"exporters": map[string]any{"loadbalancing/gateway": map[string]any{
-			"resolver": map[string]any{"dns": nil, "static": map[string]any{"hostnames": append(gatewayAddrs, g.otlp)}},
-		}},
-	}); err != nil {
-		return err
+	withFourth := append(gatewayAddrs, g.otlp)
+	for i := range agentProcs {
+		g.suffix = fmt.Sprintf("-agent%d", i+1)
+		if _, err := g.overlay(g.s.AgentConfig, map[string]any{
+			"exporters": map[string]any{"loadbalancing/gateway": map[string]any{
+				"resolver": map[string]any{"dns": nil, "static": map[string]any{"hostnames": withFourth}},
+			}},
+		}); err != nil {
+			return err
+		}
 	}
 	for _, a := range agentProcs {
 		if err := a.Reload(); err != nil {
@@ -720,6 +771,15 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 	if resentSeen > 0 {
 		share = float64(movedTo4) / float64(resentSeen)
 	}
+	perNow := map[string]int{}
+	for id := range resent {
+		for _, gw := range after[id] {
+			if !slices.Contains(before[id], gw) {
+				perNow[gw]++
+			}
+		}
+	}
+	g.note("new gateways of the traces sent again: %v", perNow)
 	g.note("a fourth gateway joined (agents reloaded): of %d traces sent again, %d (%.0f%%) moved to it and are split across two gateways; %d moved elsewhere", resentSeen, movedTo4, share*100, movedElsewhere)
 	if movedElsewhere > 0 {
 		fails = append(fails, fmt.Errorf("%d traces moved to a gateway other than the new one", movedElsewhere))
@@ -737,6 +797,82 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 	}
 	all = nil
 	g.braid = nil
+	return errors.Join(append(fails, g.finish(false))...)
+}
+
+// gatewayReload changes the gateway's configuration under load and has it
+// reloaded (POST /-/reload) every second of the load, each change one that
+// rebuilds every component (the admission limit), with a bad configuration
+// in between that must be refused: nothing acknowledged is lost, and the
+// notes say what the reloads cost the senders.
+func gatewayReload(ctx context.Context, s Settings, r *Result) error {
+	g, err := newRig(s, r)
+	if err != nil {
+		return err
+	}
+	if err := g.backendsUp(); err != nil {
+		return err
+	}
+	if err := g.gateway(filepath.Join(g.dir, "storage")); err != nil {
+		return err
+	}
+	if g.braid.Admin, err = FreeAddr(); err != nil {
+		return err
+	}
+	g.braid.Env = append(g.braid.Env, "BRAID_ADMIN_ENDPOINT="+g.braid.Admin)
+	if err := g.braid.Start(ctx); err != nil {
+		return err
+	}
+	withAdmission := func(limit any) map[string]any {
+		return map[string]any{"processors": map[string]any{
+			"correlation": map[string]any{"pod_resolver": ""},
+			"admission":   map[string]any{"max_in_flight_items": limit},
+		}}
+	}
+	l := g.startLoad(ctx, []Stream{Spans, LogRecords, Points}, "")
+	start := time.Now()
+	var fails []error
+	reloads, refusedBad := 0, 0
+	var slowestReload time.Duration
+	for i := 0; time.Since(start) < s.Load; i++ {
+		time.Sleep(time.Second)
+		limit := any(40000 + i%2*1000)
+		bad := i%5 == 2
+		if bad {
+			limit = "lots" // not a number: the check refuses it
+		}
+		if _, err := g.overlay(g.s.GatewayConfig, withAdmission(limit)); err != nil {
+			l.stop()
+			return err
+		}
+		began := time.Now()
+		err := g.braid.Reload()
+		took := time.Since(began)
+		switch {
+		case bad && err == nil:
+			fails = append(fails, errors.New("a configuration with max_in_flight_items: lots was applied"))
+		case bad:
+			refusedBad++
+		case err != nil:
+			fails = append(fails, fmt.Errorf("reload %d: %w", i, err))
+		default:
+			reloads++
+			slowestReload = max(slowestReload, took)
+		}
+	}
+	if err := l.stop(); err != nil {
+		return err
+	}
+	var slowest time.Duration
+	for _, snd := range l.senders {
+		slowest = max(slowest, snd.Slowest())
+	}
+	g.note("%d reloads that rebuilt every component (slowest answered in %s), %d bad configurations refused; senders: %d requests refused (%v), slowest request %s",
+		reloads, slowestReload.Round(time.Millisecond), refusedBad, l.failures(), l.failureCodes(), slowest.Round(time.Millisecond))
+	if reloads == 0 {
+		fails = append(fails, errors.New("no reload was applied"))
+	}
+	g.drain(ctx, false)
 	return errors.Join(append(fails, g.finish(false))...)
 }
 
@@ -938,3 +1074,26 @@ func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x62726
 
 func host(addr string) string { h, _, _ := net.SplitHostPort(addr); return h }
 func port(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
+
+// drillAnswer is the part of the drill-down API's trace answer the harness
+// checks.
+type drillAnswer struct {
+	SpanCount int  `json:"span_count"`
+	LogCount  int  `json:"log_count"`
+	Partial   bool `json:"partial"`
+}
+
+func drillTrace(addr string, id pcommon.TraceID) (drillAnswer, error) {
+	var a drillAnswer
+	c := http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get("http://" + addr + "/api/v1/traces/" + id.String())
+	if err != nil {
+		return a, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		return a, fmt.Errorf("%s: %s", resp.Status, body)
+	}
+	return a, json.NewDecoder(resp.Body).Decode(&a)
+}

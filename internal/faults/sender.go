@@ -46,6 +46,7 @@ type Sender struct {
 	Burst bool
 
 	requests, failures atomic.Int64
+	slowest            atomic.Int64 // nanoseconds
 	mu                 sync.Mutex
 	codes              map[codes.Code]int64 // failures by gRPC status code
 }
@@ -54,6 +55,9 @@ type Sender struct {
 // failed.
 func (s *Sender) Requests() int64 { return s.requests.Load() }
 func (s *Sender) Failures() int64 { return s.failures.Load() }
+
+// Slowest is the longest a request took to be answered.
+func (s *Sender) Slowest() time.Duration { return time.Duration(s.slowest.Load()) }
 
 // FailureCodes counts the failed requests by gRPC status code.
 func (s *Sender) FailureCodes() map[codes.Code]int64 {
@@ -103,8 +107,16 @@ func (s *Sender) send(ctx context.Context, export func(context.Context, uint64, 
 	for {
 		first := s.Ledger.Reserve(s.Stream, s.Batch)
 		rctx, cancel := context.WithTimeout(ctx, s.Timeout)
-		err := export(rctx, first, time.Now())
+		began := time.Now()
+		err := export(rctx, first, began)
+		took := int64(time.Since(began))
 		cancel()
+		for {
+			cur := s.slowest.Load()
+			if took <= cur || s.slowest.CompareAndSwap(cur, took) {
+				break
+			}
+		}
 		s.requests.Add(1)
 		if err != nil {
 			s.failures.Add(1)

@@ -4,12 +4,16 @@ package reloadmetrics
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/service/telemetry"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -18,6 +22,7 @@ import (
 //
 //	braid_config_last_reload_successful               1 if the last check passed, 0 if it refused the configuration
 //	braid_config_last_reload_success_timestamp_seconds when a configuration last passed, Unix seconds
+//	braid_config_info{config_hash}                     1, labelled with a hash of the configuration running
 //
 // They are served by the collector's own telemetry (:8888/metrics by
 // default), next to otelcol_* self-metrics: Braid wraps the telemetry factory
@@ -27,13 +32,38 @@ import (
 type Status struct {
 	successful    atomic.Bool
 	lastSuccessNs atomic.Int64
+	hash          atomic.Pointer[string]
 }
 
 // Names of the metrics.
 const (
 	SuccessfulMetric       = "braid_config_last_reload_successful"
 	SuccessTimestampMetric = "braid_config_last_reload_success_timestamp_seconds"
+	InfoMetric             = "braid_config_info"
+	HashLabel              = "config_hash"
 )
+
+// SetConfig records the configuration the collector runs, as the resolved
+// map it reads (secrets included: only a hash of it is exposed). Replicas
+// with the same configuration show the same hash; one that differs from the
+// rest of its fleet stands out.
+func (s *Status) SetConfig(resolved map[string]any) {
+	b, err := json.Marshal(resolved)
+	if err != nil {
+		return
+	}
+	sum := sha256.Sum256(b)
+	h := hex.EncodeToString(sum[:6])
+	s.hash.Store(&h)
+}
+
+// ConfigHash is the hash SetConfig recorded, or "".
+func (s *Status) ConfigHash() string {
+	if h := s.hash.Load(); h != nil {
+		return *h
+	}
+	return ""
+}
 
 // Succeeded records a check that passed, now.
 func (s *Status) Succeeded() {
@@ -75,6 +105,17 @@ func (s *Status) register(m metric.Meter) error {
 				v = 1
 			}
 			o.Observe(v)
+			return nil
+		}))
+	if err != nil {
+		return err
+	}
+	_, err = m.Int64ObservableGauge(InfoMetric,
+		metric.WithDescription("1, labelled config_hash with a hash of the configuration running: replicas that should run the same configuration show the same hash."),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			if h := s.ConfigHash(); h != "" {
+				o.Observe(1, metric.WithAttributes(attribute.String(HashLabel, h)))
+			}
 			return nil
 		}))
 	if err != nil {

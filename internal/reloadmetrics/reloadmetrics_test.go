@@ -64,3 +64,43 @@ func TestTelemetryFactoryExposesTheLastCheck(t *testing.T) {
 	assert.Equal(t, 0.0, got[reloadmetrics.SuccessfulMetric])
 	assert.Equal(t, success, got[reloadmetrics.SuccessTimestampMetric], "a refusal keeps the last success")
 }
+
+func TestConfigHashTellsConfigurationsApart(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	inner := telemetry.NewFactory(func() component.Config { return nil },
+		telemetry.WithCreateMeterProvider(func(context.Context, telemetry.MeterSettings, component.Config) (telemetry.MeterProvider, error) {
+			return sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)), nil
+		}))
+	var status reloadmetrics.Status
+	mp, err := status.TelemetryFactory(inner).CreateMeterProvider(context.Background(), telemetry.MeterSettings{}, nil)
+	require.NoError(t, err)
+	defer mp.Shutdown(context.Background())
+
+	hashLabel := func() string {
+		var rm metricdata.ResourceMetrics
+		require.NoError(t, reader.Collect(context.Background(), &rm))
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if m.Name != reloadmetrics.InfoMetric {
+					continue
+				}
+				for _, p := range m.Data.(metricdata.Gauge[int64]).DataPoints {
+					v, _ := p.Attributes.Value(reloadmetrics.HashLabel)
+					assert.Equal(t, int64(1), p.Value)
+					return v.AsString()
+				}
+			}
+		}
+		return ""
+	}
+	assert.Empty(t, hashLabel(), "no configuration yet: no info series")
+
+	a := map[string]any{"receivers": map[string]any{"otlp": map[string]any{"protocols": map[string]any{"grpc": nil}}}}
+	status.SetConfig(a)
+	first := hashLabel()
+	assert.Len(t, first, 12)
+	status.SetConfig(map[string]any{"receivers": map[string]any{"otlp": map[string]any{"protocols": map[string]any{"grpc": nil}}}})
+	assert.Equal(t, first, hashLabel(), "the same configuration, the same hash")
+	status.SetConfig(map[string]any{"receivers": map[string]any{"otlp": map[string]any{"protocols": map[string]any{"http": nil}}}})
+	assert.NotEqual(t, first, hashLabel(), "another configuration, another hash")
+}

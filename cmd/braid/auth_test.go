@@ -151,7 +151,7 @@ func TestZeroTrustAgentToGateway(t *testing.T) {
 	env := authFiles(t)
 	gw := tlsGateway(t, writeTLSDir(t, t.TempDir(), fleet.valid(t, gatewayName), fleet), sink.addr, env, "auth/gateway.yaml")
 
-	agent := func(t *testing.T, token string) string {
+	agent := func(t *testing.T, token string) (*faults.Braid, string) {
 		dir := writeTLSDir(t, t.TempDir(), fleet.valid(t, "braid-agent"), fleet)
 		tokenFile := filepath.Join(t.TempDir(), "gateway-token")
 		require.NoError(t, os.WriteFile(tokenFile, []byte(token+"\n"), 0o600))
@@ -159,15 +159,17 @@ func TestZeroTrustAgentToGateway(t *testing.T) {
 			"auth/agent.yaml")
 	}
 	t.Run("wrong token", func(t *testing.T) {
-		addr := agent(t, "wrong")
+		_, addr := agent(t, "wrong-s3cret")
 		require.NoError(t, exportOver(t, addr, insecure.NewCredentials()))
 		time.Sleep(3 * time.Second)
 		assert.Zero(t, sink.spans.Load())
 	})
 	t.Run("fleet certificate and token", func(t *testing.T) {
-		addr := agent(t, senderToken)
+		b, addr := agent(t, senderToken)
 		require.NoError(t, exportOver(t, addr, insecure.NewCredentials()))
 		require.Eventually(t, func() bool { return sink.spans.Load() == 1 }, 30*time.Second, 100*time.Millisecond)
+		b.Stop()
+		assert.NotContains(t, faults.Tail(b.LogPath, 1<<20), "s3cret", "the agent never logs its token")
 	})
 }
 

@@ -247,8 +247,9 @@ func TestGatewayMTLSRefusesClientsWithoutAFleetCertificate(t *testing.T) {
 
 // startTLSAgent runs the shipped agent (and the overlays in extra) with
 // the mTLS settings of deploy/kubernetes, its certificates in dir, sending
-// to the gateway at gateway; it returns the agent's OTLP gRPC address.
-func startTLSAgent(t *testing.T, gateway string, dir tlsDir, env map[string]string, extra ...string) string {
+// to the gateway at gateway; it returns the process and its OTLP gRPC
+// address.
+func startTLSAgent(t *testing.T, gateway string, dir tlsDir, env map[string]string, extra ...string) (*faults.Braid, string) {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(gateway)
 	all := map[string]string{
@@ -265,8 +266,8 @@ func startTLSAgent(t *testing.T, gateway string, dir tlsDir, env map[string]stri
 	for k, v := range env {
 		all[k] = v
 	}
-	_, addrs := shippedBraid(t, "agent.yaml", extra, all, "BRAID_OTLP_GRPC_ENDPOINT", "BRAID_OTLP_HTTP_ENDPOINT")
-	return addrs["BRAID_OTLP_GRPC_ENDPOINT"]
+	b, addrs := shippedBraid(t, "agent.yaml", extra, all, "BRAID_OTLP_GRPC_ENDPOINT", "BRAID_OTLP_HTTP_ENDPOINT")
+	return b, addrs["BRAID_OTLP_GRPC_ENDPOINT"]
 }
 
 // TestAgentToGatewayOverMTLS runs the shipped agent and gateway with the
@@ -280,7 +281,8 @@ func TestAgentToGatewayOverMTLS(t *testing.T) {
 		map[string]string{"BRAID_SPAN_METRICS_FLUSH_INTERVAL": "1s"})
 
 	agent := func(t *testing.T, cert leaf) string {
-		return startTLSAgent(t, gw["BRAID_OTLP_GRPC_ENDPOINT"], writeTLSDir(t, t.TempDir(), cert, fleet), nil)
+		_, addr := startTLSAgent(t, gw["BRAID_OTLP_GRPC_ENDPOINT"], writeTLSDir(t, t.TempDir(), cert, fleet), nil)
+		return addr
 	}
 
 	t.Run("agent with a certificate from another CA", func(t *testing.T) {

@@ -76,7 +76,7 @@ faults: build loadgen ## fault harness: the shipped gateway and agent through ki
 # The zero-trust tests: real braid processes (shipped agent and gateway)
 # handshaking mTLS on loopback with certificates made in the test, tokens on
 # every endpoint, tenants from identity, the Kubernetes components rendered.
-ZEROTRUST_TESTS := MTLS|Plaintext|LeastPrivilege|RBAC|DecodeStrictly|ZeroTrust|Rotated|EndpointsRefuse|AdminEndpoint|AdminToken|ValidateNever|AuthOverlays|CertManager|TokenAuth|Tenants
+ZEROTRUST_TESTS := MTLS|Plaintext|LeastPrivilege|RBAC|DecodeStrictly|ZeroTrust|Rotated|EndpointsRefuse|AdminEndpoint|AdminToken|ValidateNever|NeverLogs|AuthOverlays|CertManager|TokenAuth|Tenants
 
 zerotrust: ## mTLS agent → gateway, tokens on every endpoint, tenants from identity: the process and manifest tests (about 2 minutes)
 	$(GO) test -count=1 -run '$(ZEROTRUST_TESTS)' ./cmd/braid/ ./receivers/lokireceiver/

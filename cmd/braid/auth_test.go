@@ -240,3 +240,42 @@ func TestAuthOverlaysFitTheShippedConfigs(t *testing.T) {
 		})
 	}
 }
+
+// TestRunningBraidNeverLogsInlineSecrets runs braid on a configuration with
+// tokens written inline (an authenticator's, the Loki receiver's tenants)
+// at debug level: none of them appears in its output, startup summary
+// included.
+func TestRunningBraidNeverLogsInlineSecrets(t *testing.T) {
+	t.Setenv("BRAID_TEST_TOKEN", "inline-s3cret-auth")
+	w := plainFile{file: filepath.Join(t.TempDir(), "config.yaml")}
+	b := launchBraid(t, func(b *braidProcess) []string {
+		b.otlpHTTP, b.telemetry = testnet.FreeAddr(t), testnet.FreeAddr(t)
+		cfg := strings.Replace(reloadConfig(b.otlpHTTP, b.telemetry, "basic"), "receivers:\n", `extensions:
+  bearertokenauth:
+    token: ${env:BRAID_TEST_TOKEN}
+receivers:
+  loki:
+    endpoint: `+testnet.FreeAddr(t)+`
+    auth: {authenticator: bearertokenauth}
+    tenants:
+      - tenant: shop
+        tokens: ["inline-s3cret-tenant"]
+`, 1)
+		cfg = strings.Replace(cfg, "    traces: {receivers: [otlp], exporters: [debug]}\n",
+			"    traces: {receivers: [otlp], exporters: [debug]}\n    logs: {receivers: [loki], exporters: [debug]}\n", 1)
+		cfg = strings.Replace(cfg, "service:\n", "service:\n  extensions: [bearertokenauth]\n", 1)
+		cfg = strings.Replace(cfg, "      level: info\n", "      level: debug\n", 1)
+		w.write(t, cfg)
+		return []string{"--config=file:" + w.path(), "--watch-config=false"}
+	}, w)
+	assert.Equal(t, http.StatusOK, b.postReloadStatus(t))
+	require.Contains(t, b.output.String(), "Loki push API listening", "the configuration with the tokens runs")
+	require.Contains(t, b.output.String(), "debug", "at debug level")
+	assert.NotContains(t, b.output.String(), "s3cret")
+}
+
+func (b *braidProcess) postReloadStatus(t *testing.T) int {
+	t.Helper()
+	status, _ := b.postReload(t)
+	return status
+}

@@ -9,7 +9,7 @@ PKGS    ?= ./...
 BENCH   ?= .
 COUNT   ?= 1
 
-.PHONY: help build run test lint bench fmt clean loadgen bench-e2e overload faults drill-fleet dashboards dashboards-deps
+.PHONY: help build run test lint bench fmt clean loadgen bench-e2e overload faults zerotrust drill-fleet dashboards dashboards-deps
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -72,6 +72,14 @@ overload: build loadgen ## the gateway pipeline (disk queues) flat out: at the a
 faults: build loadgen ## fault harness: the shipped gateway and agent through kill -9, a 60 s backend outage, a full disk and a corrupt queue file; fails on any acknowledged item lost (needs root for the tmpfs)
 	@mkdir -p .tmp
 	./bin/braid-loadgen faults --braid $(BIN) --json .tmp/faults.json $(FAULTS_FLAGS)
+
+# The zero-trust tests: real braid processes (shipped agent and gateway)
+# handshaking mTLS on loopback with certificates made in the test, tokens on
+# every endpoint, tenants from identity, the Kubernetes components rendered.
+ZEROTRUST_TESTS := MTLS|Plaintext|LeastPrivilege|RBAC|DecodeStrictly|ZeroTrust|Rotated|EndpointsRefuse|AdminEndpoint|AdminToken|ValidateNever|NeverLogs|AuthOverlays|CertManager|TokenAuth|Tenants
+
+zerotrust: ## mTLS agent → gateway, tokens on every endpoint, tenants from identity: the process and manifest tests (about 2 minutes)
+	$(GO) test -count=1 -run '$(ZEROTRUST_TESTS)' ./cmd/braid/ ./receivers/lokireceiver/
 
 drill-fleet: build ## three real gateways, each with part of a trace: any one answers for all, and one killed makes the answers partial
 	BRAID_BIN=$(abspath $(BIN)) $(GO) test ./internal/drillfleet/ -count=1 -v

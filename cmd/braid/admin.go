@@ -29,12 +29,19 @@ const (
 //
 // It belongs to the process, not to a configuration, so that it stays up
 // while a reload rebuilds the collector's components.
+//
+// With BRAID_ADMIN_TOKEN or BRAID_ADMIN_TOKEN_FILE set, every request needs
+// that bearer token (401 otherwise).
 func startAdmin(endpoint string, r *configReloader, state func() otelcol.State) (*http.Server, error) {
+	token, err := adminTokenFromEnv()
+	if err != nil {
+		return nil, err
+	}
 	l, err := net.Listen("tcp", endpoint)
 	if err != nil {
 		return nil, fmt.Errorf("admin endpoint: %w", err)
 	}
-	srv := &http.Server{Handler: adminHandler(r, state), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: token.guard(adminHandler(r, state)), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			r.log().Error("Admin endpoint stopped", zap.Error(err))

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -190,6 +191,18 @@ func TestKubernetesManifestsDecodeStrictly(t *testing.T) {
 		"*v1.ServiceAccount", "*v1.ConfigMap", "*v1.Namespace"} {
 		assert.Positive(t, kinds[want], "no %s among the manifests", want)
 	}
+
+	// Both tiers are behind a NetworkPolicy.
+	guarded := map[string]bool{}
+	for _, objs := range manifests(t) {
+		for _, o := range objs {
+			if np, ok := o.(*networkingv1.NetworkPolicy); ok {
+				guarded[np.Spec.PodSelector.MatchLabels["app.kubernetes.io/name"]] = true
+			}
+		}
+	}
+	assert.True(t, guarded["braid-agent"], "a NetworkPolicy selects the agents")
+	assert.True(t, guarded["braid-gateway"], "a NetworkPolicy selects the gateways")
 }
 
 func TestKubernetesStrictDecodingRefusesUnknownFields(t *testing.T) {
@@ -492,6 +505,61 @@ func TestK8sPodsExtensionIsRegistered(t *testing.T) {
 	require.NoError(t, err)
 	_, ok := f.Extensions[k8spodsextension.Type]
 	assert.True(t, ok, "k8s_pods is not among Braid's extensions")
+}
+
+// TestKubernetesContainersRunWithLeastPrivilege holds every Braid container
+// to a read-only root filesystem, no privilege escalation, every capability
+// dropped and none added, seccomp RuntimeDefault and a non-root user; the
+// agent alone runs as root (container log files are root's, mode 0640), and
+// its only host paths are /var/log/pods, read-only, and its state directory.
+func TestKubernetesContainersRunWithLeastPrivilege(t *testing.T) {
+	for name, spec := range workloads(t) {
+		t.Run(name, func(t *testing.T) {
+			c, _ := braidContainer(t, spec)
+			sc := c.SecurityContext
+			require.NotNil(t, sc)
+			psc := spec.SecurityContext
+			if psc == nil {
+				psc = &corev1.PodSecurityContext{}
+			}
+			assert.True(t, sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem, "read-only root filesystem")
+			assert.True(t, sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation, "no privilege escalation")
+			require.NotNil(t, sc.Capabilities)
+			assert.Equal(t, []corev1.Capability{"ALL"}, sc.Capabilities.Drop)
+			assert.Empty(t, sc.Capabilities.Add)
+			assert.Nil(t, sc.Privileged)
+			seccomp := sc.SeccompProfile
+			if seccomp == nil {
+				seccomp = psc.SeccompProfile
+			}
+			require.NotNil(t, seccomp, "a seccomp profile")
+			assert.Equal(t, corev1.SeccompProfileTypeRuntimeDefault, seccomp.Type)
+
+			nonRoot := sc.RunAsNonRoot
+			if nonRoot == nil {
+				nonRoot = psc.RunAsNonRoot
+			}
+			if name == "braid-agent" {
+				assert.False(t, spec.HostNetwork || spec.HostPID || spec.HostIPC)
+				for _, v := range spec.Volumes {
+					if v.HostPath == nil {
+						continue
+					}
+					assert.Contains(t, []string{"/var/log/pods", "/var/lib/braid"}, v.HostPath.Path)
+					if v.HostPath.Path == "/var/log/pods" {
+						i := slices.IndexFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == v.Name })
+						require.GreaterOrEqual(t, i, 0)
+						assert.True(t, c.VolumeMounts[i].ReadOnly, "pod logs read-only")
+					}
+				}
+				return
+			}
+			assert.True(t, nonRoot != nil && *nonRoot, "runs as non-root")
+			for _, v := range spec.Volumes {
+				assert.Nil(t, v.HostPath, "no host path")
+			}
+		})
+	}
 }
 
 // TestKubernetesGatewayServices checks that every Service port reaches a

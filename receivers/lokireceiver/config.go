@@ -22,6 +22,14 @@ type Config struct {
 	// {namespace: k8s.namespace.name, pod: k8s.pod.name} (default none:
 	// other labels are kept under their own name).
 	LabelAttributes map[string]string `mapstructure:"label_attributes"`
+
+	// Tenants, when set, takes each push's tenant from who sent it: the
+	// tenant whose token (Authorization: Bearer) or client certificate name
+	// the request presents. A request with no known identity gets 401 (403
+	// for a verified certificate of no tenant), and one whose X-Scope-OrgID
+	// names another tenant gets 403; an absent header means the sender's
+	// own tenant. Empty (the default): the tenant is X-Scope-OrgID as sent.
+	Tenants []TenantIdentity `mapstructure:"tenants"`
 }
 
 var _ component.Config = (*Config)(nil)
@@ -39,6 +47,9 @@ func (cfg *Config) Validate() error {
 		if attr == "" {
 			errs = append(errs, fmt.Errorf("label_attributes.%s must name an attribute, got an empty string", label))
 		}
+	}
+	if err := validateTenants(cfg.Tenants); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 )
@@ -21,6 +22,12 @@ func TestLoadConfig(t *testing.T) {
 	full.ServerConfig.IncludeMetadata = true
 	full.LabelAttributes = map[string]string{"namespace": "k8s.namespace.name", "pod": "k8s.pod.name"}
 
+	tenants := createDefaultConfig().(*Config)
+	tenants.Tenants = []TenantIdentity{
+		{Tenant: "team-a", Tokens: []configopaque.String{"token-a"}, ClientNames: []string{"shipper-a"}},
+		{Tenant: "team-b", Tokens: []configopaque.String{"token-b"}},
+	}
+
 	tests := []struct {
 		id      string
 		want    *Config
@@ -31,6 +38,10 @@ func TestLoadConfig(t *testing.T) {
 		{id: "loki/no_endpoint", wantErr: "endpoint is required"},
 		{id: "loki/negative_size", wantErr: "max_request_body_size must not be negative, got -1"},
 		{id: "loki/empty_attribute", wantErr: "label_attributes.pod must name an attribute"},
+		{id: "loki/tenants", want: tenants},
+		{id: "loki/tenant_without_identity", wantErr: `tenants[0] (tenant "team-a") needs tokens or client_names`},
+		{id: "loki/tenant_bad_name", wantErr: `tenants[0].tenant "a/b"`},
+		{id: "loki/tenant_shared_token", wantErr: "tenants[1].tokens[0] is also a token of tenants[0]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
@@ -41,6 +52,7 @@ func TestLoadConfig(t *testing.T) {
 			err = confmap.Validate(cfg)
 			if tt.wantErr != "" {
 				assert.ErrorContains(t, err, tt.wantErr)
+				assert.NotContains(t, err.Error(), "s3cret", "errors never show a token")
 				return
 			}
 			require.NoError(t, err)

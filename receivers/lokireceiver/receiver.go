@@ -18,9 +18,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
-
-	"github.com/braidobs/braid/internal/lokilabels"
 )
 
 // PushPath is the path of Loki's push API.
@@ -36,6 +35,9 @@ type lokiReceiver struct {
 	next   consumer.Logs
 	obsrep *receiverhelper.ObsReport
 	conv   *converter
+	// refusedRequests counts pushes refused for their sender's identity
+	// (tenants), by reason.
+	refusedRequests metric.Int64Counter
 
 	server *http.Server
 	addr   string         // the address listened on, once started
@@ -55,12 +57,19 @@ func newLokiReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 	if err != nil {
 		return nil, fmt.Errorf("create loki receiver telemetry: %w", err)
 	}
+	refused, err := set.MeterProvider.Meter(scopeName).Int64Counter("braid_loki_receiver_refused_requests",
+		metric.WithDescription("Push requests refused for their sender's identity (tenants): reason no_identity, unknown_token, unknown_certificate (401 or 403) or other_tenant (403, X-Scope-OrgID names another tenant)."),
+		metric.WithUnit("{request}"))
+	if err != nil {
+		return nil, fmt.Errorf("create loki receiver self-metrics: %w", err)
+	}
 	return &lokiReceiver{
-		cfg:    cfg,
-		set:    set,
-		next:   next,
-		obsrep: obsrep,
-		conv:   &converter{labelAttributes: cfg.LabelAttributes},
+		cfg:             cfg,
+		set:             set,
+		next:            next,
+		obsrep:          obsrep,
+		conv:            &converter{labelAttributes: cfg.LabelAttributes},
+		refusedRequests: refused,
 	}, nil
 }
 
@@ -109,13 +118,23 @@ func (r *lokiReceiver) Shutdown(ctx context.Context) error {
 }
 
 // handlePush answers as Loki does: 204 on success, 400 for a malformed
-// request (the message says what), 413 over max_request_body_size, 429 when
+// request (the message says what), 401 or 403 for a sender without a known
+// identity or claiming another tenant (tenants), 413 over
+// max_request_body_size, 429 when
 // the pipeline refuses data it could take later (memory pressure), which
 // every shipper retries.
 func (r *lokiReceiver) handlePush(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "only POST is allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	tenant, status, err := r.tenantOf(req)
+	if err != nil {
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="loki"`)
+		}
+		http.Error(w, err.Error(), status)
 		return
 	}
 	body, err := io.ReadAll(req.Body)
@@ -129,11 +148,6 @@ func (r *lokiReceiver) handlePush(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	tenant := req.Header.Get("X-Scope-OrgID")
-	if err := lokilabels.ValidateTenant(tenant); err != nil {
-		http.Error(w, "X-Scope-OrgID: "+err.Error(), http.StatusBadRequest)
-		return
-	}
 	if len(body) == 0 {
 		w.WriteHeader(http.StatusNoContent) // nothing pushed, nothing to do
 		return

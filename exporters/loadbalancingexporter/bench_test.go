@@ -9,9 +9,12 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/exporter/otlpexporter"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/braidobs/braid/internal/loadgen"
 )
 
 // nopBackends is a signal whose backends take every part at once, so that
@@ -69,4 +72,67 @@ func BenchmarkRoute(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(spans), "ns/span")
 		})
 	}
+}
+
+// BenchmarkExport sends batches of 8,192 spans over real gRPC to loopback
+// sinks: the collector's OTLP exporter to one, and this exporter over the
+// same OTLP client to three, in one run, so that the routing's share of
+// the whole cost shows.
+func BenchmarkExport(b *testing.B) {
+	ids := make([]int, 1024)
+	for i := range ids {
+		ids[i] = i
+	}
+	sinks := make([]string, 3)
+	for i := range sinks {
+		s, err := loadgen.StartSink("127.0.0.1:0", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = s.Close(context.Background()) })
+		sinks[i] = s.GRPCAddr()
+	}
+	run := func(b *testing.B, exp exporter.Traces) {
+		if err := exp.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+			b.Fatal(err)
+		}
+		defer func() { _ = exp.Shutdown(context.Background()) }()
+		batch := tracesOf(ids, 4)
+		spans := batch.SpanCount()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			td := ptrace.NewTraces()
+			batch.CopyTo(td)
+			b.StartTimer()
+			if err := exp.ConsumeTraces(context.Background(), td); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(spans), "ns/span")
+	}
+	b.Run("otlp_grpc to 1", func(b *testing.B) {
+		f := otlpexporter.NewFactory()
+		cfg := f.CreateDefaultConfig().(*otlpexporter.Config)
+		cfg.ClientConfig.Endpoint = sinks[0]
+		cfg.ClientConfig.TLS.Insecure = true
+		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+		exp, err := f.CreateTraces(context.Background(), exportertest.NewNopSettings(f.Type()), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, exp)
+	})
+	b.Run("loadbalancing to 3", func(b *testing.B) {
+		cfg := createDefaultConfig().(*Config)
+		cfg.Resolver.Static = configoptional.Some(StaticResolver{Hostnames: sinks})
+		cfg.Protocol.OTLP.ClientConfig.TLS.Insecure = true
+		cfg.Queue = configoptional.None[exporterhelper.QueueBatchConfig]()
+		exp, err := NewFactory().CreateTraces(context.Background(), exportertest.NewNopSettings(Type), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, exp)
+	})
 }

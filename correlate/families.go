@@ -57,18 +57,17 @@ var familyPaths = []struct {
 	{"transaction", []keyEntry{{"id", roleTransactionID}}},
 }
 
-// valueEnd returns where the value of a text pair starting at v ends: at
-// the first byte that cannot be in a value of that role. Header-shaped
-// values hold separators that other IDs never do.
-func valueEnd(s string, v int, role keyRole) int {
-	e := v
+// valueEnd returns where the value of a text pair ends, given e, the end of
+// its run of value bytes: header-shaped values go on over separators that
+// other IDs never hold.
+func valueEnd(s string, e int, role keyRole) int {
+	if role != roleJaeger && role != roleXRay {
+		return e
+	}
 	for e < len(s) {
 		c := s[e]
-		if isValueChar(c) {
-			e++
-			continue
-		}
 		switch {
+		case isValueChar(c):
 		case role == roleJaeger && (c == ':' || c == '%'):
 		case role == roleXRay && (c == ';' || c == '=' || c == '@'):
 		default:

@@ -234,7 +234,7 @@ func (x *Extractor) scanHexRuns(s string, lo, hi int, st *scanState) bool {
 		if role != roleNone {
 			v := s[lo:end]
 			if !isJSON {
-				v = s[lo:valueEnd(s, lo, role)]
+				v = s[lo:valueEnd(s, end, role)]
 			}
 			if st.offer(role, v); st.done() {
 				return true
@@ -430,7 +430,7 @@ func (x *Extractor) pairAt(s string, i int, st *scanState) int {
 	}
 	// A header-shaped value is read whole, but the scan goes on after its
 	// first part, as it does for other values.
-	st.offer(role, s[v:valueEnd(s, v, role)])
+	st.offer(role, s[v:valueEnd(s, e, role)])
 	return max(e, i+1)
 }
 

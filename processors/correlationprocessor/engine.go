@@ -53,11 +53,12 @@ type engine struct {
 // indexConfig is the trace index configuration of cfg, without its clock.
 func indexConfig(cfg *Config) correlate.IndexConfig {
 	return correlate.IndexConfig{
-		MaxTraces:   cfg.MaxTraces,
-		TTL:         cfg.TTL,
-		Shards:      cfg.Shards,
-		MaxKeys:     cfg.MaxKeys,
-		SpansPerKey: cfg.SpansPerKey,
+		MaxTraces:        cfg.MaxTraces,
+		MaxLogOnlyTraces: cfg.MaxLogOnlyTraces,
+		TTL:              cfg.TTL,
+		Shards:           cfg.Shards,
+		MaxKeys:          cfg.MaxKeys,
+		SpansPerKey:      cfg.SpansPerKey,
 		// Recent spans serve only inference and exemplars.
 		NoSpanHistory: !cfg.InferLogLinks.Enabled && !cfg.Exemplars.Enabled,
 	}

@@ -511,6 +511,13 @@ func (t *TraceIndex) addEntries(recs []SpanRecord, si *spanInterner, now int64) 
 	s := t.shard(recs[0].TraceID)
 	s.mu.Lock()
 	e := t.entry(s, recs[0].TraceID, spanBacked, now)
+	// A trace that only logs had named gets its first span: the pods that
+	// logged its lines now have it in their histories.
+	var logPods [maxValuesPerTrace]string
+	n := 0
+	if e.spans == 0 && e.logs > 0 {
+		n = copy(logPods[:], e.pods)
+	}
 	for i := range recs {
 		r := &recs[i]
 		if e.start == 0 || (r.Start != 0 && r.Start < e.start) {
@@ -528,6 +535,9 @@ func (t *TraceIndex) addEntries(recs []SpanRecord, si *spanInterner, now int64) 
 		e.pods = t.addValue(e.pods, r.PodKey, &si.pod)
 	}
 	s.mu.Unlock()
+	for _, pod := range logPods[:n] {
+		t.pods.addTrace(pod, recs[0].TraceID, now)
+	}
 }
 
 // AddLog counts a log record of a trace, from the given pod and service

@@ -306,12 +306,15 @@ func TestAddLogs(t *testing.T) {
 	assert.Equal(t, 2, idx.Len(), "the empty ID is skipped")
 	assert.Equal(t, 2, idx.Stats().LogOnlyTraces)
 
-	// Trace 1 gets a span elsewhere; the pod's next lines of it count.
+	// Trace 1 gets a span in another pod: the pod that logged its lines
+	// has it in its history now.
 	idx.AddSpans([]correlate.SpanRecord{{TraceID: traceID(1), SpanID: spanID(1), PodKey: "uid-b", Service: "svc", Start: ts(0), End: ts(time.Second)}})
-	idx.AddLogs([]pcommon.TraceID{traceID(1), traceID(2)}, "uid-a", "svc")
 	got := idx.TracesForPod("uid-a", correlate.Query{})
 	require.Len(t, got, 1)
 	assert.Equal(t, traceID(1), got[0].TraceID)
+	idx.AddLogs([]pcommon.TraceID{traceID(1), traceID(2)}, "uid-a", "svc")
+	got = idx.TracesForPod("uid-a", correlate.Query{})
+	require.Len(t, got, 1)
 	assert.Equal(t, 3, got[0].LogCount)
 	assert.Equal(t, 1, idx.Stats().LogOnlyTraces)
 }

@@ -52,6 +52,17 @@ func BenchmarkExtract(b *testing.B) {
 	logfmt.Body().SetStr(bodyCases[2].body)
 	python := plog.NewLogRecord()
 	python.Body().SetStr(bodyCases[9].body)
+	family := func(name string) plog.LogRecord {
+		for _, fc := range familyCases {
+			if fc.name == name {
+				lr := plog.NewLogRecord()
+				lr.Body().SetStr(fc.body)
+				return lr
+			}
+		}
+		b.Fatalf("no family case %q", name)
+		return plog.LogRecord{}
+	}
 
 	for _, bc := range []struct {
 		name string
@@ -65,6 +76,13 @@ func BenchmarkExtract(b *testing.B) {
 		{"json_no_id", jsonNoID},
 		{"logfmt", logfmt},
 		{"python_default", python},
+		{"datadog_text", family("datadog python default")},
+		{"datadog_nested_json", family("datadog node pino nested")},
+		{"xray_powertools_json", family("powertools python json")},
+		{"ecs_nested_json", family("ecs nested")},
+		{"sleuth_text", family("sleuth 2 pattern with exportable")},
+		{"container_id_json", family("container id")},
+		{"image_digest_text", family("image digest")},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()

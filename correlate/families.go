@@ -294,8 +294,8 @@ func scanSleuth(s string, st *scanState) {
 			continue
 		}
 		inside := s[off : off+end]
-		_, rest, ok := strings.Cut(inside, ",")
-		if !ok {
+		app, rest, ok := strings.Cut(inside, ",")
+		if !ok || !isSleuthApp(app) {
 			continue
 		}
 		trace, rest, ok := strings.Cut(rest, ",")
@@ -313,6 +313,21 @@ func scanSleuth(s string, st *scanState) {
 			return
 		}
 	}
+}
+
+// isSleuthApp reports whether s can be the application name of Sleuth's
+// pattern: empty, or a name that is not a number, so that a JSON array of
+// numbers such as [1,1714557600123456,1714557600123999] is not read as one.
+func isSleuthApp(s string) bool {
+	digits := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isKeyChar(c) {
+			return false
+		}
+		digits = digits && '0' <= c && c <= '9'
+	}
+	return s == "" || !digits
 }
 
 // scanNRLinking finds the metadata New Relic's agents append to a line in

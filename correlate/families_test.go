@@ -134,6 +134,8 @@ var familyCases = []struct {
 	{"session token", `login ok session=` + tHex + ` user=77`, none},
 	{"request id header", `x-request-id: ` + tHex + ` GET /orders 200`, none},
 	{"request uuid", `request_id=4bf92f35-77b3-4da6-a3ce-929d0e0e4736 GET /orders`, none},
+	{"json array of microsecond timestamps", `{"msg":"window","bounds":[1,1714557600123456,1714557600123999]}`, none},
+	{"text list of numbers", `retrying ids [7,1714557600123456,1714557600123999] later`, none},
 	{"bracketed lookalike", `[orders,hello,world] [a,b,c,d] [x,` + t64 + `,` + sHex + `,maybe]`, none},
 	{"all-zero dynatrace and azure", `{"dt.trace_id":"00000000000000000000000000000000","operation_Id":"00000000000000000000000000000000"}`, none},
 }

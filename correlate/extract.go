@@ -88,19 +88,23 @@ type ExtractorConfig struct {
 }
 
 // DefaultExtractorConfig covers what the OpenTelemetry logging integrations
-// of Go, Java, Python, Node.js and .NET print by default.
+// of Go, Java, Python, Node.js, .NET, PHP, Ruby, Rust and Elixir print by
+// default. The keys of other tracing systems are read whatever the
+// configuration (see familyKeys).
 func DefaultExtractorConfig() ExtractorConfig {
 	return ExtractorConfig{
 		Sources: []string{ExtractFromAttributes, ExtractFromBody},
 		TraceIDKeys: []string{
 			"trace_id", "traceid", "trace.id", "trace-id", // trace_id, traceId, traceID, TraceId
-			"oteltraceid",  // Python logging instrumentation (otelTraceID)
-			"@tr",          // Serilog compact JSON
-			"x-b3-traceid", // B3 multi-header
+			"oteltraceid",   // Python logging instrumentation (otelTraceID)
+			"otel_trace_id", // Erlang and Elixir logger metadata
+			"@tr",           // Serilog compact JSON
+			"x-b3-traceid",  // B3 multi-header
 		},
 		SpanIDKeys: []string{
 			"span_id", "spanid", "span.id", "span-id",
 			"otelspanid",
+			"otel_span_id",
 			"@sp",
 			"x-b3-spanid",
 		},
@@ -116,6 +120,7 @@ func DefaultExtractorConfig() ExtractorConfig {
 			"fields",     // Rust tracing-subscriber, logrus nested
 			"span",       // Rust tracing-subscriber current span
 			"otel",
+			"extra", // PHP Monolog's JSON formatter
 		},
 	}
 }

@@ -124,6 +124,15 @@ var familyCases = []struct {
 	{"dynatrace text enrichment", `2024-05-01 10:00:00.123 INFO [main] c.e.OrderService - Order placed [!dt dt.trace_id=` + tHex + `,dt.span_id=` + sHex + `,dt.trace_sampled=true]`, fromBody},
 	{"dynatrace json enrichment", `{"level":"info","message":"Order placed","dt.trace_id":"` + tHex + `","dt.span_id":"` + sHex + `","dt.trace_sampled":"true"}`, fromBody},
 	{"dynatrace all zeros", `[!dt dt.trace_id=00000000000000000000000000000000,dt.span_id=0000000000000000]`, none},
+	// OpenTelemetry in more languages
+	{"php monolog line formatter", `[2024-05-01T10:00:00.123456+00:00] app.INFO: Order placed {"order_id":1042} {"trace_id":"` + tHex + `","span_id":"` + sHex + `"}`, fromBody},
+	{"php monolog json formatter extra", `{"message":"Order placed","context":{"order_id":1042},"level":200,"level_name":"INFO","channel":"app","datetime":"2024-05-01T10:00:00.123456+00:00","extra":{"trace_id":"` + tHex + `","span_id":"` + sHex + `"}}`, fromBody},
+	{"ruby rails tagged logger", `I, [2024-05-01T10:00:00.123456 #1]  INFO -- : [trace_id=` + tHex + ` span_id=` + sHex + `] Completed 200 OK in 12ms`, fromBody},
+	{"ruby lograge", `method=GET path=/orders format=html controller=OrdersController action=index status=200 duration=12.34 view=3.21 db=1.02 trace_id=` + tHex + ` span_id=` + sHex, fromBody},
+	{"rust tracing json", `{"timestamp":"2024-05-01T10:00:00.123456Z","level":"INFO","fields":{"message":"Order placed","trace_id":"` + tHex + `","span_id":"` + sHex + `"},"target":"orders::api"}`, fromBody},
+	{"rust tracing text", `2024-05-01T10:00:00.123456Z  INFO request{method=GET uri=/orders}: orders::api: Order placed trace_id=` + tHex + ` span_id=` + sHex, fromBody},
+	{"elixir logger metadata", `10:00:00.123 [info] otel_trace_id=` + tHex + ` otel_span_id=` + sHex + ` otel_trace_flags=01 Order placed`, fromBody},
+	{"elixir logger json", `{"time":"2024-05-01T10:00:00.123Z","severity":"info","message":"Order placed","metadata":{},"otel_trace_id":"` + tHex + `","otel_span_id":"` + sHex + `"}`, fromBody},
 	// Hex that is not a trace ID
 	{"container id", `{"log":"started","container_id":"` + hex64 + `","pod":"orders-7d9c"}`, none},
 	{"containerd text", `time="2024-05-01T10:00:00Z" level=info msg="StartContainer for \"` + hex64 + `\" returns successfully"`, none},

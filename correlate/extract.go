@@ -480,8 +480,8 @@ func (st *scanState) offerValue(role keyRole, v pcommon.Value) {
 	}
 }
 
-// offerUint offers an integer ID, which only Datadog's roles take. A trace
-// ID needs 16 digits, as it does in text.
+// offerUint offers an integer ID, which only Datadog's roles take. It needs
+// 16 digits, as it does in text.
 func (st *scanState) offerUint(role keyRole, n uint64) {
 	switch role {
 	case roleDecimalTraceID:
@@ -491,7 +491,7 @@ func (st *scanState) offerUint(role keyRole, n uint64) {
 			st.trace, st.hasTrace = tid, true
 		}
 	case roleDecimalSpanID:
-		if !st.hasSpan {
+		if !st.hasSpan && n >= 1e15 {
 			binary.BigEndian.PutUint64(st.span[:8], n)
 			st.hasSpan = true
 		}

@@ -148,9 +148,11 @@ func parseDecimalTraceID(s string, dst *pcommon.TraceID) bool {
 	return true
 }
 
-// parseDecimalSpanID parses a Datadog span ID: a decimal 64-bit number.
+// parseDecimalSpanID parses a Datadog span ID: a decimal 64-bit number of
+// 16 digits at least, as for trace IDs, so that the pairs read in a line do
+// not depend on which scan reads them.
 func parseDecimalSpanID(s string, dst *pcommon.SpanID) bool {
-	n, ok := parseDecimal(s, 1)
+	n, ok := parseDecimal(s, minHexRun)
 	if !ok {
 		return false
 	}

@@ -87,6 +87,7 @@ var familyCases = []struct {
 	{"datadog outside a span prints zeros", `[dd.service=orders dd.env=prod dd.version=1.4.2 dd.trace_id=0 dd.span_id=0] - startup`, none},
 	{"datadog decimal above 64 bits", `dd.trace_id=18446744073709551616 dd.span_id=` + ddSpan, none},
 	{"datadog decimal too short to tell", `dd.trace_id=123456789012345 dd.span_id=` + ddSpan, none},
+	{"datadog short span id not read", `dd.trace_id=` + ddTrace + ` dd.span_id=42`, want{source: correlate.SourceBody, trace: decTID(ddTrace)}},
 	{"datadog nested decimal not read as hex", `{"dd":{"trace_id":"1234567890123456"},"trace_id":"` + tHex + `"}`, want{source: correlate.SourceBody, trace: decTID("1234567890123456")}},
 	// AWS X-Ray
 	{"powertools python json", `{"level":"INFO","location":"handler:12","message":"Order placed","timestamp":"2024-05-01 10:00:00,123+0000","service":"orders","cold_start":true,"function_name":"orders","function_memory_size":"128","function_arn":"arn:aws:lambda:eu-west-1:123456789012:function:orders","function_request_id":"c6af9ac6-7b61-11e6-9a41-93e812345678","xray_trace_id":"` + xrayID + `"}`, fromXRay},

@@ -52,6 +52,17 @@ func BenchmarkExtract(b *testing.B) {
 	logfmt.Body().SetStr(bodyCases[2].body)
 	python := plog.NewLogRecord()
 	python.Body().SetStr(bodyCases[9].body)
+	family := func(name string) plog.LogRecord {
+		for _, fc := range familyCases {
+			if fc.name == name {
+				lr := plog.NewLogRecord()
+				lr.Body().SetStr(fc.body)
+				return lr
+			}
+		}
+		b.Fatalf("no family case %q", name)
+		return plog.LogRecord{}
+	}
 
 	for _, bc := range []struct {
 		name string
@@ -65,6 +76,13 @@ func BenchmarkExtract(b *testing.B) {
 		{"json_no_id", jsonNoID},
 		{"logfmt", logfmt},
 		{"python_default", python},
+		{"datadog_text", family("datadog python default")},
+		{"datadog_nested_json", family("datadog node pino nested")},
+		{"xray_powertools_json", family("powertools python json")},
+		{"ecs_nested_json", family("ecs nested")},
+		{"sleuth_text", family("sleuth 2 pattern with exportable")},
+		{"container_id_json", family("container id")},
+		{"image_digest_text", family("image digest")},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -134,7 +152,9 @@ func BenchmarkTraceIndexAddLogs(b *testing.B) {
 			name = "new_traces"
 		}
 		b.Run(name, func(b *testing.B) {
-			idx, _ := newIndex(b, func(c *correlate.IndexConfig) { c.MaxTraces = 100_000 })
+			// Log-only traces bounded like traces with spans, as the
+			// index did before they had their own bound.
+			idx, _ := newIndex(b, func(c *correlate.IndexConfig) { c.MaxTraces, c.MaxLogOnlyTraces = 100_000, 100_000 })
 			ids := make([]pcommon.TraceID, batch)
 			next := uint64(0)
 			fill := func() {
@@ -165,4 +185,54 @@ func BenchmarkTraceIndexAddLogs(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/line")
 		})
 	}
+}
+
+// BenchmarkTraceIndexLogOnlyFlood adds lines whose trace IDs no span ever
+// names (what head sampling leaves in logs) to an index full of traces with
+// spans, at the default bounds: each line creates a log-only entry and
+// evicts another, and no trace with spans, nor the pod's history, changes.
+func BenchmarkTraceIndexLogOnlyFlood(b *testing.B) {
+	const batch, spanned = 100, 100_000
+	idx, _ := newIndex(b, nil)
+	recs := make([]correlate.SpanRecord, batch)
+	for n := 0; n < spanned; n += batch {
+		for i := range recs {
+			id := uint64(n + i)
+			recs[i] = correlate.SpanRecord{TraceID: traceID(id), SpanID: spanID(id), PodKey: "3f1c9a52-7d7e-4c0e-9a51-2b1f7a6c1d42", Service: "orders", Start: ts(0), End: ts(time.Millisecond)}
+		}
+		idx.AddSpans(recs)
+	}
+	// The shards are not filled evenly: count what the spans evicted.
+	st0 := idx.Stats()
+	history := idx.TracesForPod("3f1c9a52-7d7e-4c0e-9a51-2b1f7a6c1d42", correlate.Query{})
+	ids := make([]pcommon.TraceID, batch)
+	next := uint64(1 << 40)
+	flood := func() {
+		for i := range ids {
+			ids[i] = traceID(next)
+			next++
+		}
+		idx.AddLogs(ids, "3f1c9a52-7d7e-4c0e-9a51-2b1f7a6c1d42", "orders")
+	}
+	// Fill the log-only bound first: the loop measures the steady state.
+	for range 2 * correlate.DefaultIndexConfig().MaxLogOnlyTraces / batch {
+		flood()
+	}
+	b.ReportAllocs()
+	defer reportCPU(b)()
+	for b.Loop() {
+		flood()
+	}
+	st := idx.Stats()
+	if st.EvictedCapacity-st0.EvictedCapacity != st.EvictedLogOnly {
+		b.Fatalf("%d traces with spans evicted by log-only ones", st.EvictedCapacity-st0.EvictedCapacity-st.EvictedLogOnly)
+	}
+	if st.Traces-st.LogOnlyTraces != st0.Traces {
+		b.Fatalf("traces with spans: %d before the flood, %d after", st0.Traces, st.Traces-st.LogOnlyTraces)
+	}
+	if got := idx.TracesForPod("3f1c9a52-7d7e-4c0e-9a51-2b1f7a6c1d42", correlate.Query{}); len(got) != len(history) || got[0].TraceID != history[0].TraceID {
+		b.Fatalf("the pod's history changed under the flood")
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/line")
+	b.ReportMetric(float64(st0.Traces), "span-backed-kept")
 }

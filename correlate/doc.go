@@ -12,8 +12,10 @@
 //
 //   - [ExtractTraceContext] and [Extractor]: trace and span IDs from a log
 //     record's attributes or body (map, JSON, logfmt-style text, W3C
-//     traceparent, B3), with no regular expressions and no allocation on the
-//     common paths.
+//     traceparent, B3), as OpenTelemetry's log integrations and those of
+//     Zipkin/Sleuth, Jaeger, Datadog, AWS X-Ray, Google Cloud, Application
+//     Insights, Elastic, New Relic and Dynatrace print them, with no regular
+//     expressions and no allocation on the common paths.
 //   - [Pod], [PodResolver], [StaticPodResolver], [PodFromLogPath] and
 //     [PodFromAttributes]: pod identity as OpenTelemetry semantic-convention
 //     resource attributes.

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -87,19 +88,23 @@ type ExtractorConfig struct {
 }
 
 // DefaultExtractorConfig covers what the OpenTelemetry logging integrations
-// of Go, Java, Python, Node.js and .NET print by default.
+// of Go, Java, Python, Node.js, .NET, PHP, Ruby, Rust and Elixir print by
+// default. The keys of other tracing systems are read whatever the
+// configuration (see familyKeys).
 func DefaultExtractorConfig() ExtractorConfig {
 	return ExtractorConfig{
 		Sources: []string{ExtractFromAttributes, ExtractFromBody},
 		TraceIDKeys: []string{
 			"trace_id", "traceid", "trace.id", "trace-id", // trace_id, traceId, traceID, TraceId
-			"oteltraceid",  // Python logging instrumentation (otelTraceID)
-			"@tr",          // Serilog compact JSON
-			"x-b3-traceid", // B3 multi-header
+			"oteltraceid",   // Python logging instrumentation (otelTraceID)
+			"otel_trace_id", // Erlang and Elixir logger metadata
+			"@tr",           // Serilog compact JSON
+			"x-b3-traceid",  // B3 multi-header
 		},
 		SpanIDKeys: []string{
 			"span_id", "spanid", "span.id", "span-id",
 			"otelspanid",
+			"otel_span_id",
 			"@sp",
 			"x-b3-spanid",
 		},
@@ -115,6 +120,7 @@ func DefaultExtractorConfig() ExtractorConfig {
 			"fields",     // Rust tracing-subscriber, logrus nested
 			"span",       // Rust tracing-subscriber current span
 			"otel",
+			"extra", // PHP Monolog's JSON formatter
 		},
 	}
 }
@@ -128,6 +134,13 @@ const (
 	roleSpanID
 	roleTraceparent
 	roleB3
+	// Roles of other tracing systems' keys (see familyKeys).
+	roleDecimalTraceID
+	roleDecimalSpanID
+	roleJaeger
+	roleXRay
+	roleCloudTrace
+	roleTransactionID
 )
 
 const maxKeyLen = 64
@@ -164,6 +177,13 @@ func (t *keyTable) add(name string, role keyRole) error {
 		t.first[len(name)][c>>6] |= 1 << (c & 63)
 	}
 	return nil
+}
+
+// addBuiltin adds a key unless the table already has it, whatever its role.
+func (t *keyTable) addBuiltin(e keyEntry) {
+	if t.lookup(e.name) == roleNone {
+		_ = t.add(e.name, e.role)
+	}
 }
 
 func (t *keyTable) lookup(name string) keyRole {
@@ -225,7 +245,16 @@ type Extractor struct {
 	// attributesFirst is true when "attributes" comes before "body".
 	attributesFirst bool
 	keys            keyTable
-	paths           [][]string
+	paths           []bodyPath
+}
+
+// bodyPath is a nested object whose keys are searched: with the top-level
+// keys when it is a configured path, and with keys of its own when a
+// tracing system nests its IDs there.
+type bodyPath struct {
+	segs    []string
+	general bool
+	own     *keyTable
 }
 
 // NewExtractor validates cfg and builds an Extractor.
@@ -271,7 +300,24 @@ func NewExtractor(cfg ExtractorConfig) (*Extractor, error) {
 		if len(segs) > maxJSONDepth-1 {
 			return nil, fmt.Errorf("body_paths[%d]: %q is deeper than %d", i, p, maxJSONDepth-1)
 		}
-		x.paths = append(x.paths, segs)
+		x.paths = append(x.paths, bodyPath{segs: segs, general: true})
+	}
+	for _, e := range familyKeys {
+		x.keys.addBuiltin(e)
+	}
+	for _, fp := range familyPaths {
+		segs := strings.Split(fp.path, ".")
+		i := x.pathIndex(segs)
+		if i < 0 {
+			x.paths = append(x.paths, bodyPath{segs: segs})
+			i = len(x.paths) - 1
+		}
+		if x.paths[i].own == nil {
+			x.paths[i].own = new(keyTable)
+		}
+		for _, e := range fp.keys {
+			x.paths[i].own.addBuiltin(e)
+		}
 	}
 	return x, nil
 }
@@ -382,7 +428,7 @@ func (x *Extractor) fromAttributes(m pcommon.Map, tc *TraceContext) bool {
 	var st scanState
 	for k, v := range m.All() {
 		if role := x.keys.lookup(k); role != roleNone {
-			if st.offer(role, valueString(v)); st.done() {
+			if st.offerValue(role, v); st.done() {
 				break
 			}
 		}
@@ -393,17 +439,15 @@ func (x *Extractor) fromAttributes(m pcommon.Map, tc *TraceContext) bool {
 // scanMap searches a map body's top-level keys and the configured nested
 // paths; path holds the keys that lead to m.
 func (x *Extractor) scanMap(m pcommon.Map, st *scanState, path *[maxJSONDepth]string, depth int) {
-	// Top-level keys always count; nested ones only under a configured path.
-	match := depth == 0 || x.pathMatches(path[:depth])
+	// Top-level keys always count; nested ones only under a known path.
+	at := x.pathAt(path[:depth])
 	for k, v := range m.All() {
 		if st.done() {
 			return
 		}
-		if match {
-			if role := x.keys.lookup(k); role != roleNone {
-				st.offer(role, valueString(v))
-				continue
-			}
+		if role := x.lookupAt(at, k); role != roleNone {
+			st.offerValue(role, v)
+			continue
 		}
 		if depth+1 >= maxJSONDepth || !x.pathPrefix(path[:depth], k) {
 			continue
@@ -423,37 +467,94 @@ func (x *Extractor) scanMap(m pcommon.Map, st *scanState, path *[maxJSONDepth]st
 	}
 }
 
-func valueString(v pcommon.Value) string {
-	if v.Type() == pcommon.ValueTypeStr {
-		return v.Str()
+// offerValue offers a pdata value: a string, or for Datadog's decimal IDs
+// a positive integer.
+func (st *scanState) offerValue(role keyRole, v pcommon.Value) {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		st.offer(role, v.Str())
+	case pcommon.ValueTypeInt:
+		if n := v.Int(); n > 0 {
+			st.offerUint(role, uint64(n))
+		}
 	}
-	return ""
 }
 
-// pathMatches reports whether path is one of the configured body paths.
-func (x *Extractor) pathMatches(path []string) bool {
-	for _, p := range x.paths {
-		if len(p) != len(path) {
+// offerUint offers an integer ID, which only Datadog's roles take. It needs
+// 16 digits, as it does in text.
+func (st *scanState) offerUint(role keyRole, n uint64) {
+	switch role {
+	case roleDecimalTraceID:
+		if !st.hasTrace && n >= 1e15 {
+			var tid pcommon.TraceID
+			binary.BigEndian.PutUint64(tid[8:], n)
+			st.trace, st.hasTrace = tid, true
+		}
+	case roleDecimalSpanID:
+		if !st.hasSpan && n >= 1e15 {
+			binary.BigEndian.PutUint64(st.span[:8], n)
+			st.hasSpan = true
+		}
+	}
+}
+
+// pathAt returns which known body path path is: -1 for the top level, -2
+// for none.
+func (x *Extractor) pathAt(path []string) int {
+	if len(path) == 0 {
+		return -1
+	}
+	if i := x.pathIndex(path); i >= 0 {
+		return i
+	}
+	return -2
+}
+
+func (x *Extractor) pathIndex(path []string) int {
+	for j, p := range x.paths {
+		if len(p.segs) != len(path) {
 			continue
 		}
 		ok := true
-		for i := range p {
-			if !equalFoldASCII(p[i], path[i]) {
+		for i := range p.segs {
+			if !equalFoldASCII(p.segs[i], path[i]) {
 				ok = false
 				break
 			}
 		}
 		if ok {
-			return true
+			return j
 		}
 	}
-	return false
+	return -1
+}
+
+// lookupAt returns the role of key in the object at body path at (see
+// pathAt).
+func (x *Extractor) lookupAt(at int, key string) keyRole {
+	switch {
+	case at == -1:
+		return x.keys.lookup(key)
+	case at < 0:
+		return roleNone
+	}
+	p := &x.paths[at]
+	if p.own != nil {
+		if r := p.own.lookup(key); r != roleNone {
+			return r
+		}
+	}
+	if p.general {
+		return x.keys.lookup(key)
+	}
+	return roleNone
 }
 
 // pathPrefix reports whether path+key is a prefix of (or equal to) a
 // configured body path, that is whether descending into key can lead to one.
 func (x *Extractor) pathPrefix(path []string, key string) bool {
-	for _, p := range x.paths {
+	for _, bp := range x.paths {
+		p := bp.segs
 		if len(p) < len(path)+1 {
 			continue
 		}
@@ -472,6 +573,10 @@ func (x *Extractor) pathPrefix(path []string, key string) bool {
 type scanState struct {
 	trace, span       pcommon.TraceID // span uses the first 8 bytes
 	hasTrace, hasSpan bool
+	// alt is a span ID to use when no other is found: Elastic's
+	// transaction.id.
+	alt    pcommon.SpanID
+	hasAlt bool
 }
 
 func (st *scanState) done() bool { return st.hasTrace && st.hasSpan }
@@ -490,6 +595,44 @@ func (st *scanState) offer(role keyRole, v string) {
 			if parseSpanID(v, &sid) {
 				copy(st.span[:8], sid[:])
 				st.hasSpan = true
+			}
+		}
+	case roleTransactionID:
+		if !st.hasAlt {
+			st.hasAlt = parseSpanID(v, &st.alt)
+		}
+	case roleDecimalTraceID:
+		if !st.hasTrace {
+			st.hasTrace = parseDecimalTraceID(v, &st.trace)
+		}
+	case roleDecimalSpanID:
+		if !st.hasSpan {
+			var sid pcommon.SpanID
+			if parseDecimalSpanID(v, &sid) {
+				copy(st.span[:8], sid[:])
+				st.hasSpan = true
+			}
+		}
+	case roleCloudTrace:
+		if !st.hasTrace {
+			st.hasTrace = parseCloudTrace(v, &st.trace)
+		}
+	case roleJaeger:
+		if !st.hasTrace {
+			var tid pcommon.TraceID
+			var sid pcommon.SpanID
+			if parseJaeger(v, &tid, &sid) {
+				st.setBoth(tid, sid)
+			}
+		}
+	case roleXRay:
+		if !st.hasTrace {
+			var tid pcommon.TraceID
+			var sid pcommon.SpanID
+			if trace, span := parseXRay(v, &tid, &sid); span {
+				st.setBoth(tid, sid)
+			} else if trace {
+				st.trace, st.hasTrace = tid, true
 			}
 		}
 	case roleTraceparent:
@@ -524,8 +667,11 @@ func (st *scanState) result(tc *TraceContext) bool {
 		return false
 	}
 	tc.TraceID = st.trace
-	if st.hasSpan {
+	switch {
+	case st.hasSpan:
 		copy(tc.SpanID[:], st.span[:8])
+	case st.hasAlt:
+		tc.SpanID = st.alt
 	}
 	return true
 }

@@ -1,6 +1,8 @@
 package correlate_test
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -320,6 +322,9 @@ func FuzzExtractString(f *testing.F) {
 	for _, tc := range bodyCases {
 		f.Add(tc.body)
 	}
+	for _, tc := range familyCases {
+		f.Add(tc.body)
+	}
 	f.Add(`{"Scopes":[[[[[[{"TraceId":"` + tHex + `"}]]]]]]}`)
 	f.Add(`{"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":{"j":{"k":{"l":{"m":{"n":{"o":{"p":{"q":1}}}}}}}}}}}}}}}}}`)
 	f.Add(`"trace_id":`)
@@ -344,4 +349,63 @@ func FuzzExtractString(f *testing.F) {
 			t.Fatalf("%v allocations extracting from %q", allocs, s)
 		}
 	})
+}
+
+// FuzzExtractMapBody holds map bodies, built from JSON objects, to the same
+// rules as text: no all-zero ID, no IDs without a source, no allocation.
+func FuzzExtractMapBody(f *testing.F) {
+	for _, tc := range bodyCases {
+		f.Add(tc.body)
+	}
+	for _, tc := range familyCases {
+		f.Add(tc.body)
+	}
+	f.Add(`{"dd":{"trace_id":1234567890123456789,"span_id":42}}`)
+	f.Add(`{"trace":[{"id":"` + tHex + `"}],"span":{"id":"` + sHex + `","trace_id":"` + tHex + `"}}`)
+	x, err := correlate.NewExtractor(correlate.DefaultExtractorConfig())
+	require.NoError(f, err)
+	f.Fuzz(func(t *testing.T, s string) {
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.UseNumber()
+		var raw map[string]any
+		if dec.Decode(&raw) != nil {
+			return
+		}
+		lr := plog.NewLogRecord()
+		if lr.Body().SetEmptyMap().FromRaw(numbersToInts(raw).(map[string]any)) != nil {
+			return
+		}
+		got := x.Extract(lr)
+		if got.Found() && got.TraceID.IsEmpty() {
+			t.Fatalf("found an all-zero trace ID in %q", s)
+		}
+		if !got.Found() && (!got.TraceID.IsEmpty() || !got.SpanID.IsEmpty()) {
+			t.Fatalf("IDs without a source in %q", s)
+		}
+		if allocs := testing.AllocsPerRun(1, func() { x.Extract(lr) }); allocs > 0 {
+			t.Fatalf("%v allocations extracting from %q", allocs, s)
+		}
+	})
+}
+
+// numbersToInts turns JSON numbers into int64 where they fit, float64
+// otherwise, as a receiver that parses JSON bodies does.
+func numbersToInts(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if n, err := v.Int64(); err == nil {
+			return n
+		}
+		f, _ := v.Float64()
+		return f
+	case map[string]any:
+		for k, e := range v {
+			v[k] = numbersToInts(e)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = numbersToInts(e)
+		}
+	}
+	return v
 }

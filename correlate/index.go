@@ -21,9 +21,16 @@ const internLimit = 65536
 
 // IndexConfig bounds a [TraceIndex].
 type IndexConfig struct {
-	// MaxTraces is the most traces held; the least recently updated trace is
-	// evicted to make room. Must be positive.
+	// MaxTraces is the most traces with spans held; the least recently
+	// updated of them is evicted to make room. Must be positive.
 	MaxTraces int
+	// MaxLogOnlyTraces is the most traces held that only log records have
+	// named so far. They have a bound of their own, and make room among
+	// themselves only: under head sampling most trace IDs in logs never get
+	// spans, and they must not push out the traces that have. A log-only
+	// trace that gets a span moves under MaxTraces. Zero means MaxTraces/4;
+	// negative is refused.
+	MaxLogOnlyTraces int
 	// TTL is how long a trace stays after its last update. Must be positive.
 	TTL time.Duration
 	// Shards is the number of independently locked parts. Zero means 16.
@@ -47,7 +54,7 @@ type IndexConfig struct {
 
 // DefaultIndexConfig returns the defaults Braid's processor uses.
 func DefaultIndexConfig() IndexConfig {
-	return IndexConfig{MaxTraces: 100_000, TTL: 10 * time.Minute, Shards: 16, MaxKeys: 4096, TracesPerKey: 64, SpansPerKey: 128}
+	return IndexConfig{MaxTraces: 100_000, MaxLogOnlyTraces: 25_000, TTL: 10 * time.Minute, Shards: 16, MaxKeys: 4096, TracesPerKey: 64, SpansPerKey: 128}
 }
 
 // TraceSummary is what the index knows about one trace.
@@ -165,6 +172,11 @@ type IndexStats struct {
 	// EvictedCapacity and EvictedTTL count traces evicted to make room and
 	// because they aged out.
 	EvictedCapacity, EvictedTTL uint64
+	// LogOnlyTraces is how many of Traces only logs have named, and
+	// EvictedLogOnly how many of EvictedCapacity were log-only traces
+	// making room for other log-only traces.
+	LogOnlyTraces  int
+	EvictedLogOnly uint64
 	// Keys is the number of pods and services with a history, and
 	// KeysEvicted how many histories were dropped (room or age).
 	Keys        int
@@ -183,8 +195,8 @@ type TraceIndex struct {
 	ttl    time.Duration
 	now    func() time.Time
 
-	count                  atomic.Int64
-	evictedCap, evictedTTL atomic.Uint64
+	count, logOnly                         atomic.Int64
+	evictedCap, evictedTTL, evictedLogOnly atomic.Uint64
 }
 
 // NewTraceIndex validates cfg and builds an empty index. Configuration
@@ -195,6 +207,12 @@ func NewTraceIndex(cfg IndexConfig) (*TraceIndex, error) {
 	}
 	if cfg.TTL <= 0 {
 		return nil, fmt.Errorf("ttl must be positive, got %s", cfg.TTL)
+	}
+	if cfg.MaxLogOnlyTraces < 0 {
+		return nil, fmt.Errorf("max_log_only_traces must not be negative, got %d", cfg.MaxLogOnlyTraces)
+	}
+	if cfg.MaxLogOnlyTraces == 0 {
+		cfg.MaxLogOnlyTraces = max(1, cfg.MaxTraces/4)
 	}
 	if cfg.Shards < 0 || cfg.MaxKeys < 0 || cfg.TracesPerKey < 0 || cfg.SpansPerKey < 0 {
 		return nil, fmt.Errorf("shards, max_keys, traces_per_key and spans_per_key must not be negative")
@@ -218,13 +236,20 @@ func NewTraceIndex(cfg IndexConfig) (*TraceIndex, error) {
 		cfg.Now = time.Now
 	}
 	t := &TraceIndex{shards: make([]traceShard, cfg.Shards), ttl: cfg.TTL, now: cfg.Now, names: nameTable{m: make(map[string]string)}}
-	// Spread the capacity so the shards add up to MaxTraces exactly.
-	for i := range t.shards {
-		c := cfg.MaxTraces / cfg.Shards
-		if i < cfg.MaxTraces%cfg.Shards {
+	// Spread the capacity so the shards add up to MaxTraces exactly (and
+	// MaxLogOnlyTraces, but for at least one per shard).
+	spread := func(total, i int) int {
+		c := total / cfg.Shards
+		if i < total%cfg.Shards {
 			c++
 		}
-		t.shards[i] = traceShard{cap: c, head: -1, tail: -1, free: -1}
+		return max(c, 1)
+	}
+	for i := range t.shards {
+		t.shards[i] = traceShard{
+			cap:  [2]int{spanBacked: spread(cfg.MaxTraces, i), logOnly: spread(cfg.MaxLogOnlyTraces, i)},
+			head: [2]int32{-1, -1}, tail: [2]int32{-1, -1}, free: -1,
+		}
 	}
 	t.pods = newKeyIndex(cfg)
 	t.svcs = newKeyIndex(cfg)
@@ -239,20 +264,30 @@ type traceEntry struct {
 	lastSeen              int64 // unix nanoseconds, index clock
 	spans, logs           uint32
 	prev, next            int32
+	list                  traceList
 	err                   bool
 }
 
+// traceList names the two lists of a shard's entries.
+type traceList uint8
+
+const (
+	spanBacked traceList = iota // traces with at least one span
+	logOnly                     // traces only log records have named
+)
+
 // traceShard is one independently locked part of the index: a map from
-// trace ID to a slot in entries, and a list through the slots from most to
-// least recently updated.
+// trace ID to a slot in entries, and two lists through the slots from most
+// to least recently updated, one for traces with spans and one for traces
+// only logs have named, each with its own bound.
 type traceShard struct {
 	// mu guards every field below.
 	mu         sync.Mutex
-	cap        int
+	cap, n     [2]int // per list: bound and entries held
 	m          traceTable
 	entries    []traceEntry
-	head, tail int32 // most and least recently updated
-	free       int32 // a chain of free slots through next
+	head, tail [2]int32 // per list: most and least recently updated
+	free       int32    // a chain of free slots through next
 }
 
 func (t *TraceIndex) shard(id pcommon.TraceID) *traceShard {
@@ -306,64 +341,90 @@ func (s *traceShard) unlink(i int32) {
 	if e.prev >= 0 {
 		s.entries[e.prev].next = e.next
 	} else {
-		s.head = e.next
+		s.head[e.list] = e.next
 	}
 	if e.next >= 0 {
 		s.entries[e.next].prev = e.prev
 	} else {
-		s.tail = e.prev
+		s.tail[e.list] = e.prev
 	}
 	e.prev, e.next = -1, -1
 }
 
 func (s *traceShard) pushFront(i int32) {
 	e := &s.entries[i]
-	e.prev, e.next = -1, s.head
-	if s.head >= 0 {
-		s.entries[s.head].prev = i
+	l := e.list
+	e.prev, e.next = -1, s.head[l]
+	if s.head[l] >= 0 {
+		s.entries[s.head[l]].prev = i
 	}
-	s.head = i
-	if s.tail < 0 {
-		s.tail = i
+	s.head[l] = i
+	if s.tail[l] < 0 {
+		s.tail[l] = i
 	}
 }
 
 // remove frees slot i.
-func (s *traceShard) remove(i int32) {
+func (t *TraceIndex) remove(s *traceShard, i int32) {
 	s.unlink(i)
 	e := &s.entries[i]
+	s.n[e.list]--
+	if e.list == logOnly {
+		t.logOnly.Add(-1)
+	}
+	t.count.Add(-1)
 	s.m.remove(e.id, s.entries)
 	*e = traceEntry{services: e.services[:0], pods: e.pods[:0], prev: -1, next: s.free}
 	s.free = i
 }
 
-// entry returns the slot of id, creating it (and evicting to make room)
-// when needed. The caller holds s.mu.
-func (t *TraceIndex) entry(s *traceShard, id pcommon.TraceID, now int64) *traceEntry {
+// makeRoom evicts the least recently updated entry of list l when the list
+// is full. The caller holds s.mu.
+func (t *TraceIndex) makeRoom(s *traceShard, l traceList, now int64) {
+	if s.n[l] < s.cap[l] {
+		return
+	}
+	tail := s.tail[l]
+	switch {
+	case now-s.entries[tail].lastSeen > int64(t.ttl):
+		t.evictedTTL.Add(1)
+	case l == logOnly:
+		t.evictedLogOnly.Add(1)
+		t.evictedCap.Add(1)
+	default:
+		t.evictedCap.Add(1)
+	}
+	t.remove(s, tail)
+}
+
+// entry returns the slot of id, creating it (and evicting to make room in
+// its list) when needed: in list l, spanBacked for a span, logOnly for a
+// log record. A log-only entry that gets a span moves to the spanBacked
+// list. The caller holds s.mu.
+func (t *TraceIndex) entry(s *traceShard, id pcommon.TraceID, l traceList, now int64) *traceEntry {
 	if i, ok := s.m.find(id, s.entries); ok {
 		e := &s.entries[i]
 		if now-e.lastSeen > int64(t.ttl) {
 			// Aged out but not swept yet: start afresh.
-			s.remove(i)
-			t.count.Add(-1)
+			t.remove(s, i)
 			t.evictedTTL.Add(1)
 		} else {
 			s.unlink(i)
+			if l == spanBacked && e.list == logOnly {
+				s.n[logOnly]--
+				t.logOnly.Add(-1)
+				// e is unlinked from the log-only list: not the tail
+				// that makes room in the other.
+				t.makeRoom(s, spanBacked, now)
+				e.list = spanBacked
+				s.n[spanBacked]++
+			}
 			s.pushFront(i)
 			e.lastSeen = now
 			return e
 		}
 	}
-	if s.m.len() >= s.cap {
-		tail := s.tail
-		if now-s.entries[tail].lastSeen > int64(t.ttl) {
-			t.evictedTTL.Add(1)
-		} else {
-			t.evictedCap.Add(1)
-		}
-		s.remove(tail)
-		t.count.Add(-1)
-	}
+	t.makeRoom(s, l, now)
 	var i int32
 	if s.free >= 0 {
 		i = s.free
@@ -373,9 +434,13 @@ func (t *TraceIndex) entry(s *traceShard, id pcommon.TraceID, now int64) *traceE
 		i = int32(len(s.entries) - 1)
 	}
 	e := &s.entries[i]
-	e.id, e.lastSeen = id, now
+	e.id, e.lastSeen, e.list = id, now, l
 	s.m.insert(id, i)
 	s.pushFront(i)
+	s.n[l]++
+	if l == logOnly {
+		t.logOnly.Add(1)
+	}
 	t.count.Add(1)
 	return e
 }
@@ -445,7 +510,14 @@ func (t *TraceIndex) AddSpans(recs []SpanRecord) {
 func (t *TraceIndex) addEntries(recs []SpanRecord, si *spanInterner, now int64) {
 	s := t.shard(recs[0].TraceID)
 	s.mu.Lock()
-	e := t.entry(s, recs[0].TraceID, now)
+	e := t.entry(s, recs[0].TraceID, spanBacked, now)
+	// A trace that only logs had named gets its first span: the pods that
+	// logged its lines now have it in their histories.
+	var logPods [maxValuesPerTrace]string
+	n := 0
+	if e.spans == 0 && e.logs > 0 {
+		n = copy(logPods[:], e.pods)
+	}
 	for i := range recs {
 		r := &recs[i]
 		if e.start == 0 || (r.Start != 0 && r.Start < e.start) {
@@ -463,18 +535,23 @@ func (t *TraceIndex) addEntries(recs []SpanRecord, si *spanInterner, now int64) 
 		e.pods = t.addValue(e.pods, r.PodKey, &si.pod)
 	}
 	s.mu.Unlock()
+	for _, pod := range logPods[:n] {
+		t.pods.addTrace(pod, recs[0].TraceID, now)
+	}
 }
 
 // AddLog counts a log record of a trace, from the given pod and service
 // keys (either may be empty). A trace seen only through logs gets an entry
-// too, so logs that arrive before their spans are counted.
+// too, so logs that arrive before their spans are counted, but under its
+// own bound ([IndexConfig.MaxLogOnlyTraces]); and it enters the pod's
+// history of recent traces only once it has spans.
 func (t *TraceIndex) AddLog(traceID pcommon.TraceID, podKey, service string) {
 	if traceID.IsEmpty() {
 		return
 	}
 	now := t.now().UnixNano()
-	t.addLogEntry(traceID, t.names.intern(podKey), t.names.intern(service), now, 1)
-	if podKey != "" {
+	backed := t.addLogEntry(traceID, t.names.intern(podKey), t.names.intern(service), now, 1)
+	if podKey != "" && backed {
 		t.pods.addTrace(podKey, traceID, now)
 	}
 }
@@ -489,32 +566,39 @@ func (t *TraceIndex) AddLogs(traceIDs []pcommon.TraceID, podKey, service string)
 	now := t.now().UnixNano()
 	// One pod and service for the whole call: interned once.
 	pod, svc := t.names.intern(podKey), t.names.intern(service)
-	// Lines of one request usually come together: one update per run.
-	for i := 0; i < len(traceIDs); {
-		j := i + 1
-		for j < len(traceIDs) && traceIDs[j] == traceIDs[i] {
-			j++
+	// Lines of one request usually come together: one update per run. The
+	// pod's history gets the traces with spans, 64 lines at a time.
+	for start := 0; start < len(traceIDs); start += 64 {
+		ids := traceIDs[start:min(start+64, len(traceIDs))]
+		var backed uint64
+		for i := 0; i < len(ids); {
+			j := i + 1
+			for j < len(ids) && ids[j] == ids[i] {
+				j++
+			}
+			if !ids[i].IsEmpty() && t.addLogEntry(ids[i], pod, svc, now, uint32(j-i)) {
+				backed |= 1 << i
+			}
+			i = j
 		}
-		if !traceIDs[i].IsEmpty() {
-			t.addLogEntry(traceIDs[i], pod, svc, now, uint32(j-i))
+		if podKey != "" && backed != 0 {
+			t.pods.addTracesMasked(podKey, ids, backed, now)
 		}
-		i = j
-	}
-	if podKey != "" {
-		t.pods.addTraces(podKey, traceIDs, now)
 	}
 }
 
 // addLogEntry counts n lines of a trace from a pod and service, both
-// interned already.
-func (t *TraceIndex) addLogEntry(traceID pcommon.TraceID, pod, service string, now int64, n uint32) {
+// interned already, and reports whether the trace has spans.
+func (t *TraceIndex) addLogEntry(traceID pcommon.TraceID, pod, service string, now int64, n uint32) bool {
 	s := t.shard(traceID)
 	s.mu.Lock()
-	e := t.entry(s, traceID, now)
+	e := t.entry(s, traceID, logOnly, now)
 	e.logs += n
 	e.services = t.addValue(e.services, service, nil)
 	e.pods = t.addValue(e.pods, pod, nil)
+	backed := e.list == spanBacked
 	s.mu.Unlock()
+	return backed
 }
 
 // Get returns the summary of a trace.
@@ -625,13 +709,14 @@ func (t *TraceIndex) Expire() int {
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		for s.tail >= 0 && now-s.entries[s.tail].lastSeen > int64(t.ttl) {
-			s.remove(s.tail)
-			n++
+		for _, l := range []traceList{spanBacked, logOnly} {
+			for s.tail[l] >= 0 && now-s.entries[s.tail[l]].lastSeen > int64(t.ttl) {
+				t.remove(s, s.tail[l])
+				n++
+			}
 		}
 		s.mu.Unlock()
 	}
-	t.count.Add(-int64(n))
 	t.evictedTTL.Add(uint64(n))
 	t.pods.expire(now, int64(t.ttl))
 	t.svcs.expire(now, int64(t.ttl))
@@ -647,6 +732,8 @@ func (t *TraceIndex) Stats() IndexStats {
 		Traces:          t.Len(),
 		EvictedCapacity: t.evictedCap.Load(),
 		EvictedTTL:      t.evictedTTL.Load(),
+		LogOnlyTraces:   int(t.logOnly.Load()),
+		EvictedLogOnly:  t.evictedLogOnly.Load(),
 		Keys:            t.pods.len() + t.svcs.len(),
 		KeysEvicted:     t.pods.evicted.Load() + t.svcs.evicted.Load(),
 	}

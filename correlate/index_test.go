@@ -302,6 +302,91 @@ func TestAddLogs(t *testing.T) {
 	assert.Equal(t, 2, s.LogCount)
 	assert.Equal(t, []string{"svc"}, s.Services)
 	assert.Equal(t, []string{"uid-a"}, s.Pods)
-	assert.Len(t, idx.TracesForPod("uid-a", correlate.Query{}), 2)
+	assert.Empty(t, idx.TracesForPod("uid-a", correlate.Query{}), "log-only traces stay out of the pod's history")
 	assert.Equal(t, 2, idx.Len(), "the empty ID is skipped")
+	assert.Equal(t, 2, idx.Stats().LogOnlyTraces)
+
+	// Trace 1 gets a span in another pod: the pod that logged its lines
+	// has it in its history now.
+	idx.AddSpans([]correlate.SpanRecord{{TraceID: traceID(1), SpanID: spanID(1), PodKey: "uid-b", Service: "svc", Start: ts(0), End: ts(time.Second)}})
+	got := idx.TracesForPod("uid-a", correlate.Query{})
+	require.Len(t, got, 1)
+	assert.Equal(t, traceID(1), got[0].TraceID)
+	idx.AddLogs([]pcommon.TraceID{traceID(1), traceID(2)}, "uid-a", "svc")
+	got = idx.TracesForPod("uid-a", correlate.Query{})
+	require.Len(t, got, 1)
+	assert.Equal(t, 3, got[0].LogCount)
+	assert.Equal(t, 1, idx.Stats().LogOnlyTraces)
+}
+
+// A flood of trace IDs that only logs name leaves the traces with spans,
+// and the pods' histories, as they were.
+func TestLogOnlyFloodKeepsSpanBackedTraces(t *testing.T) {
+	idx, _ := newIndex(t, func(c *correlate.IndexConfig) { c.MaxTraces = 4000; c.MaxLogOnlyTraces = 200; c.Shards = 4 })
+	const spanned = 1000
+	for i := range spanned {
+		idx.AddSpans([]correlate.SpanRecord{{TraceID: traceID(uint64(i)), SpanID: spanID(uint64(i)), PodKey: "uid-a", Service: "svc", Start: ts(0), End: ts(time.Second)}})
+	}
+	require.Zero(t, idx.Stats().EvictedCapacity)
+	before := idx.TracesForPod("uid-a", correlate.Query{})
+	ids := make([]pcommon.TraceID, 100)
+	for n := range 1000 {
+		for i := range ids {
+			ids[i] = traceID(uint64(1_000_000 + n*len(ids) + i))
+		}
+		idx.AddLogs(ids, "uid-a", "svc")
+	}
+	st := idx.Stats()
+	for i := range spanned {
+		_, ok := idx.Get(traceID(uint64(i)))
+		require.True(t, ok, "trace %d with spans was evicted", i)
+	}
+	assert.Equal(t, spanned+200, st.Traces)
+	assert.Equal(t, 200, st.LogOnlyTraces)
+	assert.Equal(t, uint64(100_000-200), st.EvictedLogOnly)
+	assert.Equal(t, st.EvictedLogOnly, st.EvictedCapacity, "no trace with spans evicted")
+	assert.Equal(t, before, idx.TracesForPod("uid-a", correlate.Query{}), "the pod's history is unchanged")
+
+	// A log-only trace that gets a span moves under MaxTraces.
+	last := ids[len(ids)-1]
+	idx.AddSpans([]correlate.SpanRecord{{TraceID: last, SpanID: spanID(1), PodKey: "uid-a", Service: "svc", Start: ts(0), End: ts(time.Second)}})
+	s, ok := idx.Get(last)
+	require.True(t, ok)
+	assert.Equal(t, 1, s.SpanCount)
+	assert.Equal(t, 1, s.LogCount)
+	st = idx.Stats()
+	assert.Equal(t, 199, st.LogOnlyTraces)
+	assert.Equal(t, spanned+200, st.Traces)
+	assert.Equal(t, st.EvictedLogOnly, st.EvictedCapacity)
+}
+
+// A log-only trace that gets a span makes room among the traces with spans
+// as a new one would; a full log-only bound drops log-only traces only.
+func TestLogOnlyPromotion(t *testing.T) {
+	idx, _ := newIndex(t, func(c *correlate.IndexConfig) { c.MaxTraces = 2; c.MaxLogOnlyTraces = 1; c.Shards = 1 })
+	span := func(id uint64) {
+		idx.AddSpans([]correlate.SpanRecord{{TraceID: traceID(id), SpanID: spanID(id), PodKey: "uid-a", Start: ts(0), End: ts(time.Second)}})
+	}
+	span(1)
+	span(2)
+	idx.AddLog(traceID(3), "uid-a", "svc")
+	idx.AddLog(traceID(4), "uid-a", "svc") // evicts log-only 3, not 1 or 2
+	_, ok := idx.Get(traceID(3))
+	assert.False(t, ok)
+	span(4) // promoted: evicts 1, the oldest trace with spans
+	_, ok = idx.Get(traceID(1))
+	assert.False(t, ok)
+	for _, id := range []uint64{2, 4} {
+		_, ok := idx.Get(traceID(id))
+		assert.True(t, ok, "trace %d", id)
+	}
+	st := idx.Stats()
+	assert.Equal(t, correlate.IndexStats{Traces: 2, EvictedCapacity: 2, EvictedLogOnly: 1, Keys: 1}, st)
+}
+
+func TestMaxLogOnlyTracesRefused(t *testing.T) {
+	cfg := correlate.DefaultIndexConfig()
+	cfg.MaxLogOnlyTraces = -1
+	_, err := correlate.NewTraceIndex(cfg)
+	assert.ErrorContains(t, err, "max_log_only_traces must not be negative, got -1")
 }

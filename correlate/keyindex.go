@@ -211,6 +211,20 @@ func (k *keyIndex) addTraces(key string, ids []pcommon.TraceID, now int64) {
 	s.mu.Unlock()
 }
 
+// addTracesMasked adds to key's history the IDs whose bit is set in mask
+// (bit i for ids[i]; at most 64 IDs).
+func (k *keyIndex) addTracesMasked(key string, ids []pcommon.TraceID, mask uint64, now int64) {
+	s := k.shard(key)
+	s.mu.Lock()
+	r := k.record(s, key, now)
+	for i := range ids {
+		if mask&(1<<i) != 0 {
+			r.addTrace(ids[i], k.tracesPerKey)
+		}
+	}
+	s.mu.Unlock()
+}
+
 // traces returns key's recent trace IDs, newest first.
 func (k *keyIndex) traces(key string) []pcommon.TraceID {
 	s := k.shard(key)

@@ -232,7 +232,11 @@ func (x *Extractor) scanHexRuns(s string, lo, hi int, st *scanState) bool {
 			}
 		}
 		if role != roleNone {
-			if st.offer(role, s[lo:end]); st.done() {
+			v := s[lo:end]
+			if !isJSON {
+				v = s[lo:valueEnd(s, end, role)]
+			}
+			if st.offer(role, v); st.done() {
 				return true
 			}
 		}
@@ -329,6 +333,12 @@ func (x *Extractor) scanString(s string, tc *TraceContext) bool {
 	if !st.hasTrace {
 		scanBracketed(s, st)
 	}
+	if !st.hasTrace {
+		scanSleuth(s, st)
+	}
+	if !st.hasTrace {
+		scanNRLinking(s, st)
+	}
 	return st.result(tc)
 }
 
@@ -418,7 +428,9 @@ func (x *Extractor) pairAt(s string, i int, st *scanState) int {
 	for e < len(s) && isValueChar(s[e]) {
 		e++
 	}
-	st.offer(role, s[v:e])
+	// A header-shaped value is read whole, but the scan goes on after its
+	// first part, as it does for other values.
+	st.offer(role, s[v:valueEnd(s, e, role)])
 	return max(e, i+1)
 }
 
@@ -603,7 +615,7 @@ func (j *jsonScanner) skipContainer() bool {
 // when the scan stopped early because both IDs were found.
 func (j *jsonScanner) object(depth int) bool {
 	j.i++ // '{'
-	match := depth == 0 || j.x.pathMatches(j.path[:depth])
+	at := j.x.pathAt(j.path[:depth])
 	j.ws()
 	if j.peek() == '}' {
 		j.i++
@@ -621,16 +633,27 @@ func (j *jsonScanner) object(depth int) bool {
 		}
 		j.i++
 		j.ws()
-		role := roleNone
-		if match {
-			role = j.x.keys.lookup(key)
-		}
+		role := j.x.lookupAt(at, key)
 		c := j.peek()
 		switch {
 		case role != roleNone && c == '"':
 			v, _ := j.str()
 			j.st.offer(role, v)
 			if j.st.done() {
+				return false
+			}
+		case (role == roleDecimalTraceID || role == roleDecimalSpanID) && '0' <= c && c <= '9':
+			// Datadog's IDs as JSON numbers.
+			start := j.i
+			for j.i < len(j.s) && '0' <= j.s[j.i] && j.s[j.i] <= '9' {
+				j.i++
+			}
+			if e := j.peek(); e == ',' || e == '}' || isJSONSpace(e) {
+				j.st.offer(role, j.s[start:j.i])
+				if j.st.done() {
+					return false
+				}
+			} else if !j.skip() {
 				return false
 			}
 		case (c == '{' || c == '[') && depth+1 < maxJSONDepth && j.x.pathPrefix(j.path[:depth], key):

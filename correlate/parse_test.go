@@ -74,6 +74,11 @@ func FuzzHexRunFilter(f *testing.F) {
 		"b3=4bf92f3577b34da6-00f067aa0ba902b7-1",
 		"[4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7]",
 		"added a decade of faced beads",
+		"dd.trace_id=1234567890123456789",
+		"uber-trace-id: 4bf92f3577b34da6:00f067aa0ba902b7:0:1",
+		"xray_trace_id=1-5759e988-bd862e3fe1be46a994272793",
+		"[app,4bf92f3577b34da6,00f067aa0ba902b7]",
+		"NR-LINKING|g|h|4bf92f3577b34da6a3ce929d0e0e4736||x|",
 	} {
 		f.Add(s)
 	}
@@ -150,6 +155,19 @@ func FuzzScanHexRuns(f *testing.F) {
 		`x=` + sid + `-00-` + tid + `-` + sid + `-01`,
 		`trace_id: '` + sid + `' span_id:` + sid,
 		`{"a":"b"} trace_id=` + tid,
+		// Other tracing systems' shapes.
+		"dd.trace_id=1234567890123456789 dd.span_id=987654321098765432",
+		`{"dd.trace_id":"1234567890123456789","dd.span_id":987654321098765432}`,
+		"uber-trace-id=" + sid + ":" + sid + ":0:1",
+		"uber-trace-id=" + sid + "%3A" + sid + "%3A0%3A1",
+		"X-Amzn-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=" + sid + ";Sampled=1",
+		"root=" + sid + ";trace_id=" + tid,
+		"AWS-XRAY-TRACE-ID: 1-5759e988-bd862e3fe1be46a994272793@" + sid,
+		"[orders," + tid + "," + sid + ",true]",
+		"NR-LINKING|guid|host|" + tid + "|" + sid + "|orders|",
+		`{"logging.googleapis.com/trace":"projects/p/traces/` + tid + `"}`,
+		"trace.id=" + tid + " transaction.id=" + sid,
+		"[!dt dt.trace_id=" + tid + ",dt.span_id=" + sid + "]",
 	} {
 		f.Add(s)
 	}

@@ -31,8 +31,12 @@ const (
 
 // Config is the correlation processor's configuration.
 type Config struct {
-	// MaxTraces bounds the trace index. Default 100000.
+	// MaxTraces bounds the traces with spans in the index. Default 100000.
 	MaxTraces int `mapstructure:"max_traces"`
+	// MaxLogOnlyTraces bounds, separately, the traces that only log
+	// records have named; they never evict traces with spans. 0 means
+	// max_traces/4. Default 25000.
+	MaxLogOnlyTraces int `mapstructure:"max_log_only_traces"`
 	// TTL is how long a trace stays in the index after its last span or
 	// log. Default 10m.
 	TTL time.Duration `mapstructure:"ttl"`
@@ -130,11 +134,12 @@ var _ component.Config = (*Config)(nil)
 func createDefaultConfig() component.Config {
 	x := correlate.DefaultExtractorConfig()
 	return &Config{
-		MaxTraces:   100_000,
-		TTL:         10 * time.Minute,
-		Shards:      16,
-		MaxKeys:     4096,
-		SpansPerKey: 128,
+		MaxTraces:        100_000,
+		MaxLogOnlyTraces: 25_000,
+		TTL:              10 * time.Minute,
+		Shards:           16,
+		MaxKeys:          4096,
+		SpansPerKey:      128,
 		TraceContext: TraceContextConfig{
 			Sources:         x.Sources,
 			TraceIDKeys:     x.TraceIDKeys,
@@ -166,6 +171,9 @@ func (c *Config) Validate() error {
 	var errs []error
 	if c.MaxTraces <= 0 {
 		errs = append(errs, fmt.Errorf("max_traces must be positive, got %d", c.MaxTraces))
+	}
+	if c.MaxLogOnlyTraces < 0 {
+		errs = append(errs, fmt.Errorf("max_log_only_traces must not be negative, got %d", c.MaxLogOnlyTraces))
 	}
 	if c.TTL <= 0 {
 		errs = append(errs, fmt.Errorf("ttl must be positive, got %s", c.TTL))

@@ -19,6 +19,7 @@ func TestLoadConfig(t *testing.T) {
 
 	custom := createDefaultConfig().(*Config)
 	custom.MaxTraces = 5000
+	custom.MaxLogOnlyTraces = 1000
 	custom.TTL = 2 * time.Minute
 	custom.Shards = 4
 	custom.MaxKeys = 100
@@ -47,6 +48,7 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(Type, "custom"), want: custom},
 		{id: component.NewIDWithName(Type, "negative_ttl"), wantErr: "ttl must be positive, got -1s"},
 		{id: component.NewIDWithName(Type, "zero_max_traces"), wantErr: "max_traces must be positive, got 0"},
+		{id: component.NewIDWithName(Type, "negative_max_log_only_traces"), wantErr: "max_log_only_traces must not be negative, got -1"},
 		{id: component.NewIDWithName(Type, "unknown_source"), wantErr: `trace_context::sources[1]: unknown extraction source "headers"`},
 		{id: component.NewIDWithName(Type, "unknown_pod_source"), wantErr: `pod_identity::sources[0]: unknown pod identity source "dns"`},
 		{id: component.NewIDWithName(Type, "bad_pod"), wantErr: "pods[0]: a pod needs a uid, an ip, or a namespace and a name"},

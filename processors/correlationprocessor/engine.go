@@ -53,11 +53,12 @@ type engine struct {
 // indexConfig is the trace index configuration of cfg, without its clock.
 func indexConfig(cfg *Config) correlate.IndexConfig {
 	return correlate.IndexConfig{
-		MaxTraces:   cfg.MaxTraces,
-		TTL:         cfg.TTL,
-		Shards:      cfg.Shards,
-		MaxKeys:     cfg.MaxKeys,
-		SpansPerKey: cfg.SpansPerKey,
+		MaxTraces:        cfg.MaxTraces,
+		MaxLogOnlyTraces: cfg.MaxLogOnlyTraces,
+		TTL:              cfg.TTL,
+		Shards:           cfg.Shards,
+		MaxKeys:          cfg.MaxKeys,
+		SpansPerKey:      cfg.SpansPerKey,
 		// Recent spans serve only inference and exemplars.
 		NoSpanHistory: !cfg.InferLogLinks.Enabled && !cfg.Exemplars.Enabled,
 	}
@@ -492,7 +493,7 @@ func newTelemetry(set component.TelemetrySettings, e *engine) (*telemetry, error
 		metric.WithUnit("{trace}"))
 	errs = errors.Join(errs, err)
 	evictions, err := m.Int64ObservableCounter("braid_correlation_index_evictions",
-		metric.WithDescription("Traces evicted from the correlation index, by reason (capacity, ttl)."),
+		metric.WithDescription("Traces evicted from the correlation index, by reason (capacity: a trace with spans made room; log_only: a trace only logs had named made room for another; ttl)."),
 		metric.WithUnit("{trace}"))
 	errs = errors.Join(errs, err)
 	delayed, err := m.Int64ObservableGauge("braid_correlation_delayed_logs",
@@ -504,10 +505,12 @@ func newTelemetry(set component.TelemetrySettings, e *engine) (*telemetry, error
 	}
 	capacity := metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "capacity")))
 	ttl := metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "ttl")))
+	logOnly := metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "log_only")))
 	t.registration, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		st := e.index.Stats()
 		o.ObserveInt64(traces, int64(st.Traces))
-		o.ObserveInt64(evictions, int64(st.EvictedCapacity), capacity)
+		o.ObserveInt64(evictions, int64(st.EvictedCapacity-st.EvictedLogOnly), capacity)
+		o.ObserveInt64(evictions, int64(st.EvictedLogOnly), logOnly)
 		o.ObserveInt64(evictions, int64(st.EvictedTTL), ttl)
 		o.ObserveInt64(delayed, e.delayed.Load())
 		return nil

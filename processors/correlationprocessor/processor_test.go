@@ -577,16 +577,22 @@ func TestEngineReleasedByLastShutdown(t *testing.T) {
 func pcommonTime(t time.Time) pcommon.Timestamp { return pcommon.NewTimestampFromTime(t) }
 
 func TestIndexSelfMetrics(t *testing.T) {
-	r := newRig(t, func(c *Config) { c.MaxTraces = 2; c.Shards = 1 })
+	r := newRig(t, func(c *Config) { c.MaxTraces = 2; c.MaxLogOnlyTraces = 1; c.Shards = 1 })
 	ctx := context.Background()
 	for i := range 5 {
 		tid := pcommon.TraceID{byte(i + 1)}
 		require.NoError(t, r.traces.ConsumeTraces(ctx, traces(ordersPod, span(tid, sid1, "GET /", 0, time.Millisecond, false))))
 	}
-	assert.Equal(t, map[string]int64{"capacity": 3, "ttl": 0}, r.sumByAttr("braid_correlation_index_evictions", "reason"))
+	// Three lines of traces no span names: two log-only evictions, none of
+	// a trace with spans.
+	require.NoError(t, r.logs.ConsumeLogs(ctx, logsFromFile(
+		"trace_id=11111111111111111111111111111111 a",
+		"trace_id=22222222222222222222222222222222 b",
+		"trace_id=33333333333333333333333333333333 c")))
+	assert.Equal(t, map[string]int64{"capacity": 3, "log_only": 2, "ttl": 0}, r.sumByAttr("braid_correlation_index_evictions", "reason"))
 	m, err := r.tel.GetMetric("braid_correlation_index_traces")
 	require.NoError(t, err)
-	assert.Equal(t, int64(2), m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
+	assert.Equal(t, int64(3), m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value, "two with spans, one log-only")
 	m, err = r.tel.GetMetric("braid_correlation_delayed_logs")
 	require.NoError(t, err)
 	assert.Equal(t, int64(0), m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)

@@ -85,6 +85,15 @@ func TestKubernetesTokenAuthComponent(t *testing.T) {
 // validates every config each Braid container runs, merged in the order of
 // its --config flags, in the container's environment.
 func TestKubernetesZeroTrustOverlayRuns(t *testing.T) {
+	overlayRuns(t, 2, "cert-manager", "token-auth")
+}
+
+// overlayRuns renders the base with the given components and validates
+// every config each Braid container runs, merged in the order of its
+// --config flags, in the container's environment; each container runs
+// configs of them.
+func overlayRuns(t *testing.T, configs int, components ...string) {
+	t.Helper()
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
 		t.Skip("kubectl not on PATH")
@@ -92,8 +101,12 @@ func TestKubernetesZeroTrustOverlayRuns(t *testing.T) {
 	dir, err := os.MkdirTemp(filepath.Dir(k8sDir), ".overlay-test-")
 	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(dir) })
+	paths := make([]string, len(components))
+	for i, c := range components {
+		paths[i] = "../kubernetes/components/" + c
+	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte("resources: [../kubernetes]\n"+
-		"components: [../kubernetes/components/cert-manager, ../kubernetes/components/token-auth]\n"), 0o600))
+		"components: ["+strings.Join(paths, ", ")+"]\n"), 0o600))
 	out, err := exec.Command(kubectl, "kustomize", dir).Output()
 	require.NoError(t, err)
 	// cert-manager's kinds are not in client-go's scheme: decode the rest.
@@ -143,7 +156,7 @@ func TestKubernetesZeroTrustOverlayRuns(t *testing.T) {
 				require.NoError(t, os.WriteFile(path, []byte(text), 0o600))
 				uris = append(uris, "file:"+path)
 			}
-			require.Len(t, uris, 2, "the shipped config and its auth overlay")
+			require.Len(t, uris, configs, "the shipped config and the components' overlays")
 			for _, e := range c.Env {
 				t.Setenv(e.Name, envValue(e))
 			}

@@ -455,18 +455,31 @@ func (g *rig) kills(ctx context.Context, l *load) error {
 	return nil
 }
 
-func gatewayKill(ctx context.Context, s Settings, r *Result) error {
+// upGateway sets up a scenario's rig with its backends up and the shipped
+// gateway started on it; tweak, when given, adjusts the process before it
+// starts.
+func upGateway(ctx context.Context, s Settings, r *Result, tweak func(*rig) error) (*rig, error) {
 	g, err := newRig(s, r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := g.backendsUp(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := g.gateway(filepath.Join(g.dir, "storage")); err != nil {
-		return err
+		return nil, err
 	}
-	if err := g.braid.Start(ctx); err != nil {
+	if tweak != nil {
+		if err := tweak(g); err != nil {
+			return nil, err
+		}
+	}
+	return g, g.braid.Start(ctx)
+}
+
+func gatewayKill(ctx context.Context, s Settings, r *Result) error {
+	g, err := upGateway(ctx, s, r, nil)
+	if err != nil {
 		return err
 	}
 	if err := g.killsUnderLoad(ctx, []Stream{Spans, LogRecords, Points}, ""); err != nil {
@@ -481,21 +494,14 @@ func gatewayKill(ctx context.Context, s Settings, r *Result) error {
 // kills happen: refused items must not count as acknowledged, and the rest
 // must all arrive.
 func gatewayKillAdmission(ctx context.Context, s Settings, r *Result) error {
-	g, err := newRig(s, r)
+	g, err := upGateway(ctx, s, r, func(g *rig) error {
+		// Eight requests at once against room for one: most of each burst
+		// is refused.
+		g.braid.Env = append(g.braid.Env, "BRAID_MAX_IN_FLIGHT_ITEMS="+strconv.Itoa(s.Batch))
+		g.concurrency, g.burst = 8, true
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	if err := g.backendsUp(); err != nil {
-		return err
-	}
-	if err := g.gateway(filepath.Join(g.dir, "storage")); err != nil {
-		return err
-	}
-	// Eight requests at once against room for one: most of each burst is
-	// refused.
-	g.braid.Env = append(g.braid.Env, "BRAID_MAX_IN_FLIGHT_ITEMS="+strconv.Itoa(s.Batch))
-	g.concurrency, g.burst = 8, true
-	if err := g.braid.Start(ctx); err != nil {
 		return err
 	}
 	l := g.startLoad(ctx, []Stream{Spans, LogRecords, Points}, "")
@@ -819,21 +825,15 @@ func gatewayAffinity(ctx context.Context, s Settings, r *Result) error {
 // in between that must be refused: nothing acknowledged is lost, and the
 // notes say what the reloads cost the senders.
 func gatewayReload(ctx context.Context, s Settings, r *Result) error {
-	g, err := newRig(s, r)
+	g, err := upGateway(ctx, s, r, func(g *rig) error {
+		var err error
+		if g.braid.Admin, err = FreeAddr(); err != nil {
+			return err
+		}
+		g.braid.Env = append(g.braid.Env, "BRAID_ADMIN_ENDPOINT="+g.braid.Admin)
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	if err := g.backendsUp(); err != nil {
-		return err
-	}
-	if err := g.gateway(filepath.Join(g.dir, "storage")); err != nil {
-		return err
-	}
-	if g.braid.Admin, err = FreeAddr(); err != nil {
-		return err
-	}
-	g.braid.Env = append(g.braid.Env, "BRAID_ADMIN_ENDPOINT="+g.braid.Admin)
-	if err := g.braid.Start(ctx); err != nil {
 		return err
 	}
 	withAdmission := func(limit any) map[string]any {
@@ -990,17 +990,8 @@ func kafkaTier(ctx context.Context, s Settings, r *Result) error {
 }
 
 func backendOutage(ctx context.Context, s Settings, r *Result) error {
-	g, err := newRig(s, r)
+	g, err := upGateway(ctx, s, r, nil)
 	if err != nil {
-		return err
-	}
-	if err := g.backendsUp(); err != nil {
-		return err
-	}
-	if err := g.gateway(filepath.Join(g.dir, "storage")); err != nil {
-		return err
-	}
-	if err := g.braid.Start(ctx); err != nil {
 		return err
 	}
 	l := g.startLoad(ctx, []Stream{Spans, LogRecords, Points}, "")

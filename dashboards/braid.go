@@ -28,6 +28,7 @@ func Braid(cfg Config) (dashboard.Dashboard, error) {
 		WithPanel(admissionPanel(cfg)).
 		WithPanel(memoryPanel(cfg)).
 		WithPanel(configPanel(cfg)).
+		WithPanel(authPanel(cfg)).
 		WithRow(dashboard.NewRowBuilder("Correlation")).
 		WithPanel(byLabelRate(cfg, "Logs by trace context", "Log records per second by where their trace context came from: present, extracted, inferred or none.", metricCorrelationLogs, labelOutcome, units.Short)).
 		WithPanel(timeseriesPanel("Trace index", "Traces held in the correlation index, and evictions per second by reason.", units.Short, thirdWidth).
@@ -110,6 +111,21 @@ func configPanel(cfg Config) *timeseries.PanelBuilder {
 		WithTarget(promQuery(cfg, "A", fmt.Sprintf(`min by (%s) (%s{%s})`, varInstance, metricConfigReloadOK, selfInstance), "last check passed {{"+varInstance+"}}")).
 		WithTarget(promQuery(cfg, "B", fmt.Sprintf(`count by (job) (count by (job, %s) (%s{%s}))`, labelConfigHash, metricConfigInfo, selfInstance), "configurations {{job}}")).
 		OverrideByRegexp("^configurations.*", []dashboard.DynamicConfigValue{{Id: "custom.axisPlacement", Value: common.AxisPlacementRight}})
+}
+
+// authPanel shows the requests each authenticator refused: senders or
+// readers with a wrong, expired or missing token.
+func authPanel(cfg Config) *timeseries.PanelBuilder {
+	return timeseriesPanel("Authentication", "Requests per second refused (401, gRPC UNAUTHENTICATED) by each authenticator: bearertokenauth/<name> on OTLP, Loki push and the drill-down API, admin on POST /-/reload; and, dashed, those accepted.", units.Short, halfWidth).
+		WithTarget(promQuery(cfg, "A", fmt.Sprintf(`sum by (%s) (rate(%s{%s, %s="refused"}[%s]))`, labelAuthenticator, metricAuthRequests, selfInstance, labelOutcome, rateWindow), "refused {{"+labelAuthenticator+"}}/s")).
+		WithTarget(promQuery(cfg, "B", fmt.Sprintf(`sum by (%s) (rate(%s{%s, %s="accepted"}[%s]))`, labelAuthenticator, metricAuthRequests, selfInstance, labelOutcome, rateWindow), "accepted {{"+labelAuthenticator+"}}/s")).
+		OverrideByRegexp("^refused.*", []dashboard.DynamicConfigValue{
+			{Id: "color", Value: map[string]any{"mode": "fixed", "fixedColor": "red"}},
+		}).
+		OverrideByRegexp("^accepted.*", []dashboard.DynamicConfigValue{
+			{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []int{10, 10}}},
+			{Id: "custom.fillOpacity", Value: 0},
+		})
 }
 
 // memoryPanel shows resident memory and Go heap against the memory

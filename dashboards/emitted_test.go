@@ -37,6 +37,7 @@ import (
 	"github.com/braidobs/braid/correlate/links"
 	"github.com/braidobs/braid/exporters/lokiexporter"
 	"github.com/braidobs/braid/extensions/walstorageextension"
+	"github.com/braidobs/braid/internal/authmetrics"
 	"github.com/braidobs/braid/internal/reloadmetrics"
 	"github.com/braidobs/braid/internal/testcollector"
 	"github.com/braidobs/braid/internal/testnet"
@@ -144,7 +145,9 @@ func testFactories() (otelcol.Factories, error) {
 	status := new(reloadmetrics.Status)
 	status.Succeeded()
 	status.SetConfig(map[string]any{"receivers": map[string]any{"otlp": nil}})
-	f := otelcol.Factories{Telemetry: status.TelemetryFactory(otelconftelemetry.NewFactory())}
+	// So do the admin endpoint's refusals (the authenticator extensions'
+	// have the same name and labels: internal/authmetrics).
+	f := otelcol.Factories{Telemetry: status.TelemetryFactory(otelconftelemetry.NewFactory(), new(authmetrics.Admin).Register)}
 	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory()); err != nil {
 		return f, err
 	}
@@ -214,7 +217,8 @@ func pipelineMetrics(t *testing.T) (spans, self emitted, openMetrics, text strin
 			self["braid_span_metrics_overflow_spans"] != nil &&
 			self["braid_wal_storage_disk_bytes"] != nil &&
 			self["braid_wal_storage_lost_bytes"] != nil &&
-			self["braid_config_info"] != nil
+			self["braid_config_info"] != nil &&
+			self["braid_auth_requests"] != nil
 	}, 30*time.Second, 100*time.Millisecond)
 
 	get := func(accept string) string {

@@ -55,6 +55,8 @@ const (
 	metricConfigReloadOK      = "braid_config_last_reload_successful" // gauge, 0 or 1
 	metricConfigInfo          = "braid_config_info"                   // config_hash
 	labelConfigHash           = "config_hash"
+	metricAuthRequests        = "braid_auth_requests" // authenticator, outcome (accepted, refused)
+	labelAuthenticator        = "authenticator"
 	labelOutcome              = "outcome"
 	labelReason               = "reason"
 	labelSource               = "source"

@@ -31,7 +31,8 @@ const (
 // while a reload rebuilds the collector's components.
 //
 // With BRAID_ADMIN_TOKEN or BRAID_ADMIN_TOKEN_FILE set, every request needs
-// that bearer token (401 otherwise).
+// that bearer token (401 otherwise, counted in braid_auth_requests with
+// authenticator="admin").
 func startAdmin(endpoint string, r *configReloader, state func() otelcol.State) (*http.Server, error) {
 	token, err := adminTokenFromEnv()
 	if err != nil {
@@ -41,7 +42,7 @@ func startAdmin(endpoint string, r *configReloader, state func() otelcol.State) 
 	if err != nil {
 		return nil, fmt.Errorf("admin endpoint: %w", err)
 	}
-	srv := &http.Server{Handler: token.guard(adminHandler(r, state)), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: token.guard(adminHandler(r, state), r.adminAuth.Refused), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			r.log().Error("Admin endpoint stopped", zap.Error(err))

@@ -60,7 +60,7 @@ var errAdminTokenUnreadable = errors.New("admin token unreadable")
 // guard refuses requests without "Authorization: Bearer <token>" (401)
 // when a token is required. The comparison takes the same time whatever
 // the token sent.
-func (t adminToken) guard(next http.Handler) http.Handler {
+func (t adminToken) guard(next http.Handler, refused func()) http.Handler {
 	if !t.required() {
 		return next
 	}
@@ -72,6 +72,7 @@ func (t adminToken) guard(next http.Handler) http.Handler {
 		}
 		got, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			refused()
 			w.Header().Set("WWW-Authenticate", `Bearer realm="braid-admin"`)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
@@ -23,6 +25,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
+	"github.com/braidobs/braid/internal/authmetrics"
 	"github.com/braidobs/braid/internal/faults"
 	"github.com/braidobs/braid/internal/testnet"
 )
@@ -86,7 +89,8 @@ func grpcExport(t *testing.T, addr, token string) error {
 // TestGatewayEndpointsRefuseRequestsWithoutAToken runs the shipped gateway
 // with deploy/configs/auth/gateway.yaml and an admin token: on each
 // endpoint, no token or a wrong one is refused (401, gRPC UNAUTHENTICATED)
-// and the right one passes. No token appears in braid's output.
+// and the right one passes, each decision counted in braid_auth_requests. No
+// token appears in braid's output.
 func TestGatewayEndpointsRefuseRequestsWithoutAToken(t *testing.T) {
 	env := authFiles(t)
 	env["BRAID_TLS"] = "false" // tokens alone here; with mTLS in TestZeroTrustAgentToGateway
@@ -128,8 +132,35 @@ func TestGatewayEndpointsRefuseRequestsWithoutAToken(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, httpStatus(t, http.MethodGet, endpoints[2].url, senderToken, ""))
 	assert.Equal(t, http.StatusUnauthorized, httpStatus(t, http.MethodPost, endpoints[3].url, senderToken, ""))
 
+	// Every decision above is counted, per authenticator.
+	assert.Equal(t, map[string]float64{
+		"bearertokenauth/senders accepted": 2 + 1 + 1, // gRPC ×2, HTTP, Loki
+		"bearertokenauth/senders refused":  3 + 2 + 2,
+		"bearertokenauth/drill accepted":   1,
+		"bearertokenauth/drill refused":    2 + 1,
+		"admin refused":                    2 + 1,
+	}, authRequests(t, addrs["telemetry"]))
+
 	b.Stop()
 	assert.NotContains(t, faults.Tail(b.LogPath, 1<<20), "s3cret")
+}
+
+// authRequests reads braid_auth_requests from the self-metrics at addr, by
+// "authenticator outcome".
+func authRequests(t *testing.T, addr string) map[string]float64 {
+	t.Helper()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(scrape(t, "http://"+addr+"/metrics", false)))
+	require.NoError(t, err)
+	out := map[string]float64{}
+	for _, m := range families[authmetrics.RequestsMetric].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		out[labels[authmetrics.AuthenticatorLabel]+" "+labels[authmetrics.OutcomeLabel]] += m.GetCounter().GetValue()
+	}
+	return out
 }
 
 // gatewayBackends adds the gateway's backends to env: Jaeger at jaeger, the

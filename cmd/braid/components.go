@@ -38,6 +38,7 @@ import (
 	"github.com/braidobs/braid/extensions/drillextension"
 	"github.com/braidobs/braid/extensions/k8spodsextension"
 	"github.com/braidobs/braid/extensions/walstorageextension"
+	"github.com/braidobs/braid/internal/authmetrics"
 	"github.com/braidobs/braid/processors/admissionprocessor"
 	"github.com/braidobs/braid/processors/correlationprocessor"
 	"github.com/braidobs/braid/receivers/lokireceiver"
@@ -141,7 +142,8 @@ func componentsWith(kept keptState) (otelcol.Factories, error) {
 		zpagesextension.NewFactory(),
 		filestorage.NewFactory(),
 		walstorageextension.NewFactory(),
-		bearertokenauthextension.NewFactory(),
+		// Counted: braid_auth_requests by authenticator and outcome.
+		authmetrics.Wrap(bearertokenauthextension.NewFactory()),
 		k8spodsextension.NewFactory(),
 		drillextension.NewFactory(drillIndex, drillOptions...),
 	)

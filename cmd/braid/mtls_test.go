@@ -90,6 +90,7 @@ func shippedBraid(t *testing.T, config string, extra []string, env map[string]st
 		vars = append(vars, l+"="+addrs[l])
 	}
 	_, telemetryPort, _ := net.SplitHostPort(testnet.FreeAddr(t))
+	addrs["telemetry"] = "127.0.0.1:" + telemetryPort
 	vars = append(vars, "BRAID_TELEMETRY_HOST=127.0.0.1", "BRAID_TELEMETRY_PORT="+telemetryPort,
 		"BRAID_STORAGE_DIR="+t.TempDir())
 	for k, v := range env {

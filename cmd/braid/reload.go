@@ -18,6 +18,7 @@ import (
 
 	"github.com/braidobs/braid/connectors/spanmetricsconnector"
 	"github.com/braidobs/braid/extensions/drillextension"
+	"github.com/braidobs/braid/internal/authmetrics"
 	"github.com/braidobs/braid/internal/reloadmetrics"
 	"github.com/braidobs/braid/processors/correlationprocessor"
 )
@@ -75,6 +76,8 @@ type configReloader struct {
 	factories, checkFactories func() (otelcol.Factories, error)
 	instanceID                string
 	status                    *reloadmetrics.Status
+	// adminAuth counts the admin endpoint's refusals.
+	adminAuth *authmetrics.Admin
 	// uris are the configuration locations, as otelcol orders them: the
 	// --config values, then the --set overrides.
 	uris []string
@@ -130,6 +133,7 @@ func newConfigReloader(uris ...string) *configReloader {
 		providers:  braidProviderFactories(),
 		instanceID: pinnedInstanceID(),
 		status:     &reloadmetrics.Status{},
+		adminAuth:  &authmetrics.Admin{},
 		uris:       uris,
 		logger:     zap.NewNop(),
 	}
@@ -143,7 +147,7 @@ func newConfigReloader(uris ...string) *configReloader {
 		if err != nil {
 			return otelcol.Factories{}, err
 		}
-		f.Telemetry = r.status.TelemetryFactory(f.Telemetry)
+		f.Telemetry = r.status.TelemetryFactory(f.Telemetry, r.adminAuth.Register)
 		return f, nil
 	}
 	r.checkFactories = components

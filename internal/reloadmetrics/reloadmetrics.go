@@ -77,8 +77,9 @@ func (s *Status) Failed() { s.successful.Store(false) }
 const scope = "github.com/braidobs/braid/internal/reloadmetrics"
 
 // TelemetryFactory wraps the collector's telemetry factory so that each meter
-// provider it creates carries the reload metrics.
-func (s *Status) TelemetryFactory(inner telemetry.Factory) telemetry.Factory {
+// provider it creates carries the reload metrics, and the other metrics of
+// the process (not of one configuration) that each of also registers.
+func (s *Status) TelemetryFactory(inner telemetry.Factory, also ...func(metric.MeterProvider) error) telemetry.Factory {
 	return telemetry.NewFactory(inner.CreateDefaultConfig,
 		telemetry.WithCreateResource(inner.CreateResource),
 		telemetry.WithCreateLogger(inner.CreateLogger),
@@ -88,15 +89,21 @@ func (s *Status) TelemetryFactory(inner telemetry.Factory) telemetry.Factory {
 			if err != nil {
 				return nil, err
 			}
-			if err := s.register(mp.Meter(scope)); err != nil {
+			if err := s.Register(mp.Meter(scope)); err != nil {
 				return nil, errors.Join(err, mp.Shutdown(ctx))
+			}
+			for _, register := range also {
+				if err := register(mp); err != nil {
+					return nil, errors.Join(err, mp.Shutdown(ctx))
+				}
 			}
 			return mp, nil
 		}),
 	)
 }
 
-func (s *Status) register(m metric.Meter) error {
+// Register puts the reload metrics on m.
+func (s *Status) Register(m metric.Meter) error {
 	_, err := m.Int64ObservableGauge(SuccessfulMetric,
 		metric.WithDescription("Whether the last configuration check passed (1) or refused the configuration (0)."),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {

@@ -116,15 +116,10 @@ func configPanel(cfg Config) *timeseries.PanelBuilder {
 // authPanel shows the requests each authenticator refused: senders or
 // readers with a wrong, expired or missing token.
 func authPanel(cfg Config) *timeseries.PanelBuilder {
-	return timeseriesPanel("Authentication", "Requests per second refused (401, gRPC UNAUTHENTICATED) by each authenticator: bearertokenauth/<name> on OTLP, Loki push and the drill-down API, admin on POST /-/reload; and, dashed, those accepted.", units.Short, halfWidth).
+	return timeseriesPanel("Authentication", "Requests per second refused (401, gRPC UNAUTHENTICATED) by each authenticator: bearertokenauth/<name> on OTLP, Loki push and the drill-down API, admin on POST /-/reload (braid_auth_requests also counts those accepted).", units.Short, halfWidth).
 		WithTarget(promQuery(cfg, "A", fmt.Sprintf(`sum by (%s) (rate(%s{%s, %s="refused"}[%s]))`, labelAuthenticator, metricAuthRequests, selfInstance, labelOutcome, rateWindow), "refused {{"+labelAuthenticator+"}}/s")).
-		WithTarget(promQuery(cfg, "B", fmt.Sprintf(`sum by (%s) (rate(%s{%s, %s="accepted"}[%s]))`, labelAuthenticator, metricAuthRequests, selfInstance, labelOutcome, rateWindow), "accepted {{"+labelAuthenticator+"}}/s")).
 		OverrideByRegexp("^refused.*", []dashboard.DynamicConfigValue{
 			{Id: "color", Value: map[string]any{"mode": "fixed", "fixedColor": "red"}},
-		}).
-		OverrideByRegexp("^accepted.*", []dashboard.DynamicConfigValue{
-			{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []int{10, 10}}},
-			{Id: "custom.fillOpacity", Value: 0},
 		})
 }
 

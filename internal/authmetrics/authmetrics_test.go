@@ -118,4 +118,3 @@ func TestAdminCountsRefusals(t *testing.T) {
 	a.Refused()
 	assert.Equal(t, map[[2]string]int64{{AdminAuthenticator, Refused}: 2}, counts(t, tel))
 }
-

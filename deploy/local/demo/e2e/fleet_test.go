@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -150,7 +151,10 @@ func sendHalf(agentHTTP, service, pod string, traces []string, half int) error {
 }
 
 // fleetAcrossGateways runs the shipped topology against the real backends:
-// two agents (loadbalancing/gateway), three gateways. Every trace's spans,
+// two agents (loadbalancing/gateway), three gateways, as Kubernetes runs
+// them with the token-auth component: agent → gateway over mTLS with the
+// fleet's certificates and a sender token, the drill API behind a token
+// (also between the gateways). Every trace's spans,
 // half through each agent, reach Jaeger through one gateway; its log lines
 // reach VictoriaLogs through the same one; the span metrics of the three
 // gateways sum up in Prometheus without colliding; any gateway's drill-down
@@ -160,11 +164,12 @@ func fleetAcrossGateways(t *testing.T) {
 	root := filepath.Join(filepath.Dir(st.script), "..", "..")
 	configs := filepath.Join(root, "deploy", "configs")
 	service := "fleet-" + randomHex(3)
+	secrets := newFleetSecrets(t)
 
-	type gw struct{ otlp, drill, health string }
+	type gw struct{ otlp, otlpHTTP, drill, health string }
 	gws := make([]gw, 3)
 	for i := range gws {
-		gws[i] = gw{freeAddr(t), freeAddr(t), freeAddr(t)}
+		gws[i] = gw{freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)}
 	}
 	var drills, otlps []any
 	for _, g := range gws {
@@ -174,38 +179,41 @@ func fleetAcrossGateways(t *testing.T) {
 	gatewayOverlay := writeYAML(t, map[string]any{
 		"extensions": map[string]any{"drill": map[string]any{"pod_resolver": "", "peers": map[string]any{"dns": nil, "static": drills}}},
 		"processors": map[string]any{"correlation": map[string]any{"pod_resolver": ""}},
-		"service":    map[string]any{"extensions": []any{"health_check", "wal_storage", "drill"}},
+		"service": map[string]any{"extensions": []any{"health_check", "wal_storage", "drill",
+			"bearertokenauth/senders", "bearertokenauth/drill"}},
 	})
 	processes := make([]*fleetProcess, 3)
 	for i, g := range gws {
 		_, telemetryPort, _ := net.SplitHostPort(freeAddr(t))
 		name := fmt.Sprintf("fleet-gateway%d", i+1)
-		processes[i] = startFleetProcess(t, name, []string{filepath.Join(configs, "gateway.yaml"), gatewayOverlay}, []string{
-			"BRAID_OTLP_GRPC_ENDPOINT=" + g.otlp, "BRAID_OTLP_HTTP_ENDPOINT=" + freeAddr(t),
-			"BRAID_LOKI_RECEIVER_ENDPOINT=" + freeAddr(t), "BRAID_PROMETHEUS_ENDPOINT=" + freeAddr(t),
-			"BRAID_HEALTH_ENDPOINT=" + g.health, "BRAID_DRILL_ENDPOINT=" + g.drill,
-			"BRAID_TELEMETRY_HOST=127.0.0.1", "BRAID_TELEMETRY_PORT=" + telemetryPort,
-			"BRAID_ADMIN_ENDPOINT=" + freeAddr(t), "BRAID_STORAGE_DIR=" + t.TempDir(),
-			"BRAID_CLUSTER_NAME=" + name,
-		}, g.health)
+		processes[i] = startFleetProcess(t, name, []string{filepath.Join(configs, "gateway.yaml"),
+			filepath.Join(configs, "auth", "gateway.yaml"), gatewayOverlay}, append(secrets.gatewayEnv(),
+			"BRAID_OTLP_GRPC_ENDPOINT="+g.otlp, "BRAID_OTLP_HTTP_ENDPOINT="+g.otlpHTTP,
+			"BRAID_LOKI_RECEIVER_ENDPOINT="+freeAddr(t), "BRAID_PROMETHEUS_ENDPOINT="+freeAddr(t),
+			"BRAID_HEALTH_ENDPOINT="+g.health, "BRAID_DRILL_ENDPOINT="+g.drill,
+			"BRAID_TELEMETRY_HOST=127.0.0.1", "BRAID_TELEMETRY_PORT="+telemetryPort,
+			"BRAID_ADMIN_ENDPOINT="+freeAddr(t), "BRAID_STORAGE_DIR="+t.TempDir(),
+			"BRAID_CLUSTER_NAME="+name,
+		), g.health)
 	}
 	agentOverlay := writeYAML(t, map[string]any{
 		"processors": map[string]any{"correlation": map[string]any{"pod_resolver": ""}},
 		"exporters": map[string]any{"loadbalancing/gateway": map[string]any{
 			"resolver": map[string]any{"dns": nil, "static": map[string]any{"hostnames": otlps}}}},
-		"service": map[string]any{"extensions": []any{"health_check", "wal_storage"}},
+		"service": map[string]any{"extensions": []any{"health_check", "wal_storage", "bearertokenauth/gateway"}},
 	})
 	agentHTTP := make([]string, 2)
 	for i := range agentHTTP {
 		http, health := freeAddr(t), freeAddr(t)
 		_, telemetryPort, _ := net.SplitHostPort(freeAddr(t))
 		agentHTTP[i] = "http://" + http
-		startFleetProcess(t, fmt.Sprintf("fleet-agent%d", i+1), []string{filepath.Join(configs, "agent.yaml"), agentOverlay}, []string{
-			"BRAID_OTLP_GRPC_ENDPOINT=" + freeAddr(t), "BRAID_OTLP_HTTP_ENDPOINT=" + http,
-			"BRAID_HEALTH_ENDPOINT=" + health, "BRAID_TELEMETRY_HOST=127.0.0.1", "BRAID_TELEMETRY_PORT=" + telemetryPort,
-			"BRAID_ADMIN_ENDPOINT=" + freeAddr(t), "BRAID_STORAGE_DIR=" + t.TempDir(),
-			"BRAID_LOG_INCLUDE=" + filepath.Join(t.TempDir(), "none", "*.log"), "K8S_NODE_NAME=" + fmt.Sprint("fleet-node", i+1),
-		}, health)
+		startFleetProcess(t, fmt.Sprintf("fleet-agent%d", i+1), []string{filepath.Join(configs, "agent.yaml"),
+			filepath.Join(configs, "auth", "agent.yaml"), agentOverlay}, append(secrets.agentEnv(),
+			"BRAID_OTLP_GRPC_ENDPOINT="+freeAddr(t), "BRAID_OTLP_HTTP_ENDPOINT="+http,
+			"BRAID_HEALTH_ENDPOINT="+health, "BRAID_TELEMETRY_HOST=127.0.0.1", "BRAID_TELEMETRY_PORT="+telemetryPort,
+			"BRAID_ADMIN_ENDPOINT="+freeAddr(t), "BRAID_STORAGE_DIR="+t.TempDir(),
+			"BRAID_LOG_INCLUDE="+filepath.Join(t.TempDir(), "none", "*.log"), "K8S_NODE_NAME="+fmt.Sprint("fleet-node", i+1),
+		), health)
 	}
 
 	send := func(n int) []string {
@@ -305,12 +313,27 @@ func fleetAcrossGateways(t *testing.T) {
 			LogCount  int  `json:"log_count"`
 			Partial   bool `json:"partial"`
 		}
-		if err := getJSON("http://"+gws[0].drill+"/api/v1/traces/"+tr, &a); err != nil {
+		if err := getJSONWithToken("http://"+gws[0].drill+"/api/v1/traces/"+tr, secrets.drillToken, &a); err != nil {
 			t.Errorf("drill %s on gateway1: %v", tr, err)
 			continue
 		}
 		if a.SpanCount != 4 || a.LogCount != 2 || a.Partial {
 			t.Errorf("drill %s on gateway1 (trace on %s): %+v, want 4 spans, 2 logs, not partial", tr, byTrace[tr], a)
+		}
+	}
+
+	// Nothing gets in without the fleet's credentials: the drill API
+	// without its token, OTLP in plaintext or without a certificate.
+	if _, code, err := get("http://" + gws[0].drill + "/api/v1/traces/" + traces[0]); err != nil || code != http.StatusUnauthorized {
+		t.Errorf("drill API without a token: %d, %v; want 401", code, err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+gws[0].otlpHTTP+"/v1/traces", strings.NewReader(`{"resourceSpans":[]}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+secrets.senderToken)
+	if resp, err := client.Do(req); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("gateway1 took OTLP in plaintext, with the sender token but no certificate")
 		}
 	}
 

@@ -96,8 +96,18 @@ func eventually(t *testing.T, timeout time.Duration, what string, f func() error
 
 var client = &http.Client{Timeout: 10 * time.Second}
 
-func get(u string) ([]byte, int, error) {
-	resp, err := client.Get(u)
+func get(u string) ([]byte, int, error) { return getWithToken(u, "") }
+
+// getWithToken is get with "Authorization: Bearer token" when token is set.
+func getWithToken(u, token string) ([]byte, int, error) {
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -106,8 +116,10 @@ func get(u string) ([]byte, int, error) {
 	return b, resp.StatusCode, err
 }
 
-func getJSON(u string, v any) error {
-	b, code, err := get(u)
+func getJSON(u string, v any) error { return getJSONWithToken(u, "", v) }
+
+func getJSONWithToken(u, token string, v any) error {
+	b, code, err := getWithToken(u, token)
 	if err != nil {
 		return err
 	}

@@ -209,9 +209,9 @@ func BenchmarkLogsPipeline(b *testing.B) {
 			return startLogsForBench(b, createDefaultConfig().(*Config), next)
 		},
 		more: []pipelineStage[plog.Logs]{
-			{"with_correlation_inferred_only", func(b *testing.B, next func(context.Context, plog.Logs) error) func(context.Context, plog.Logs) error {
+			{"with_correlation_source_all", func(b *testing.B, next func(context.Context, plog.Logs) error) func(context.Context, plog.Logs) error {
 				cfg := createDefaultConfig().(*Config)
-				cfg.TraceContext.SourceAttribute = SourceAttributeInferredOnly
+				cfg.TraceContext.SourceAttribute = SourceAttributeAll
 				return startLogsForBench(b, cfg, next)
 			}},
 			{"writes_only", logWritesOnly},

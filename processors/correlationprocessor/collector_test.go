@@ -208,7 +208,8 @@ func TestCollectorPipelinesShareOneEngine(t *testing.T) {
 
 	recs := allLogs(&out.logs)
 	require.Len(t, recs, 2)
-	for i, want := range []string{"body", "inferred"} {
+	// Only the inferred link is marked (source_attribute: inferred_only).
+	for i, want := range []string{"", "inferred"} {
 		assert.Equal(t, tid1, recs[i].TraceID(), "record %d", i)
 		assert.Equal(t, sid1, recs[i].SpanID(), "record %d", i)
 		assert.Equal(t, want, sourceOf(recs[i]), "record %d", i)

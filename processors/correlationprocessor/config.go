@@ -65,6 +65,9 @@ type Config struct {
 	InferLogLinks InferLogLinksConfig `mapstructure:"infer_log_links"`
 	// Exemplars adds inferred exemplars to metric points. Off by default.
 	Exemplars ExemplarsConfig `mapstructure:"exemplars"`
+	// Multiline joins the lines of a stack trace read from a container log
+	// into one record. Off by default.
+	Multiline MultilineConfig `mapstructure:"multiline"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -92,8 +95,8 @@ type TraceContextConfig struct {
 	// contextMap, Scopes, Properties, attributes, fields, span, otel.
 	BodyPaths []string `mapstructure:"body_paths"`
 	// SourceAttribute says which linked records get the
-	// braid.trace_context.source attribute: all (the default) or
-	// inferred_only.
+	// braid.trace_context.source attribute: inferred_only (the default)
+	// or all.
 	SourceAttribute string `mapstructure:"source_attribute"`
 }
 
@@ -115,6 +118,17 @@ type InferLogLinksConfig struct {
 	// MaxDelayedLogs bounds the lines held; when full, lines pass on
 	// unlinked. Default 10000.
 	MaxDelayedLogs int `mapstructure:"max_delayed_logs"`
+}
+
+// MultilineConfig configures the joining of container log lines that
+// continue a record (correlate.ContinuesRecord) into it.
+type MultilineConfig struct {
+	// Enabled turns joining on. Default false.
+	Enabled bool `mapstructure:"enabled"`
+	// MaxLines bounds the lines of one record. Default 500.
+	MaxLines int `mapstructure:"max_lines"`
+	// MaxBytes bounds the body of one record. Default 65536.
+	MaxBytes int `mapstructure:"max_bytes"`
 }
 
 // ExemplarsConfig configures inferred exemplars.
@@ -147,11 +161,12 @@ func createDefaultConfig() component.Config {
 			TraceparentKeys: x.TraceparentKeys,
 			B3Keys:          x.B3Keys,
 			BodyPaths:       x.BodyPaths,
-			SourceAttribute: SourceAttributeAll,
+			SourceAttribute: SourceAttributeInferredOnly,
 		},
 		PodIdentity:   PodIdentityConfig{Sources: []string{PodSourceAttributes, PodSourceLogPath, PodSourceSenderAddress}},
 		InferLogLinks: InferLogLinksConfig{Delay: 2 * time.Second, MaxDelayedLogs: 10_000},
 		Exemplars:     ExemplarsConfig{MaxAge: time.Minute, MaxPerPoint: 4},
+		Multiline:     MultilineConfig{MaxLines: 500, MaxBytes: 64 << 10},
 	}
 }
 
@@ -229,6 +244,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Exemplars.MaxPerPoint <= 0 {
 		errs = append(errs, fmt.Errorf("exemplars::max_per_point must be positive, got %d", c.Exemplars.MaxPerPoint))
+	}
+	if c.Multiline.MaxLines <= 0 {
+		errs = append(errs, fmt.Errorf("multiline::max_lines must be positive, got %d", c.Multiline.MaxLines))
+	}
+	if c.Multiline.MaxBytes <= 0 {
+		errs = append(errs, fmt.Errorf("multiline::max_bytes must be positive, got %d", c.Multiline.MaxBytes))
 	}
 	return errors.Join(errs...)
 }

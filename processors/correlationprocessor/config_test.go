@@ -31,13 +31,14 @@ func TestLoadConfig(t *testing.T) {
 		TraceparentKeys: []string{"traceparent"},
 		B3Keys:          []string{},
 		BodyPaths:       []string{"mdc"},
-		SourceAttribute: SourceAttributeInferredOnly,
+		SourceAttribute: SourceAttributeAll,
 	}
 	custom.PodIdentity.Sources = []string{"attributes", "log_path"}
 	custom.Pods = []correlate.Pod{{UID: "1f2e3d4c-5b6a-4789-8a7b-6c5d4e3f2a1b", Name: "orders-0", Namespace: "shop", IP: "10.0.0.7", StatefulSetName: "orders", ServiceName: "orders"}}
 	custom.PodResolver = "k8s_pods"
 	custom.InferLogLinks = InferLogLinksConfig{Enabled: true, Delay: 500 * time.Millisecond, MaxDelayedLogs: 100}
 	custom.Exemplars = ExemplarsConfig{Enabled: true, MaxAge: 30 * time.Second, MaxPerPoint: 2}
+	custom.Multiline = MultilineConfig{Enabled: true, MaxLines: 200, MaxBytes: 32768}
 
 	tests := []struct {
 		id      component.ID
@@ -54,6 +55,8 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(Type, "bad_pod"), wantErr: "pods[0]: a pod needs a uid, an ip, or a namespace and a name"},
 		{id: component.NewIDWithName(Type, "bad_pod_resolver"), wantErr: `pod_resolver: "9-not an id" is not a component ID`},
 		{id: component.NewIDWithName(Type, "negative_delay"), wantErr: "infer_log_links::delay must not be negative, got -1s"},
+		{id: component.NewIDWithName(Type, "zero_multiline_max_lines"), wantErr: "multiline::max_lines must be positive, got 0"},
+		{id: component.NewIDWithName(Type, "negative_multiline_max_bytes"), wantErr: "multiline::max_bytes must be positive, got -1"},
 		{id: component.NewIDWithName(Type, "unknown_source_attribute"), wantErr: `trace_context::source_attribute: unknown value "some" (want all or inferred_only)`},
 	}
 	for _, tc := range tests {

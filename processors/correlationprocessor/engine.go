@@ -35,6 +35,8 @@ type engine struct {
 	tel      *telemetry
 
 	podFromAttributes, podFromLogPath, podFromSender bool
+	// multiline bounds the records that joined container log lines make.
+	multiline correlate.MultilineConfig
 	// markExtracted is whether records linked from their own attributes or
 	// body get the source attribute (trace_context::source_attribute).
 	markExtracted bool
@@ -81,6 +83,7 @@ func newEngine(cfg *Config, set component.TelemetrySettings, resolver correlate.
 	e := &engine{
 		cfg: cfg, extractor: x, index: idx, resolver: resolver, now: now,
 		markExtracted: cfg.TraceContext.SourceAttribute != SourceAttributeInferredOnly,
+		multiline:     correlate.MultilineConfig{MaxLines: cfg.Multiline.MaxLines, MaxBytes: cfg.Multiline.MaxBytes},
 		stop:          make(chan struct{}), done: make(chan struct{}),
 	}
 	if resolver != nil {
@@ -464,6 +467,7 @@ var outcomeNames = [numOutcomes]string{"present", "extracted", "inferred", "none
 type telemetry struct {
 	logs          metric.Int64Counter
 	exemplars     metric.Int64Counter
+	joinedLines   metric.Int64Counter
 	podLookups    metric.Int64Counter
 	registration  metric.Registration
 	outcomeAttrs  [numOutcomes]metric.AddOption
@@ -483,6 +487,10 @@ func newTelemetry(set component.TelemetrySettings, e *engine) (*telemetry, error
 	t.exemplars, err = m.Int64Counter("braid_correlation_exemplars_added",
 		metric.WithDescription("Inferred exemplars added to metric points."),
 		metric.WithUnit("{exemplar}"))
+	errs = errors.Join(errs, err)
+	t.joinedLines, err = m.Int64Counter("braid_correlation_joined_lines",
+		metric.WithDescription("Container log lines joined to the record they continue (multiline), such as the frames of a stack trace."),
+		metric.WithUnit("{line}"))
 	errs = errors.Join(errs, err)
 	t.podLookups, err = m.Int64Counter("braid_correlation_pod_lookups",
 		metric.WithDescription("Pod identity lookups, by source and result."),

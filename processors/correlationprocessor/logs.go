@@ -110,6 +110,7 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 	defer func() { traceIDBufs.Put(idsp) }()
 
 	splitByLogPath(ld, e)
+	joined := 0
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -121,6 +122,9 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			sl := sls.At(j)
+			if e.cfg.Multiline.Enabled {
+				joined += correlate.JoinContinuations(sl.LogRecords(), e.multiline)
+			}
 			var heldSL plog.ScopeLogs
 			hasHeldSL := false
 			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
@@ -184,6 +188,9 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 	}
 	e.tel.recordOutcomes(ctx, &counts)
 	e.tel.recordLookups(ctx, &lc)
+	if joined > 0 {
+		e.tel.joinedLines.Add(ctx, int64(joined))
+	}
 
 	if heldN > 0 {
 		e.delayed.Add(int64(heldN))

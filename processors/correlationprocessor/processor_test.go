@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -223,7 +224,7 @@ func TestSharedEngineLinksSignals(t *testing.T) {
 	recs := allLogs(r.lSink)
 	require.Len(t, recs, 2)
 	assert.Equal(t, tid1, recs[0].TraceID())
-	assert.Equal(t, "body", sourceOf(recs[0]))
+	assert.Empty(t, sourceOf(recs[0]), "read from the record itself: not marked by default")
 	assert.Equal(t, tid1, recs[1].TraceID(), "the only span active in the pod")
 	assert.Equal(t, sid1, recs[1].SpanID())
 	assert.Equal(t, "inferred", sourceOf(recs[1]))
@@ -309,6 +310,63 @@ func TestSourceAttribute(t *testing.T) {
 				assert.Equal(t, want, sourceOf(recs[i]), "record %d", i)
 			}
 			assert.Equal(t, map[string]int64{"extracted": 2, "inferred": 1}, r.sumByAttr("braid_correlation_logs", "outcome"))
+		})
+	}
+}
+
+// With multiline on, a stack trace read from a container log is one record,
+// linked once, with the trace context of its first line.
+func TestMultilineJoinsStackTraces(t *testing.T) {
+	stack := []string{
+		`{"msg":"charge failed","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}`,
+		"java.lang.IllegalStateException: card declined",
+		"\tat com.shop.Charger.charge(Charger.java:42)",
+		"Caused by: java.net.SocketTimeoutException: Read timed out",
+		"\t... 3 more",
+		"ERROR:shop.payment:retry failed",
+		"Traceback (most recent call last):",
+		`  File "/app/payment.py", line 12, in charge`,
+		"ValueError: card declined",
+		"order 1042 paid",
+	}
+	for _, tc := range []struct {
+		name       string
+		enabled    bool
+		wantBodies []string
+		wantJoined int64
+	}{
+		{"on", true, []string{strings.Join(stack[:5], "\n"), strings.Join(stack[5:9], "\n"), stack[9]}, 7},
+		{"off", false, stack, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, func(c *Config) {
+				c.Multiline.Enabled = tc.enabled
+				c.InferLogLinks.Enabled = true
+				c.InferLogLinks.Delay = 0
+			})
+			ctx := context.Background()
+			require.NoError(t, r.traces.ConsumeTraces(ctx, traces(ordersPod,
+				span(tid2, sid2, "charge", 0, time.Second, false))))
+			require.NoError(t, r.logs.ConsumeLogs(ctx, logsFromFile(stack...)))
+
+			recs := allLogs(r.lSink)
+			var bodies []string
+			for _, lr := range recs {
+				bodies = append(bodies, lr.Body().Str())
+			}
+			require.Equal(t, tc.wantBodies, bodies)
+			assert.Equal(t, tid1, recs[0].TraceID(), "the first line's own trace context")
+			assert.Equal(t, sid1, recs[0].SpanID())
+			for i := 1; i < len(recs); i++ {
+				assert.Equal(t, tid2, recs[i].TraceID(), "record %d: the only span active in the pod", i)
+			}
+			joined := int64(0)
+			if m, err := r.tel.GetMetric("braid_correlation_joined_lines"); err == nil {
+				for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+					joined += dp.Value
+				}
+			}
+			assert.Equal(t, tc.wantJoined, joined)
 		})
 	}
 }
@@ -406,7 +464,7 @@ func TestDelayBuffer(t *testing.T) {
 			assert.Equal(t, tid2, lr.TraceID())
 		}
 	}
-	assert.Equal(t, map[string][]string{"body": {`trace_id=4bf92f3577b34da6a3ce929d0e0e4736 c`}, "inferred": {"a", "b"}}, bySource)
+	assert.Equal(t, map[string][]string{"": {`trace_id=4bf92f3577b34da6a3ce929d0e0e4736 c`}, "inferred": {"a", "b"}}, bySource)
 	info := client.FromContext(r.lSink.Contexts()[0])
 	assert.Equal(t, []string{"team-a"}, info.Metadata.Get("x-scope-orgid"))
 	assert.Equal(t, "10.1.1.1:4317", info.Addr.String())

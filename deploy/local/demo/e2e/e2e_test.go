@@ -14,6 +14,7 @@ func TestStack(t *testing.T) {
 	t.Run("span metrics count every request", spanMetricsCountEveryRequest)
 	t.Run("exemplars point at traces in Jaeger", exemplarsPointAtTracesInJaeger)
 	t.Run("logs carry their trace ID", logsCarryTheirTraceID)
+	t.Run("a stack trace is one record with its trace ID", stackTracesAreOneRecord)
 	t.Run("inferred links point at their own request", inferredLinksPointAtTheirOwnRequest)
 	t.Run("Jaeger outage under load loses nothing Braid acknowledged", jaegerOutageUnderLoad)
 	// The Braid restarted during the Jaeger outage has seen the requests after it.

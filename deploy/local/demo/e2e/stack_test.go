@@ -453,6 +453,65 @@ func logsCarryTheirTraceID(t *testing.T) {
 	}
 }
 
+// stackTracesAreOneRecord: payment prints a stack trace under its "charge
+// declined" line, one container log line per line of it; the agent's
+// multiline joining makes each one record, with the trace ID of that line.
+func stackTracesAreOneRecord(t *testing.T) {
+	var failed []shop.Request
+	for _, r := range requests {
+		if r.Status >= 500 {
+			failed = append(failed, r)
+		}
+	}
+	if len(failed) == 0 {
+		t.Fatal("no request failed: the workload printed no stack trace")
+	}
+	var entries []logEntry
+	eventually(t, 90*time.Second, "stack traces in VictoriaLogs", func() error {
+		var err error
+		entries, err = st.logsQuery(fmt.Sprintf(`k8s_pod_name:%q "Charger.charge"`, shop.PaymentPod.Name))
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, r := range failed {
+			for _, e := range entries {
+				if strings.Contains(e["_msg"], shop.StackTrace(r.ID)[0]) {
+					n++
+				}
+			}
+		}
+		if n < len(failed) {
+			return fmt.Errorf("%d of %d stack traces stored", n, len(failed))
+		}
+		return nil
+	})
+	for _, e := range entries {
+		if !strings.Contains(e["_msg"], `"msg":"charge declined"`) {
+			t.Errorf("a frame stored apart from its log line: %q", e["_msg"])
+		}
+	}
+	for _, r := range failed {
+		trace := strings.Join(shop.StackTrace(r.ID), "\n")
+		found := false
+		for _, e := range entries {
+			if !strings.Contains(e["_msg"], shop.StackTrace(r.ID)[0]) {
+				continue
+			}
+			found = true
+			if !strings.Contains(e["_msg"], trace) {
+				t.Errorf("request %s: the record holds part of its stack trace: %q", r.ID, e["_msg"])
+			}
+			if e["trace_id"] != r.TraceID {
+				t.Errorf("request %s: stack trace record has trace_id %q, want %s (its first line's)", r.ID, e["trace_id"], r.TraceID)
+			}
+		}
+		if !found {
+			t.Errorf("request %s: no record holds its stack trace", r.ID)
+		}
+	}
+}
+
 func inferredLinksPointAtTheirOwnRequest(t *testing.T) {
 	// Every untraced payment line was written inside one request's span:
 	// inference must give each the trace of that request, never another.

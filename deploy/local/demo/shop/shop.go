@@ -117,6 +117,18 @@ type Request struct {
 // handles request id.
 func UntracedLine(id string) string { return "fraud score computed for request " + id }
 
+// StackTrace is what payment prints, line by line, under its "charge
+// declined" line for request id: a Java exception with its frames and cause.
+func StackTrace(id string) []string {
+	return []string{
+		"com.shop.payment.CardDeclinedException: card declined for request " + id,
+		"\tat com.shop.payment.Charger.charge(Charger.java:42)",
+		"\tat com.shop.payment.PaymentHandler.handle(PaymentHandler.java:17)",
+		"Caused by: java.net.SocketTimeoutException: issuer timed out",
+		"\t... 2 more",
+	}
+}
+
 // StartupLine is the text payment writes once, before any request.
 const StartupLine = "payment service starting, no request in flight"
 
@@ -343,8 +355,10 @@ func (p *payment) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	time.Sleep(latency / 2)
 	if fail {
 		span.SetStatus(codes.Error, "card declined")
+		// As a JVM service prints the exception under its log line: one
+		// container log line per line of the stack trace.
 		p.log.write(map[string]any{"level": "error", "msg": "charge declined", "request": id,
-			"trace_id": sc.TraceID().String(), "span_id": sc.SpanID().String()})
+			"trace_id": sc.TraceID().String(), "span_id": sc.SpanID().String()}, StackTrace(id)...)
 		w.WriteHeader(http.StatusBadGateway)
 		return
 	}
@@ -371,16 +385,24 @@ func openPodLog(path string) (*podLog, error) {
 	return &podLog{f: f}, nil
 }
 
-func (l *podLog) write(fields map[string]any) {
+// write writes fields as one JSON line, then more as lines of their own, as
+// the container runtime writes what a program printed with newlines in it:
+// one CRI line each, all in one write.
+func (l *podLog) write(fields map[string]any, more ...string) {
 	now := time.Now().UTC()
 	fields["time"] = now.Format(time.RFC3339Nano)
 	line, err := json.Marshal(fields)
 	if err != nil {
 		panic(err) // maps of strings always marshal
 	}
+	ts := now.Format("2006-01-02T15:04:05.000000000Z07:00")
+	var b strings.Builder
+	for _, text := range append([]string{string(line)}, more...) {
+		fmt.Fprintf(&b, "%s stdout F %s\n", ts, text)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	_, _ = fmt.Fprintf(l.f, "%s stdout F %s\n", now.Format("2006-01-02T15:04:05.000000000Z07:00"), line)
+	_, _ = l.f.WriteString(b.String())
 }
 
 func (l *podLog) Close() error {

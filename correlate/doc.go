@@ -18,12 +18,17 @@
 //     expressions and no allocation on the common paths.
 //   - [Pod], [PodResolver], [StaticPodResolver], [PodFromLogPath] and
 //     [PodFromAttributes]: pod identity as OpenTelemetry semantic-convention
-//     resource attributes.
+//     resource attributes; [PodIdentifier] tries the sources in their order
+//     and merges what each knows.
+//   - [ContinuesRecord] and [JoinContinuations]: the lines of a stack trace
+//     in a container log joined into one record.
 //   - [TraceIndex]: trace ID to services, pods, time span, root operation,
 //     error flag and counts; pod and service to their recent traces and spans.
 //     Bounded by count and age, sharded, every eviction counted. It also
-//     answers the questions behind inferred log links ([TraceIndex.InferSpan])
-//     and inferred exemplars ([TraceIndex.RecentSpan]).
+//     answers the questions behind inferred log links ([TraceIndex.InferSpan],
+//     with [DelayBudget] bounding the records that wait for their spans) and
+//     inferred exemplars ([TraceIndex.AddExemplars], which matches spans to
+//     histogram buckets).
 //
 // Links that Braid infers rather than reads are always marked: the attribute
 // [SourceAttributeKey] on a log record says where its trace context came from.

@@ -34,7 +34,8 @@ type engine struct {
 	now      func() time.Time
 	tel      *telemetry
 
-	podFromAttributes, podFromLogPath, podFromSender bool
+	// identifier says which pod identity sources are on.
+	identifier correlate.PodIdentifier
 	// multiline bounds the records that joined container log lines make.
 	multiline correlate.MultilineConfig
 	// markExtracted is whether records linked from their own attributes or
@@ -92,11 +93,11 @@ func newEngine(cfg *Config, set component.TelemetrySettings, resolver correlate.
 	for _, s := range cfg.PodIdentity.Sources {
 		switch s {
 		case PodSourceAttributes:
-			e.podFromAttributes = true
+			e.identifier.Attributes = true
 		case PodSourceLogPath:
-			e.podFromLogPath = true
+			e.identifier.LogPath = true
 		case PodSourceSenderAddress:
-			e.podFromSender = true
+			e.identifier.SenderAddress = true
 		}
 	}
 	e.tel, err = newTelemetry(set, e)
@@ -300,85 +301,11 @@ func (r *Registry) get(id component.ID) *engine {
 }
 
 // podIdentity is the identity of one resource, resolved once per resource.
-type podIdentity struct {
-	pod     correlate.Pod
-	key     string // UID, or namespace/name
-	altKey  string // namespace/name when key is the UID
-	service string
-}
-
-func (p *podIdentity) known() bool { return p.key != "" }
-
-func identityOf(attrs pcommon.Map) podIdentity {
-	return identityFrom(correlate.PodFromAttributes(attrs))
-}
-
-func identityFrom(pod correlate.Pod) podIdentity {
-	id := podIdentity{pod: pod, key: pod.Key()}
-	if pod.UID != "" && pod.Namespace != "" && pod.Name != "" {
-		id.altKey = pod.Namespace + "/" + pod.Name
-	}
-	id.service = pod.ServiceName
-	return id
-}
-
 // identify gives a resource its pod identity from the configured sources
 // and writes what it learns into attrs. logPath is a log record's file path
 // (empty for other signals).
-func (e *engine) identify(ctx context.Context, attrs pcommon.Map, logPath string, lc *lookupCounts) podIdentity {
-	resolver := e.current()
-	var pod, attrPod correlate.Pod // attrPod: what attrs say, when read
-	found := false
-	merged := false // whether pod holds more than attrPod
-	if e.podFromAttributes {
-		attrPod = correlate.PodFromAttributes(attrs)
-		pod, found = attrPod, attrPod.Known()
-		lc.add(srcAttributes, found)
-	}
-	if !found && e.podFromLogPath {
-		path := logPath
-		if v, ok := attrs.Get(correlate.AttrLogFilePath); ok && v.Type() == pcommon.ValueTypeStr {
-			path = v.Str()
-		}
-		if path != "" {
-			p, ok := correlate.PodFromLogPath(path)
-			lc.add(srcLogPath, ok)
-			if ok {
-				pod, found, merged = pod.Merge(p), true, true
-			}
-		}
-	}
-	if !found && e.podFromSender && resolver != nil {
-		if ip := senderIP(ctx); ip != "" {
-			p, ok := resolver.ByIP(ip)
-			lc.add(srcSender, ok)
-			if ok {
-				pod, found, merged = pod.Merge(p), true, true
-			}
-		}
-	}
-	if found && resolver != nil {
-		// Fill in what the resolver knows: node, workload, service.
-		var p correlate.Pod
-		var ok bool
-		if pod.UID != "" {
-			p, ok = resolver.ByUID(pod.UID)
-		}
-		if !ok && pod.Namespace != "" && pod.Name != "" {
-			p, ok = resolver.ByName(pod.Namespace, pod.Name)
-		}
-		lc.add(srcKubernetes, ok)
-		if ok {
-			pod, merged = pod.Merge(p), true
-		}
-	}
-	if found && merged && correlate.ApplyPod(attrs, pod) {
-		return identityOf(attrs)
-	}
-	if e.podFromAttributes {
-		return identityFrom(attrPod) // attrs are as they were read
-	}
-	return identityOf(attrs)
+func (e *engine) identify(ctx context.Context, attrs pcommon.Map, logPath string, lc *correlate.PodLookups) correlate.PodIdentity {
+	return e.identifier.Identify(attrs, logPath, func() string { return senderIP(ctx) }, e.current(), lc)
 }
 
 func senderIP(ctx context.Context) string {
@@ -430,29 +357,6 @@ func (c chainResolver) ByName(namespace, name string) (correlate.Pod, bool) {
 	return correlate.Pod{}, false
 }
 
-// Pod lookup sources, as reported in braid_correlation_pod_lookups.
-const (
-	srcAttributes = iota
-	srcLogPath
-	srcSender
-	srcKubernetes
-	numSources
-)
-
-var sourceNames = [numSources]string{"attributes", "log_path", "sender_address", "kubernetes"}
-
-// lookupCounts accumulates a batch's pod lookups so they reach the meter in
-// a few calls rather than one per resource.
-type lookupCounts [numSources][2]int64
-
-func (lc *lookupCounts) add(src int, hit bool) {
-	if hit {
-		lc[src][0]++
-	} else {
-		lc[src][1]++
-	}
-}
-
 // Log outcomes, as reported in braid_correlation_logs.
 const (
 	outcomePresent = iota
@@ -471,7 +375,7 @@ type telemetry struct {
 	podLookups    metric.Int64Counter
 	registration  metric.Registration
 	outcomeAttrs  [numOutcomes]metric.AddOption
-	lookupAttrs   [numSources][2]metric.AddOption
+	lookupAttrs   [correlate.NumPodSources][2]metric.AddOption
 	shutdownOnce  sync.Once
 	unregisterErr error
 }
@@ -529,9 +433,10 @@ func newTelemetry(set component.TelemetrySettings, e *engine) (*telemetry, error
 	for i, n := range outcomeNames {
 		t.outcomeAttrs[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", n)))
 	}
-	for i, n := range sourceNames {
-		t.lookupAttrs[i][0] = metric.WithAttributeSet(attribute.NewSet(attribute.String("source", n), attribute.String("result", "hit")))
-		t.lookupAttrs[i][1] = metric.WithAttributeSet(attribute.NewSet(attribute.String("source", n), attribute.String("result", "miss")))
+	for src := range correlate.NumPodSources {
+		n := src.String()
+		t.lookupAttrs[src][0] = metric.WithAttributeSet(attribute.NewSet(attribute.String("source", n), attribute.String("result", "hit")))
+		t.lookupAttrs[src][1] = metric.WithAttributeSet(attribute.NewSet(attribute.String("source", n), attribute.String("result", "miss")))
 	}
 	return t, nil
 }
@@ -544,7 +449,7 @@ func (t *telemetry) recordOutcomes(ctx context.Context, counts *[numOutcomes]int
 	}
 }
 
-func (t *telemetry) recordLookups(ctx context.Context, lc *lookupCounts) {
+func (t *telemetry) recordLookups(ctx context.Context, lc *correlate.PodLookups) {
 	for src := range lc {
 		for r, n := range lc[src] {
 			if n > 0 {

@@ -3,7 +3,6 @@ package correlationprocessor
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -20,10 +19,8 @@ import (
 type logsProcessor struct {
 	*base
 
-	// reserved counts the records waiting or about to; a record waits only
-	// if it can reserve a place, so the bound holds under concurrent
-	// requests.
-	reserved atomic.Int64
+	// budget bounds the records waiting (max_delayed_logs).
+	budget *correlate.DelayBudget
 
 	stopOnce sync.Once
 	// stop is closed at shutdown: waiting requests go on at once.
@@ -31,7 +28,7 @@ type logsProcessor struct {
 }
 
 func newLogsProcessor(b *base) *logsProcessor {
-	return &logsProcessor{base: b, stop: make(chan struct{})}
+	return &logsProcessor{base: b, budget: correlate.NewDelayBudget(b.e.cfg.InferLogLinks.MaxDelayedLogs), stop: make(chan struct{})}
 }
 
 func (p *logsProcessor) delaying() bool {
@@ -64,7 +61,7 @@ func (p *logsProcessor) linkHeld(ld plog.Logs) {
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
-		id := identityOf(rl.Resource().Attributes())
+		id := correlate.IdentityOf(correlate.PodFromAttributes(rl.Resource().Attributes()))
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			lrs := sls.At(j).LogRecords()
@@ -82,29 +79,28 @@ func (p *logsProcessor) linkHeld(ld plog.Logs) {
 }
 
 // infer links lr to the only span active in its pod at its timestamp.
-func (p *logsProcessor) infer(lr plog.LogRecord, id *podIdentity) bool {
-	if !id.known() {
+func (p *logsProcessor) infer(lr plog.LogRecord, id *correlate.PodIdentity) bool {
+	if !id.Known() {
 		return false
 	}
-	ref, ok := p.e.index.InferSpan(logTime(lr.Timestamp(), lr.ObservedTimestamp()), id.key, id.altKey)
+	ref, ok := p.e.index.InferSpan(logTime(lr.Timestamp(), lr.ObservedTimestamp()), id.Key, id.AltKey)
 	if !ok {
 		return false
 	}
 	correlate.ApplyTraceContext(lr, correlate.TraceContext{TraceID: ref.TraceID, SpanID: ref.SpanID, Source: correlate.SourceInferred})
-	p.e.index.AddLog(ref.TraceID, id.key, id.service)
+	p.e.index.AddLog(ref.TraceID, id.Key, id.Service)
 	return true
 }
 
 func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	var counts [numOutcomes]int64
-	var lc lookupCounts
+	var lc correlate.PodLookups
 	e := p.e
 	infer := e.cfg.InferLogLinks.Enabled
 	delaying := p.delaying()
 
 	var held plog.Logs
 	heldN := 0
-	limit := int64(e.cfg.InferLogLinks.MaxDelayedLogs)
 
 	idsp := traceIDBufs.Get().(*[]pcommon.TraceID)
 	defer func() { traceIDBufs.Put(idsp) }()
@@ -144,7 +140,7 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 					ids = append(ids, tc.TraceID)
 					return false
 				}
-				if !infer || !id.known() {
+				if !infer || !id.Known() {
 					counts[outcomeNone]++
 					return false
 				}
@@ -152,10 +148,7 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 					counts[outcomeInferred]++
 					return false
 				}
-				if !delaying || p.reserved.Add(1) > limit {
-					if delaying {
-						p.reserved.Add(-1)
-					}
+				if !delaying || !p.budget.Reserve() {
 					counts[outcomeNone]++
 					return false
 				}
@@ -183,7 +176,7 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 		if hasHeldRL {
 			rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool { return sl.LogRecords().Len() == 0 })
 		}
-		e.index.AddLogs(ids, id.key, id.service)
+		e.index.AddLogs(ids, id.Key, id.Service)
 		*idsp = ids[:0]
 	}
 	e.tel.recordOutcomes(ctx, &counts)
@@ -196,7 +189,7 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 		e.delayed.Add(int64(heldN))
 		p.wait(ctx)
 		p.linkHeld(held)
-		p.reserved.Add(-int64(heldN))
+		p.budget.Release(heldN)
 		e.delayed.Add(-int64(heldN))
 		ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool { return rl.ScopeLogs().Len() == 0 })
 		held.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
@@ -227,7 +220,7 @@ func firstLogPath(rl plog.ResourceLogs) string {
 // container log paths, and no pod identity of their own, into one resource
 // per path, so each can get its pod's identity.
 func splitByLogPath(ld plog.Logs, e *engine) {
-	if !e.podFromLogPath {
+	if !e.identifier.LogPath {
 		return
 	}
 	rls := ld.ResourceLogs()

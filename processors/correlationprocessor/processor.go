@@ -43,7 +43,7 @@ func (p *tracesProcessor) shutdown(ctx context.Context) error { return p.base.sh
 // process gives each resource its pod identity and feeds every span into
 // the index, one resource at a time.
 func (p *tracesProcessor) process(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
-	var lc lookupCounts
+	var lc correlate.PodLookups
 	bufp := spanBufs.Get().(*[]correlate.SpanRecord)
 	recs := (*bufp)[:0]
 	rss := td.ResourceSpans()
@@ -61,9 +61,9 @@ func (p *tracesProcessor) process(ctx context.Context, td ptrace.Traces) (ptrace
 					SpanID:       s.SpanID(),
 					ParentSpanID: s.ParentSpanID(),
 					Name:         s.Name(),
-					Service:      id.service,
-					PodKey:       id.key,
-					PodAltKey:    id.altKey,
+					Service:      id.Service,
+					PodKey:       id.Key,
+					PodAltKey:    id.AltKey,
 					Start:        s.StartTimestamp(),
 					End:          s.EndTimestamp(),
 					Error:        s.Status().Code() == ptrace.StatusCodeError,

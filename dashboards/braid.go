@@ -29,6 +29,7 @@ func Braid(cfg Config) (dashboard.Dashboard, error) {
 		WithPanel(memoryPanel(cfg)).
 		WithPanel(configPanel(cfg)).
 		WithPanel(authPanel(cfg)).
+		WithPanel(kafkaLagPanel(cfg)).
 		WithRow(dashboard.NewRowBuilder("Correlation")).
 		WithPanel(byLabelRate(cfg, "Logs by trace context", "Log records per second by where their trace context came from: present, extracted, inferred or none.", metricCorrelationLogs, labelOutcome, units.Short)).
 		WithPanel(timeseriesPanel("Trace index", "Traces held in the correlation index, and evictions per second by reason.", units.Short, thirdWidth).
@@ -121,6 +122,14 @@ func authPanel(cfg Config) *timeseries.PanelBuilder {
 		OverrideByRegexp("^refused.*", []dashboard.DynamicConfigValue{
 			{Id: "color", Value: map[string]any{"mode": "fixed", "fixedColor": "red"}},
 		})
+}
+
+// kafkaLagPanel shows, per gateway of the Kafka tier and topic, how many
+// records its consumer group is behind: a lag that grows means the gateways
+// cannot keep up (add replicas, up to the partitions) or one stopped reading.
+func kafkaLagPanel(cfg Config) *timeseries.PanelBuilder {
+	return timeseriesPanel("Kafka consumer lag", "Records the gateways of the Kafka tier have yet to read, per gateway and topic (kafka_receiver_offset_lag summed over the partitions each reads). Empty without the Kafka tier.", units.Short, halfWidth).
+		WithTarget(promQuery(cfg, "A", fmt.Sprintf(`sum by (%s, %s) (%s{%s})`, varInstance, labelTopic, metricKafkaOffsetLag, selfInstance), "{{"+varInstance+"}} {{"+labelTopic+"}}"))
 }
 
 // memoryPanel shows resident memory and Go heap against the memory

@@ -11,10 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/kafkaexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/kafkareceiver"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/otlphttpexporter"
@@ -63,6 +66,14 @@ receivers:
     protocols:
       http:
         endpoint: %[1]s
+  # The Kafka tier's gateway side: it reads back what the exporter below
+  # wrote, so its consumer lag is reported.
+  kafka:
+    brokers: [%[7]s]
+    group_id: braid-emitted
+    initial_offset: earliest
+    traces:
+      topics: [otlp_spans]
 processors:
   admission: {}
   batch: {}
@@ -80,6 +91,10 @@ connectors:
       - name: k8s.namespace.name
       - name: k8s.pod.name
 exporters:
+  kafka:
+    brokers: [%[7]s]
+    traces:
+      topic: otlp_spans
   prometheus:
     endpoint: %[2]s
     enable_open_metrics: true
@@ -113,7 +128,10 @@ service:
     traces:
       receivers: [otlp]
       processors: [admission, correlation, batch]
-      exporters: [braid_span_metrics, otlp_http/dead, otlp_http/queued]
+      exporters: [braid_span_metrics, otlp_http/dead, otlp_http/queued, kafka]
+    traces/kafka:
+      receivers: [kafka]
+      exporters: [otlp_http/queued]
     metrics:
       receivers: [otlp, braid_span_metrics]
       processors: [correlation]
@@ -148,13 +166,13 @@ func testFactories() (otelcol.Factories, error) {
 	// So do the admin endpoint's refusals (the authenticator extensions'
 	// have the same name and labels: internal/authmetrics).
 	f := otelcol.Factories{Telemetry: status.TelemetryFactory(otelconftelemetry.NewFactory(), new(authmetrics.Admin).Register)}
-	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory()); err != nil {
+	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory(), kafkareceiver.NewFactory()); err != nil {
 		return f, err
 	}
 	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](batchprocessor.NewFactory(), correlationprocessor.NewFactory(), admissionprocessor.NewFactory()); err != nil {
 		return f, err
 	}
-	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](prometheusexporter.NewFactory(), otlphttpexporter.NewFactory(), lokiexporter.NewFactory()); err != nil {
+	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](prometheusexporter.NewFactory(), otlphttpexporter.NewFactory(), lokiexporter.NewFactory(), kafkaexporter.NewFactory()); err != nil {
 		return f, err
 	}
 	if f.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](spanmetricsconnector.NewFactory()); err != nil {
@@ -178,7 +196,11 @@ func pipelineMetrics(t *testing.T) (spans, self emitted, openMetrics, text strin
 		http.Error(w, "entry too far behind", http.StatusBadRequest)
 	}))
 	t.Cleanup(loki.Close)
-	cfg := fmt.Sprintf(collectorConfig, otlpAddr, promAddr, telPort, deadAddr, loki.URL, t.TempDir())
+	// A Kafka-protocol broker in the test (franz-go's kfake).
+	kafka, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "otlp_spans"))
+	require.NoError(t, err)
+	t.Cleanup(kafka.Close)
+	cfg := fmt.Sprintf(collectorConfig, otlpAddr, promAddr, telPort, deadAddr, loki.URL, t.TempDir(), kafka.ListenAddrs()[0])
 
 	_, err = testcollector.Run(t, testcollector.Settings(testFactories, cfg))
 	require.NoError(t, err)
@@ -218,7 +240,8 @@ func pipelineMetrics(t *testing.T) (spans, self emitted, openMetrics, text strin
 			self["braid_wal_storage_disk_bytes"] != nil &&
 			self["braid_wal_storage_lost_bytes"] != nil &&
 			self["braid_config_info"] != nil &&
-			self["braid_auth_requests"] != nil
+			self["braid_auth_requests"] != nil &&
+			self["otelcol_kafka_receiver_offset_lag"] != nil
 	}, 30*time.Second, 100*time.Millisecond)
 
 	get := func(accept string) string {

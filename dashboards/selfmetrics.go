@@ -56,12 +56,16 @@ const (
 	metricConfigInfo          = "braid_config_info"                   // config_hash
 	labelConfigHash           = "config_hash"
 	metricAuthRequests        = "braid_auth_requests" // authenticator, outcome (accepted, refused)
-	labelAuthenticator        = "authenticator"
-	labelOutcome              = "outcome"
-	labelReason               = "reason"
-	labelSource               = "source"
-	labelResult               = "result"
-	labelStatus               = "status"
-	varInstance               = "instance"
-	selfInstance              = `instance=~"$instance"`
+	// The Kafka receiver's consumer lag (records behind the newest) per
+	// partition it reads: only gateways of the Kafka tier have it.
+	metricKafkaOffsetLag = "otelcol_kafka_receiver_offset_lag" // topic, partition
+	labelAuthenticator   = "authenticator"
+	labelOutcome         = "outcome"
+	labelReason          = "reason"
+	labelTopic           = "topic"
+	labelSource          = "source"
+	labelResult          = "result"
+	labelStatus          = "status"
+	varInstance          = "instance"
+	selfInstance         = `instance=~"$instance"`
 )

@@ -25,6 +25,8 @@ type Braid struct {
 	// (POST /-/reload), when set.
 	Health string
 	Admin  string
+	// Telemetry is the self-metrics endpoint's address, when set.
+	Telemetry string
 
 	cmd  *exec.Cmd
 	done chan error

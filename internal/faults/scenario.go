@@ -241,6 +241,9 @@ func (g *rig) newBraid(shipped, overlay, storage string, env []string, addrs map
 		LogPath: filepath.Join(g.dir, "braid"+g.suffix+".log"),
 		Health:  addrs["BRAID_HEALTH_ENDPOINT"],
 	}
+	if telemetryPort != "" {
+		g.braid.Telemetry = net.JoinHostPort("127.0.0.1", telemetryPort)
+	}
 	g.otlp = addrs["BRAID_OTLP_GRPC_ENDPOINT"]
 }
 
@@ -973,6 +976,16 @@ func kafkaTier(ctx context.Context, s Settings, r *Result) error {
 	if split*100 > traces {
 		fails = append(fails, fmt.Errorf("%d of %d traces came through both gateways before any kill", split, traces))
 	}
+	// Each gateway reports its consumer lag per partition it reads, which
+	// the Braid dashboard's Kafka consumer lag panel shows.
+	for i, gw := range gateways {
+		lag, partitions, err := KafkaLag(gw.Telemetry)
+		if err != nil {
+			fails = append(fails, fmt.Errorf("gateway%d: %w", i+1, err))
+			continue
+		}
+		g.note("gateway%d under load: consumer lag %.0f records over %d partitions (%s)", i+1, lag, partitions, MetricKafkaOffsetLag)
+	}
 	gateways[1].Kill()
 	g.note("gateway2 killed with SIGKILL under load; gateway1 takes its partitions")
 	time.Sleep(s.Load / 2)
@@ -984,6 +997,11 @@ func kafkaTier(ctx context.Context, s Settings, r *Result) error {
 		return err
 	}
 	g.drain(ctx, false)
+	for i, gw := range gateways {
+		if lag, partitions, err := KafkaLag(gw.Telemetry); err == nil {
+			g.note("gateway%d after the drain: consumer lag %.0f records over %d partitions", i+1, lag, partitions)
+		}
+	}
 	fails = append(fails, g.stopAll()...)
 	g.braid = nil
 	return errors.Join(append(fails, g.finish(false))...)

@@ -92,7 +92,7 @@ clean: ## remove build output and local state
 demo: build ## local stack (Prometheus, Jaeger, VictoriaLogs, Braid) and the demo workload; prints where to look
 	deploy/local/stack.sh demo
 
-e2e: build ## end-to-end tests against the real backends on loopback, then a clean stop
+e2e: build loadgen ## end-to-end tests against the real backends on loopback (the Kafka tier on braid-loadgen's broker), then a clean stop
 	deploy/local/stack.sh e2e
 
 stack-up: build ## start the local stack in the background

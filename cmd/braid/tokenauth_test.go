@@ -107,6 +107,15 @@ func overlayRuns(t *testing.T, configs int, components ...string) {
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte("resources: [../kubernetes]\n"+
 		"components: ["+strings.Join(paths, ", ")+"]\n"), 0o600))
+	renderedRuns(t, kubectl, dir, configs, "braid-gateway", "braid-agent")
+}
+
+// renderedRuns renders the kustomization in dir and checks that it holds
+// the workloads named want and no other, and that each one's Braid
+// container runs a valid configuration of `configs` files, merged as its
+// --config flags say, from the ConfigMaps it mounts.
+func renderedRuns(t *testing.T, kubectl, dir string, configs int, want ...string) {
+	t.Helper()
 	out, err := exec.Command(kubectl, "kustomize", dir).Output()
 	require.NoError(t, err)
 	// cert-manager's kinds are not in client-go's scheme: decode the rest.
@@ -131,8 +140,11 @@ func overlayRuns(t *testing.T, configs int, components ...string) {
 			pods[o.Name] = o.Spec.Template.Spec
 		}
 	}
-	require.Contains(t, pods, "braid-gateway")
-	require.Contains(t, pods, "braid-agent")
+	var names []string
+	for name := range pods {
+		names = append(names, name)
+	}
+	require.ElementsMatch(t, want, names, "the workloads rendered")
 	for name, spec := range pods {
 		t.Run(name, func(t *testing.T) {
 			c, _ := braidContainer(t, spec)

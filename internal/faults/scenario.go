@@ -943,7 +943,8 @@ func kafkaTier(ctx context.Context, s Settings, r *Result) error {
 			return err
 		}
 		g.braid.Configs = append(g.braid.Configs, s.KafkaGatewayConfig)
-		g.braid.Env = append(g.braid.Env, brokers, fmt.Sprintf("BRAID_CLUSTER_NAME=gateway%d", i+1))
+		g.braid.Env = append(g.braid.Env, brokers, fmt.Sprintf("BRAID_CLUSTER_NAME=gateway%d", i+1),
+			fmt.Sprintf("BRAID_KAFKA_INSTANCE_ID=gateway%d", i+1))
 		if err := g.braid.Start(ctx); err != nil {
 			return err
 		}
@@ -954,7 +955,18 @@ func kafkaTier(ctx context.Context, s Settings, r *Result) error {
 	if _, err := g.agent(filepath.Join(g.dir, "storage"+g.suffix), nil); err != nil {
 		return err
 	}
-	g.braid.Configs = append(g.braid.Configs, s.KafkaAgentConfig)
+	// The harness tells gateways apart by the k8s.cluster.name each sets
+	// (Affinity); the shipped Kafka agent sets its own cluster's, which a
+	// gateway keeps. Here the agent leaves it to the gateways.
+	noCluster := filepath.Join(g.dir, "kafka-agent-no-cluster.yaml")
+	var lists []string
+	for _, p := range []string{"traces", "metrics", "logs"} {
+		lists = append(lists, "    "+p+":\n      processors: [admission, memory_limiter, correlation, resource/node]\n")
+	}
+	if err := os.WriteFile(noCluster, []byte("service:\n  pipelines:\n"+strings.Join(lists, "")), 0o644); err != nil {
+		return err
+	}
+	g.braid.Configs = append(g.braid.Configs, s.KafkaAgentConfig, noCluster)
 	g.braid.Env = append(g.braid.Env, brokers)
 	if err := g.braid.Start(ctx); err != nil {
 		return err

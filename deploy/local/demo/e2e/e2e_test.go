@@ -22,6 +22,7 @@ func TestStack(t *testing.T) {
 		prometheusOutageAcrossBraidRestart(t, outageSecond+outageAfter)
 	})
 	t.Run("two agents and three gateways answer like one", fleetAcrossGateways)
+	t.Run("two spoke clusters through Kafka to three hub gateways", kafkaHubAcrossSpokes)
 	t.Run("every PromQL query of the dashboards and rules returns data", everyPromQLQueryReturnsData)
 	t.Run("every LogQL stream selector of the dashboards selects logs", everyLogQLStreamSelectorSelectsLogs)
 }

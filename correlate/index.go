@@ -318,7 +318,7 @@ type traceEntry struct {
 	rootName, rootService string
 	lastSeen              int64 // unix nanoseconds, index clock
 	spans, logs           uint32
-	logsBy                [SourceInferred + 1]uint32 // logs by Source
+	logsBy                logCounts
 	exemplars             uint32
 	prev, next            int32
 	list                  traceList
@@ -614,22 +614,25 @@ func (t *TraceIndex) AddLogFrom(src Source, traceID pcommon.TraceID, podKey, ser
 		return
 	}
 	now := t.now().UnixNano()
-	backed := t.addLogEntry(traceID, t.names.intern(podKey), t.names.intern(service), now, 1, src)
+	var n logCounts
+	n.add(src, 1)
+	backed := t.addLogEntry(traceID, t.names.intern(podKey), t.names.intern(service), now, &n)
 	if podKey != "" && backed {
 		t.pods.addTrace(podKey, traceID, now)
 	}
 }
 
 // AddLogs counts log records of the given traces, all from one pod and
-// service, as AddLog does for each: as AddLogsFrom with [SourceNone].
+// service, as AddLog does for each: as AddLinkedLogs without how.
 func (t *TraceIndex) AddLogs(traceIDs []pcommon.TraceID, podKey, service string) {
-	t.AddLogsFrom(SourceNone, traceIDs, podKey, service)
+	t.AddLinkedLogs(traceIDs, nil, podKey, service)
 }
 
-// AddLogsFrom counts log records of the given traces, all linked as src
-// says and from one pod and service, as AddLogFrom does for each; it reads
-// the clock and updates the pod's history once.
-func (t *TraceIndex) AddLogsFrom(src Source, traceIDs []pcommon.TraceID, podKey, service string) {
+// AddLinkedLogs counts log records of the given traces, all from one pod
+// and service, as AddLogFrom does for each: how[i] says how the record of
+// traceIDs[i] was linked ([SourceNone] past the end of how). It reads the
+// clock and updates the pod's history once.
+func (t *TraceIndex) AddLinkedLogs(traceIDs []pcommon.TraceID, how []Source, podKey, service string) {
 	if len(traceIDs) == 0 {
 		return
 	}
@@ -646,8 +649,18 @@ func (t *TraceIndex) AddLogsFrom(src Source, traceIDs []pcommon.TraceID, podKey,
 			for j < len(ids) && ids[j] == ids[i] {
 				j++
 			}
-			if !ids[i].IsEmpty() && t.addLogEntry(ids[i], pod, svc, now, uint32(j-i), src) {
-				backed |= 1 << i
+			if !ids[i].IsEmpty() {
+				var n logCounts
+				for k := start + i; k < start+j; k++ {
+					src := SourceNone
+					if k < len(how) {
+						src = how[k]
+					}
+					n.add(src, 1)
+				}
+				if t.addLogEntry(ids[i], pod, svc, now, &n) {
+					backed |= 1 << i
+				}
 			}
 			i = j
 		}
@@ -657,17 +670,26 @@ func (t *TraceIndex) AddLogsFrom(src Source, traceIDs []pcommon.TraceID, podKey,
 	}
 }
 
-// addLogEntry counts n lines of a trace from a pod and service, both
-// interned already, and reports whether the trace has spans.
-func (t *TraceIndex) addLogEntry(traceID pcommon.TraceID, pod, service string, now int64, n uint32, src Source) bool {
-	s := t.shard(traceID)
-	s.mu.Lock()
-	e := t.entry(s, traceID, logOnly, now)
-	e.logs += n
+// logCounts counts lines by how they were linked (by Source).
+type logCounts [SourceInferred + 1]uint32
+
+func (c *logCounts) add(src Source, n uint32) {
 	if src > SourceInferred {
 		src = SourceNone
 	}
-	e.logsBy[src] += n
+	c[src] += n
+}
+
+// addLogEntry counts lines of a trace from a pod and service, both
+// interned already, and reports whether the trace has spans.
+func (t *TraceIndex) addLogEntry(traceID pcommon.TraceID, pod, service string, now int64, n *logCounts) bool {
+	s := t.shard(traceID)
+	s.mu.Lock()
+	e := t.entry(s, traceID, logOnly, now)
+	for src, c := range n {
+		e.logs += c
+		e.logsBy[src] += c
+	}
 	e.services = t.addValue(e.services, service, nil)
 	e.pods = t.addValue(e.pods, pod, nil)
 	backed := e.list == spanBacked

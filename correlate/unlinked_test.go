@@ -64,19 +64,19 @@ func TestUnlinkedReasonStrings(t *testing.T) {
 	assert.Equal(t, "unknown", correlate.UnlinkedReason(200).String())
 }
 
-func TestAddLogsFromCountsByHow(t *testing.T) {
+func TestAddLinkedLogsCountsByHow(t *testing.T) {
 	idx, _ := newIndex(t, nil)
 	idx.AddSpan(&correlate.SpanRecord{TraceID: traceID(1), SpanID: spanID(1), PodKey: "uid-a", Start: ts(0), End: ts(time.Second)})
-	idx.AddLogsFrom(correlate.SourcePresent, []pcommon.TraceID{traceID(1), traceID(1)}, "uid-a", "svc")
-	idx.AddLogsFrom(correlate.SourceBody, []pcommon.TraceID{traceID(1), traceID(2)}, "uid-a", "svc")
+	idx.AddLinkedLogs([]pcommon.TraceID{traceID(1), traceID(1), traceID(1), traceID(2), traceID(1)},
+		[]correlate.Source{correlate.SourcePresent, correlate.SourcePresent, correlate.SourceBody, correlate.SourceBody}, "uid-a", "svc")
 	idx.AddLogFrom(correlate.SourceAttribute, traceID(1), "uid-a", "svc")
 	idx.AddLogFrom(correlate.SourceInferred, traceID(1), "uid-a", "svc")
 	idx.AddLog(traceID(1), "uid-a", "svc")
 	idx.AddLogFrom(correlate.Source(99), traceID(1), "uid-a", "svc")
 	sum, ok := idx.Get(traceID(1))
 	require.True(t, ok)
-	assert.Equal(t, 7, sum.LogCount)
-	assert.Equal(t, correlate.LogLinks{Present: 2, Attribute: 1, Body: 1, Inferred: 1, Unknown: 2}, sum.LogLinks)
+	assert.Equal(t, 8, sum.LogCount)
+	assert.Equal(t, correlate.LogLinks{Present: 2, Attribute: 1, Body: 1, Inferred: 1, Unknown: 3}, sum.LogLinks, "the line past the end of how is unknown")
 	other, ok := idx.Get(traceID(2))
 	require.True(t, ok)
 	assert.Equal(t, correlate.LogLinks{Body: 1}, other.LogLinks)

@@ -59,6 +59,8 @@ func indexConfig(cfg *Config) correlate.IndexConfig {
 		Shards:           cfg.Shards,
 		MaxKeys:          cfg.MaxKeys,
 		SpansPerKey:      cfg.SpansPerKey,
+		UnlinkedPerKey:   cfg.UnlinkedLinesPerPod,
+		NoUnlinkedLines:  cfg.UnlinkedLinesPerPod == 0,
 		// Recent spans serve only inference and exemplars.
 		NoSpanHistory: !cfg.InferLogLinks.Enabled && !cfg.Exemplars.Enabled,
 	}

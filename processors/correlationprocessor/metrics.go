@@ -107,6 +107,7 @@ func (p *metricsProcessor) addExemplars(m pmetric.Metric, id *podIdentity) int64
 				continue
 			}
 			ex := newExemplar(dp.Exemplars(), ref)
+			p.e.index.AddExemplar(ref.TraceID)
 			if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
 				ex.SetIntValue(1)
 			} else {
@@ -184,6 +185,7 @@ func (p *metricsProcessor) bucketExemplars(exs pmetric.ExemplarSlice, ts pcommon
 			continue
 		}
 		ex := newExemplar(exs, ref)
+		p.e.index.AddExemplar(ref.TraceID)
 		ex.SetDoubleValue(float64(ref.Duration()) / unit)
 		added++
 	}

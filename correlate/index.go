@@ -530,13 +530,13 @@ func (t *TraceIndex) AddSpan(r *SpanRecord) {
 	t.addEntries([]SpanRecord{*r}, &si, now)
 	ref := spanRef{trace: r.TraceID, span: r.SpanID, start: r.Start, end: r.End, err: r.Error}
 	if r.PodKey != "" {
-		t.pods.add(r.PodKey, &ref, now)
+		t.pods.add(r.PodKey, r.PodAltKey, &ref, now)
 	}
 	if r.PodAltKey != "" {
-		t.pods.add(r.PodAltKey, &ref, now)
+		t.pods.add(r.PodAltKey, "", &ref, now)
 	}
 	if r.Service != "" {
-		t.svcs.add(r.Service, &ref, now)
+		t.svcs.add(r.Service, "", &ref, now)
 	}
 }
 
@@ -558,9 +558,9 @@ func (t *TraceIndex) AddSpans(recs []SpanRecord) {
 		}
 		i = j
 	}
-	t.pods.addRuns(recs, func(r *SpanRecord) string { return r.PodKey }, now)
-	t.pods.addRuns(recs, func(r *SpanRecord) string { return r.PodAltKey }, now)
-	t.svcs.addRuns(recs, func(r *SpanRecord) string { return r.Service }, now)
+	t.pods.addRuns(recs, func(r *SpanRecord) string { return r.PodKey }, func(r *SpanRecord) string { return r.PodAltKey }, now)
+	t.pods.addRuns(recs, func(r *SpanRecord) string { return r.PodAltKey }, nil, now)
+	t.svcs.addRuns(recs, func(r *SpanRecord) string { return r.Service }, nil, now)
 }
 
 // addEntries records spans of one trace in its entry.

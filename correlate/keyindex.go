@@ -40,7 +40,10 @@ type spanRef struct {
 }
 
 type keyRecord struct {
-	key      string
+	key string
+	// alias is the pod's other key (namespace/name when key is its UID),
+	// as its latest span said.
+	alias    string
 	traces   []pcommon.TraceID // ring
 	tnext    int
 	spans    []spanRef // ring
@@ -153,11 +156,19 @@ func (r *keyRecord) addTrace(id pcommon.TraceID, max int) {
 	}
 }
 
-func (k *keyIndex) add(key string, ref *spanRef, now int64) {
+func (k *keyIndex) add(key, alias string, ref *spanRef, now int64) {
 	s := k.shard(key)
 	s.mu.Lock()
-	k.record(s, key, now).addSpan(ref, k.tracesPerKey, k.spansPerKey)
+	r := k.record(s, key, now)
+	r.setAlias(alias)
+	r.addSpan(ref, k.tracesPerKey, k.spansPerKey)
 	s.mu.Unlock()
+}
+
+func (r *keyRecord) setAlias(alias string) {
+	if alias != "" && alias != r.alias {
+		r.alias = strings.Clone(alias)
+	}
 }
 
 func (r *keyRecord) addSpan(ref *spanRef, tracesPerKey, spansPerKey int) {
@@ -178,8 +189,9 @@ func (r *keyRecord) addSpan(ref *spanRef, tracesPerKey, spansPerKey int) {
 }
 
 // addRuns adds recs to the histories named by key, locking each history
-// once per run of consecutive records with the same key.
-func (k *keyIndex) addRuns(recs []SpanRecord, key func(*SpanRecord) string, now int64) {
+// once per run of consecutive records with the same key; alias, when not
+// nil, gives each history its other key.
+func (k *keyIndex) addRuns(recs []SpanRecord, key, alias func(*SpanRecord) string, now int64) {
 	for i := 0; i < len(recs); {
 		kv := key(&recs[i])
 		j := i + 1
@@ -190,6 +202,9 @@ func (k *keyIndex) addRuns(recs []SpanRecord, key func(*SpanRecord) string, now 
 			s := k.shard(kv)
 			s.mu.Lock()
 			r := k.record(s, kv, now)
+			if alias != nil {
+				r.setAlias(alias(&recs[j-1]))
+			}
 			for n := i; n < j; n++ {
 				rec := &recs[n]
 				if rec.TraceID.IsEmpty() {
@@ -350,22 +365,24 @@ func (k *keyIndex) unlinkedIn(key string, from, to pcommon.Timestamp) (out []Unl
 	return out, !r.dropped || r.droppedMaxTime < from, true
 }
 
-// spansOf returns the spans of trace id in key's history, by start.
-func (k *keyIndex) spansOf(key string, id pcommon.TraceID) (out []SpanRef, found bool) {
+// spansOf returns the spans of trace id in key's history, by start, and
+// the key's alias.
+func (k *keyIndex) spansOf(key string, id pcommon.TraceID) (out []SpanRef, alias string, found bool) {
 	s := k.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, found := s.m[key]
 	if !found {
-		return nil, false
+		return nil, "", false
 	}
+	alias = r.alias
 	for i := range r.spans {
 		if r.spans[i].trace == id {
 			out = append(out, r.spans[i].export())
 		}
 	}
 	slices.SortStableFunc(out, func(a, b SpanRef) int { return cmp.Compare(a.Start, b.Start) })
-	return out, true
+	return out, alias, true
 }
 
 func (c *spanRef) export() SpanRef {

@@ -132,8 +132,9 @@ type TraceExplanation struct {
 
 // PodExplanation is one pod's part of a [TraceExplanation].
 type PodExplanation struct {
-	// Pod is the pod's key, as in [TraceSummary.Pods].
-	Pod string
+	// Pod is the pod's key, as in [TraceSummary.Pods]; Name is its
+	// namespace/name when Pod is its UID and its spans said so.
+	Pod, Name string
 	// Spans are the pod's spans of the trace still in its history of
 	// recent spans, by start; nil when spans are not kept per pod.
 	Spans []SpanRef
@@ -159,7 +160,7 @@ func (t *TraceIndex) Explain(traceID pcommon.TraceID) (TraceExplanation, bool) {
 	from, to := pcommon.NewTimestampFromTime(sum.Start), pcommon.NewTimestampFromTime(sum.End)
 	for _, pod := range sum.Pods {
 		p := PodExplanation{Pod: pod}
-		p.Spans, p.History = t.pods.spansOf(pod, traceID)
+		p.Spans, p.Name, p.History = t.pods.spansOf(pod, traceID)
 		if sum.SpanCount > 0 {
 			p.Unlinked, p.UnlinkedComplete, _ = t.pods.unlinkedIn(pod, from, to)
 		}

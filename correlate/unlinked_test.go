@@ -183,7 +183,7 @@ func TestUnlinkedLinesOff(t *testing.T) {
 func TestExplain(t *testing.T) {
 	idx, _ := newIndex(t, nil)
 	// Trace 1: a server span on pod a (0-100ms) calling pod b (20-60ms).
-	idx.AddSpan(&correlate.SpanRecord{TraceID: traceID(1), SpanID: spanID(1), PodKey: "uid-a", Service: "front", Name: "GET /", Start: ts(0), End: ts(100 * time.Millisecond)})
+	idx.AddSpan(&correlate.SpanRecord{TraceID: traceID(1), SpanID: spanID(1), PodKey: "uid-a", PodAltKey: "shop/front-0", Service: "front", Name: "GET /", Start: ts(0), End: ts(100 * time.Millisecond)})
 	idx.AddSpan(&correlate.SpanRecord{TraceID: traceID(1), SpanID: spanID(2), ParentSpanID: spanID(1), PodKey: "uid-b", Service: "cart", Start: ts(20 * time.Millisecond), End: ts(60 * time.Millisecond)})
 	idx.AddLogFrom(correlate.SourcePresent, traceID(1), "uid-a", "front")
 	idx.AddLogFrom(correlate.SourceInferred, traceID(1), "uid-b", "cart")
@@ -198,11 +198,13 @@ func TestExplain(t *testing.T) {
 	require.Len(t, x.Pods, 2)
 	a, b := x.Pods[0], x.Pods[1]
 	assert.Equal(t, "uid-a", a.Pod)
+	assert.Equal(t, "shop/front-0", a.Name)
 	assert.True(t, a.History)
 	require.Len(t, a.Spans, 1)
 	assert.Equal(t, spanID(1), a.Spans[0].SpanID)
 	assert.Empty(t, a.Unlinked)
 	assert.Equal(t, "uid-b", b.Pod)
+	assert.Empty(t, b.Name, "its span named it by one key only")
 	require.Len(t, b.Unlinked, 1, "only the line in the trace's window")
 	assert.Equal(t, "after b's span", b.Unlinked[0].Body)
 	assert.True(t, b.UnlinkedComplete)

@@ -41,7 +41,8 @@ type Explanation struct {
 
 // PodExplanation is one pod's part of an Explanation.
 type PodExplanation struct {
-	// Pod is namespace/name when known, else the pod's UID.
+	// Pod is namespace/name when known (from the pod resolver, or the
+	// pod's spans), else the pod's UID.
 	Pod string `json:"pod"`
 	// Spans are the pod's spans of the trace still in its history of
 	// recent spans (kept when inferred links or exemplars are on), by
@@ -136,7 +137,11 @@ func (s *Server) explanation(x correlate.TraceExplanation) Explanation {
 		out.Start, out.End = x.Start.UTC(), x.End.UTC()
 	}
 	for _, p := range x.Pods {
-		pe := PodExplanation{Pod: s.podName(p.Pod), History: p.History, UnlinkedComplete: p.UnlinkedComplete,
+		name := s.podName(p.Pod)
+		if name == p.Pod && p.Name != "" {
+			name = p.Name
+		}
+		pe := PodExplanation{Pod: name, History: p.History, UnlinkedComplete: p.UnlinkedComplete,
 			Spans: make([]ExplainedSpan, 0, len(p.Spans)), Unlinked: make([]UnlinkedLine, 0, len(p.Unlinked))}
 		for _, sp := range p.Spans {
 			pe.Spans = append(pe.Spans, ExplainedSpan{SpanID: sp.SpanID.String(), Start: sp.Start.AsTime().UTC(), End: sp.End.AsTime().UTC(), Error: sp.Error})

@@ -44,7 +44,7 @@ func TestExplainTrace(t *testing.T) {
 	assert.Contains(t, x.Links.Trace, errTrace.String())
 	require.Len(t, x.Pods, 1)
 	p := x.Pods[0]
-	assert.Equal(t, checkoutPodUID, p.Pod)
+	assert.Equal(t, "shop/checkout-7d9f8b6c5-abcde", p.Pod, "named as its spans named it")
 	assert.True(t, p.History)
 	require.Len(t, p.Spans, 1)
 	assert.Equal(t, pcommon.SpanID{errTrace[0], 1}.String(), p.Spans[0].SpanID)

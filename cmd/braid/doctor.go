@@ -43,20 +43,13 @@ func newDoctorCommand() *cobra.Command {
 			"  braid doctor --trace 4bf92f3577b34da6a3ce929d0e0e4736 --endpoint braid-gateway:8890",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			var rep interface{ print(io.Writer) }
+			var err error
 			if o.trace != "" {
-				rep, err := explainTrace(c.Context(), o)
-				if err != nil {
-					return err
-				}
-				if o.asJSON {
-					enc := json.NewEncoder(c.OutOrStdout())
-					enc.SetIndent("", "  ")
-					return enc.Encode(rep)
-				}
-				rep.print(c.OutOrStdout())
-				return nil
+				rep, err = explainTrace(c.Context(), o)
+			} else {
+				rep, err = diagnose(c.Context(), o)
 			}
-			rep, err := diagnose(c.Context(), o)
 			if err != nil {
 				return err
 			}

@@ -75,7 +75,7 @@ connectors:
 	assert.Contains(t, text, "1 carried the trace ID in the record's own field")
 	assert.Contains(t, text, "1 had it in the body")
 	assert.Contains(t, text, "1 had none: inferred from the only span active in their pod")
-	assert.Contains(t, text, "\n  0e5c2a8e-3d1b-4f7a-9c6d-2b8e4f1a7c3d\n", "the pod, by its UID (no pod resolver here)")
+	assert.Contains(t, text, "\n  shop/checkout-7d9f8b6c5-abcde\n", "the pod, by the name its spans gave")
 	assert.Contains(t, text, "span a1a1a1a1a1a1a1a1")
 	assert.Contains(t, text, `unlinked `+t0.Add(70*time.Millisecond).UTC().Format("15:04:05.000")+`  ambiguous  "bank answered slowly"`)
 	assert.Contains(t, text, "ambiguous: spans of more than one trace were active in this pod")

@@ -364,6 +364,28 @@ func TestInferredLinksOnlyWhenUnambiguous(t *testing.T) {
 	assert.Empty(t, otherLines)
 }
 
+// A line held for its spans that still finds none is kept with the reason
+// of its last try.
+func TestHeldLineLeftUnlinkedIsKept(t *testing.T) {
+	r := newRig(t, func(c *Config) {
+		c.InferLogLinks.Enabled = true
+		c.InferLogLinks.Delay = 20 * time.Millisecond
+	})
+	ctx := context.Background()
+	require.NoError(t, r.traces.ConsumeTraces(ctx, traces(ordersPod, span(tid1, sid1, "GET /a", 0, 100*time.Millisecond, false))))
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	_ = rl.Resource().Attributes().FromRaw(ordersPod)
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetTimestamp(at(500 * time.Millisecond))
+	lr.Body().SetStr("after the request")
+	require.NoError(t, r.logs.ConsumeLogs(ctx, ld))
+	lines, _ := r.engine().index.UnlinkedLines(podUID, 0, at(time.Hour))
+	require.Len(t, lines, 1)
+	assert.Equal(t, correlate.UnlinkedNoSpanActive, lines[0].Reason)
+	assert.Equal(t, "after the request", lines[0].Body)
+}
+
 func TestUnlinkedLinesWithInferenceOff(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

@@ -254,6 +254,7 @@ func (r doctorReport) findings() []finding {
 			if r.Logs["inferred"] > 0 {
 				fix = "Inference is on: the rest have no single span active in their pod at their time; make the apps log their trace context."
 			}
+			fix += " For one trace, `braid doctor --trace ID` shows which lines of its pods were left unlinked and why."
 			out = append(out, finding{fmt.Sprintf("%.0f%% of log records carry no trace context (%d of %d).", 100*none, r.Logs["none"], logs), fix})
 		}
 	}

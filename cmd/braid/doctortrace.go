@@ -127,6 +127,9 @@ func (r traceReport) print(w io.Writer) {
 
 	l := x.LogLinks
 	fmt.Fprintf(w, "\nLog records linked: %d\n", x.LogCount)
+	if x.LogCount == 0 {
+		fmt.Fprintln(w, "  none carried its trace ID, and none was inferred to it (see the unlinked lines of its pods below)")
+	}
 	for _, c := range []struct {
 		n    int
 		what string

@@ -236,3 +236,48 @@ func BenchmarkTraceIndexLogOnlyFlood(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/line")
 	b.ReportMetric(float64(st0.Traces), "span-backed-kept")
 }
+
+// unlinkedSink keeps benchmark results alive.
+var unlinkedSink []correlate.UnlinkedLine
+
+// BenchmarkTraceIndexAddUnlinked keeps batches of 100 unlinked lines (a
+// resource's lines without trace context, inference off) of one pod whose
+// ring is full: the steady state, where each batch overwrites the ring.
+func BenchmarkTraceIndexAddUnlinked(b *testing.B) {
+	const batch = 100
+	idx, _ := newIndex(b, nil)
+	pod := "3f1c9a52-7d7e-4c0e-9a51-2b1f7a6c1d42"
+	idx.AddSpan(&correlate.SpanRecord{TraceID: traceID(1), SpanID: spanID(1), PodKey: pod, Start: ts(0), End: ts(time.Millisecond)})
+	lines := make([]correlate.UnlinkedLine, batch)
+	for i := range lines {
+		lines[i] = correlate.UnlinkedLine{Time: ts(time.Duration(i) * time.Millisecond), Reason: correlate.UnlinkedInferenceOff,
+			Body: `level=info msg="cache refreshed" entries=1024 took=3.2ms component=pricing-cache region=eu-west-1`}
+	}
+	idx.AddUnlinked(lines, pod)
+	b.ReportAllocs()
+	for b.Loop() {
+		idx.AddUnlinked(lines, pod)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/line")
+	unlinkedSink, _ = idx.UnlinkedLines(pod, 0, ts(time.Hour))
+}
+
+// BenchmarkTraceIndexInferLink asks for the span active in a pod whose
+// history of 128 spans is full, at an instant where none is (the answer
+// that leaves a line unlinked, and scans the whole history).
+func BenchmarkTraceIndexInferLink(b *testing.B) {
+	idx, _ := newIndex(b, nil)
+	pod := "3f1c9a52-7d7e-4c0e-9a51-2b1f7a6c1d42"
+	for i := range uint64(128) {
+		at := time.Duration(i) * 10 * time.Millisecond
+		idx.AddSpan(&correlate.SpanRecord{TraceID: traceID(i), SpanID: spanID(i), PodKey: pod, Start: ts(at), End: ts(at + 5*time.Millisecond)})
+	}
+	var why correlate.UnlinkedReason
+	b.ReportAllocs()
+	for b.Loop() {
+		_, why = idx.InferLink(ts(7*time.Millisecond), pod)
+	}
+	if why != correlate.UnlinkedNoSpanActive {
+		b.Fatalf("got %s", why)
+	}
+}

@@ -26,9 +26,13 @@
 //     error flag and counts; pod and service to their recent traces and spans.
 //     Bounded by count and age, sharded, every eviction counted. It also
 //     answers the questions behind inferred log links ([TraceIndex.InferSpan],
-//     with [DelayBudget] bounding the records that wait for their spans) and
-//     inferred exemplars ([TraceIndex.AddExemplars], which matches spans to
-//     histogram buckets).
+//     with [DelayBudget] bounding the records that wait for their spans, and
+//     [TraceIndex.InferLink] with why not) and inferred exemplars
+//     ([TraceIndex.AddExemplars], which matches spans to histogram buckets);
+//     keeps, per pod, a bounded ring of recent lines left unlinked
+//     ([TraceIndex.AddUnlinked]); and explains a trace: its records by how
+//     they were linked, its pods' spans and unlinked lines in its window
+//     ([TraceIndex.Explain]).
 //
 // Links that Braid infers rather than reads are always marked: the attribute
 // [SourceAttributeKey] on a log record says where its trace context came from.

@@ -59,3 +59,34 @@ func ExampleStaticPodResolver() {
 	fmt.Println(ok, pod.Namespace+"/"+pod.Name)
 	// Output: true shop/orders-0
 }
+
+func ExampleTraceIndex_Explain() {
+	idx, err := correlate.NewTraceIndex(correlate.IndexConfig{MaxTraces: 10_000, TTL: 10 * time.Minute})
+	if err != nil {
+		panic(err)
+	}
+	start := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	at := func(ms int) pcommon.Timestamp {
+		return pcommon.NewTimestampFromTime(start.Add(time.Duration(ms) * time.Millisecond))
+	}
+	a := pcommon.TraceID{0xa}
+	b := pcommon.TraceID{0xb}
+	idx.AddSpan(&correlate.SpanRecord{TraceID: a, SpanID: pcommon.SpanID{1}, PodKey: "uid-a", PodAltKey: "shop/orders-0", Start: at(0), End: at(100)})
+	idx.AddSpan(&correlate.SpanRecord{TraceID: b, SpanID: pcommon.SpanID{2}, PodKey: "uid-a", PodAltKey: "shop/orders-0", Start: at(50), End: at(150)})
+	// A line that carried trace a's ID, and one without at 70ms, when both
+	// traces were active in the pod: no link, and the index keeps why.
+	idx.AddLogFrom(correlate.SourcePresent, a, "uid-a", "orders")
+	ref, why := idx.InferLink(at(70), "uid-a")
+	fmt.Println(ref.TraceID.IsEmpty(), why)
+	idx.AddUnlinked([]correlate.UnlinkedLine{{Time: at(70), Reason: why, Body: "reserving stock"}}, "uid-a")
+
+	x, _ := idx.Explain(a)
+	fmt.Println(x.LogLinks.Present, "present;", x.Pods[0].Name, len(x.Pods[0].Spans), "span")
+	for _, l := range x.Pods[0].Unlinked {
+		fmt.Println(l.Time.AsTime().Format("15:04:05.000"), l.Reason, l.Body)
+	}
+	// Output:
+	// true ambiguous
+	// 1 present; shop/orders-0 1 span
+	// 10:00:00.070 ambiguous reserving stock
+}

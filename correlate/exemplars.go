@@ -106,6 +106,7 @@ func (x *exemplarAdder) add(m pmetric.Metric) int64 {
 				continue
 			}
 			ex := newExemplar(dp.Exemplars(), ref)
+			x.index.AddExemplar(ref.TraceID)
 			if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
 				ex.SetIntValue(1)
 			} else {
@@ -183,6 +184,7 @@ func (x *exemplarAdder) buckets(exs pmetric.ExemplarSlice, ts pcommon.Timestamp,
 			continue
 		}
 		ex := newExemplar(exs, ref)
+		x.index.AddExemplar(ref.TraceID)
 		ex.SetDoubleValue(float64(ref.Duration()) / unit)
 		added++
 	}

@@ -48,6 +48,13 @@ type IndexConfig struct {
 	// cheaper when neither InferSpan nor RecentSpan is used (they then find
 	// nothing).
 	NoSpanHistory bool
+	// UnlinkedPerKey is how many recent log lines left without a trace
+	// are kept per pod (see [TraceIndex.AddUnlinked]), each with its time,
+	// why, and the first [UnlinkedBodyBytes] bytes of its body. Zero means
+	// 16.
+	UnlinkedPerKey int
+	// NoUnlinkedLines keeps no unlinked lines at all.
+	NoUnlinkedLines bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -73,7 +80,45 @@ type TraceSummary struct {
 	// Error is true when any span has status Error.
 	Error     bool
 	SpanCount int
-	LogCount  int
+	// LogCount is the number of log records linked to the trace, and
+	// LogLinks says how they were.
+	LogCount int
+	LogLinks LogLinks
+	// Exemplars is the number of exemplars Braid added to metric points
+	// pointing at the trace ([TraceIndex.AddExemplar]); exemplars that came
+	// with the points (span metrics) are not counted here.
+	Exemplars int
+}
+
+// LogLinks counts a trace's log records by how they were linked.
+type LogLinks struct {
+	// Present carried the trace ID in the record's own field.
+	Present int `json:"present"`
+	// Attribute and Body had it in an attribute or in the body, where Braid
+	// read it.
+	Attribute int `json:"attribute"`
+	Body      int `json:"body"`
+	// Inferred had none: Braid linked them to the only span active in their
+	// pod at their time.
+	Inferred int `json:"inferred"`
+	// Unknown were counted by a caller that did not say how
+	// ([TraceIndex.AddLog], [TraceIndex.AddLogs]).
+	Unknown int `json:"unknown,omitempty"`
+}
+
+func (l *LogLinks) add(src Source, n int) {
+	switch src {
+	case SourcePresent:
+		l.Present += n
+	case SourceAttribute:
+		l.Attribute += n
+	case SourceBody:
+		l.Body += n
+	case SourceInferred:
+		l.Inferred += n
+	default:
+		l.Unknown += n
+	}
 }
 
 // Duration is End minus Start.
@@ -217,6 +262,12 @@ func NewTraceIndex(cfg IndexConfig) (*TraceIndex, error) {
 	if cfg.Shards < 0 || cfg.MaxKeys < 0 || cfg.TracesPerKey < 0 || cfg.SpansPerKey < 0 {
 		return nil, fmt.Errorf("shards, max_keys, traces_per_key and spans_per_key must not be negative")
 	}
+	if cfg.UnlinkedPerKey < 0 {
+		return nil, fmt.Errorf("unlinked_lines_per_pod must not be negative, got %d", cfg.UnlinkedPerKey)
+	}
+	if cfg.UnlinkedPerKey == 0 {
+		cfg.UnlinkedPerKey = 16
+	}
 	if cfg.Shards == 0 {
 		cfg.Shards = 16
 	}
@@ -251,8 +302,12 @@ func NewTraceIndex(cfg IndexConfig) (*TraceIndex, error) {
 			head: [2]int32{-1, -1}, tail: [2]int32{-1, -1}, free: -1,
 		}
 	}
-	t.pods = newKeyIndex(cfg)
-	t.svcs = newKeyIndex(cfg)
+	lines := cfg.UnlinkedPerKey
+	if cfg.NoUnlinkedLines {
+		lines = 0
+	}
+	t.pods = newKeyIndex(cfg, lines)
+	t.svcs = newKeyIndex(cfg, 0)
 	return t, nil
 }
 
@@ -263,6 +318,8 @@ type traceEntry struct {
 	rootName, rootService string
 	lastSeen              int64 // unix nanoseconds, index clock
 	spans, logs           uint32
+	logsBy                logCounts
+	exemplars             uint32
 	prev, next            int32
 	list                  traceList
 	err                   bool
@@ -473,13 +530,13 @@ func (t *TraceIndex) AddSpan(r *SpanRecord) {
 	t.addEntries([]SpanRecord{*r}, &si, now)
 	ref := spanRef{trace: r.TraceID, span: r.SpanID, start: r.Start, end: r.End, err: r.Error}
 	if r.PodKey != "" {
-		t.pods.add(r.PodKey, &ref, now)
+		t.pods.add(r.PodKey, r.PodAltKey, &ref, now)
 	}
 	if r.PodAltKey != "" {
-		t.pods.add(r.PodAltKey, &ref, now)
+		t.pods.add(r.PodAltKey, "", &ref, now)
 	}
 	if r.Service != "" {
-		t.svcs.add(r.Service, &ref, now)
+		t.svcs.add(r.Service, "", &ref, now)
 	}
 }
 
@@ -501,9 +558,9 @@ func (t *TraceIndex) AddSpans(recs []SpanRecord) {
 		}
 		i = j
 	}
-	t.pods.addRuns(recs, func(r *SpanRecord) string { return r.PodKey }, now)
-	t.pods.addRuns(recs, func(r *SpanRecord) string { return r.PodAltKey }, now)
-	t.svcs.addRuns(recs, func(r *SpanRecord) string { return r.Service }, now)
+	t.pods.addRuns(recs, func(r *SpanRecord) string { return r.PodKey }, func(r *SpanRecord) string { return r.PodAltKey }, now)
+	t.pods.addRuns(recs, func(r *SpanRecord) string { return r.PodAltKey }, nil, now)
+	t.svcs.addRuns(recs, func(r *SpanRecord) string { return r.Service }, nil, now)
 }
 
 // addEntries records spans of one trace in its entry.
@@ -541,25 +598,41 @@ func (t *TraceIndex) addEntries(recs []SpanRecord, si *spanInterner, now int64) 
 }
 
 // AddLog counts a log record of a trace, from the given pod and service
-// keys (either may be empty). A trace seen only through logs gets an entry
-// too, so logs that arrive before their spans are counted, but under its
-// own bound ([IndexConfig.MaxLogOnlyTraces]); and it enters the pod's
-// history of recent traces only once it has spans.
+// keys (either may be empty), without saying how it was linked: as
+// AddLogFrom with [SourceNone], counted in [LogLinks.Unknown].
 func (t *TraceIndex) AddLog(traceID pcommon.TraceID, podKey, service string) {
+	t.AddLogFrom(SourceNone, traceID, podKey, service)
+}
+
+// AddLogFrom counts a log record of a trace, linked as src says, from the
+// given pod and service keys (either may be empty). A trace seen only
+// through logs gets an entry too, so logs that arrive before their spans
+// are counted, but under its own bound ([IndexConfig.MaxLogOnlyTraces]);
+// and it enters the pod's history of recent traces only once it has spans.
+func (t *TraceIndex) AddLogFrom(src Source, traceID pcommon.TraceID, podKey, service string) {
 	if traceID.IsEmpty() {
 		return
 	}
 	now := t.now().UnixNano()
-	backed := t.addLogEntry(traceID, t.names.intern(podKey), t.names.intern(service), now, 1)
+	var n logCounts
+	n.add(src, 1)
+	backed := t.addLogEntry(traceID, t.names.intern(podKey), t.names.intern(service), now, &n)
 	if podKey != "" && backed {
 		t.pods.addTrace(podKey, traceID, now)
 	}
 }
 
 // AddLogs counts log records of the given traces, all from one pod and
-// service, as AddLog does for each; it reads the clock and updates the
-// pod's history once.
+// service, as AddLog does for each: as AddLinkedLogs without how.
 func (t *TraceIndex) AddLogs(traceIDs []pcommon.TraceID, podKey, service string) {
+	t.AddLinkedLogs(traceIDs, nil, podKey, service)
+}
+
+// AddLinkedLogs counts log records of the given traces, all from one pod
+// and service, as AddLogFrom does for each: how[i] says how the record of
+// traceIDs[i] was linked ([SourceNone] past the end of how). It reads the
+// clock and updates the pod's history once.
+func (t *TraceIndex) AddLinkedLogs(traceIDs []pcommon.TraceID, how []Source, podKey, service string) {
 	if len(traceIDs) == 0 {
 		return
 	}
@@ -576,8 +649,18 @@ func (t *TraceIndex) AddLogs(traceIDs []pcommon.TraceID, podKey, service string)
 			for j < len(ids) && ids[j] == ids[i] {
 				j++
 			}
-			if !ids[i].IsEmpty() && t.addLogEntry(ids[i], pod, svc, now, uint32(j-i)) {
-				backed |= 1 << i
+			if !ids[i].IsEmpty() {
+				var n logCounts
+				for k := start + i; k < start+j; k++ {
+					src := SourceNone
+					if k < len(how) {
+						src = how[k]
+					}
+					n.add(src, 1)
+				}
+				if t.addLogEntry(ids[i], pod, svc, now, &n) {
+					backed |= 1 << i
+				}
 			}
 			i = j
 		}
@@ -587,13 +670,26 @@ func (t *TraceIndex) AddLogs(traceIDs []pcommon.TraceID, podKey, service string)
 	}
 }
 
-// addLogEntry counts n lines of a trace from a pod and service, both
+// logCounts counts lines by how they were linked (by Source).
+type logCounts [SourceInferred + 1]uint32
+
+func (c *logCounts) add(src Source, n uint32) {
+	if src > SourceInferred {
+		src = SourceNone
+	}
+	c[src] += n
+}
+
+// addLogEntry counts lines of a trace from a pod and service, both
 // interned already, and reports whether the trace has spans.
-func (t *TraceIndex) addLogEntry(traceID pcommon.TraceID, pod, service string, now int64, n uint32) bool {
+func (t *TraceIndex) addLogEntry(traceID pcommon.TraceID, pod, service string, now int64, n *logCounts) bool {
 	s := t.shard(traceID)
 	s.mu.Lock()
 	e := t.entry(s, traceID, logOnly, now)
-	e.logs += n
+	for src, c := range n {
+		e.logs += c
+		e.logsBy[src] += c
+	}
 	e.services = t.addValue(e.services, service, nil)
 	e.pods = t.addValue(e.pods, pod, nil)
 	backed := e.list == spanBacked
@@ -612,6 +708,10 @@ func (t *TraceIndex) Get(traceID pcommon.TraceID) (TraceSummary, bool) {
 		return TraceSummary{}, false
 	}
 	e := &s.entries[i]
+	var ll LogLinks
+	for src, n := range e.logsBy {
+		ll.add(Source(src), int(n))
+	}
 	return TraceSummary{
 		TraceID:     e.id,
 		Services:    slices.Clone(e.services),
@@ -623,7 +723,22 @@ func (t *TraceIndex) Get(traceID pcommon.TraceID) (TraceSummary, bool) {
 		Error:       e.err,
 		SpanCount:   int(e.spans),
 		LogCount:    int(e.logs),
+		LogLinks:    ll,
+		Exemplars:   int(e.exemplars),
 	}, true
+}
+
+// AddExemplar counts an exemplar added to a metric point that points at a
+// trace the index holds (a trace it does not hold is not counted, and gets
+// no entry).
+func (t *TraceIndex) AddExemplar(traceID pcommon.TraceID) {
+	now := t.now().UnixNano()
+	s := t.shard(traceID)
+	s.mu.Lock()
+	if i, ok := s.m.find(traceID, s.entries); ok && now-s.entries[i].lastSeen <= int64(t.ttl) {
+		s.entries[i].exemplars++
+	}
+	s.mu.Unlock()
 }
 
 // TracesForPod returns the recent traces of a pod (by UID, or
@@ -672,15 +787,22 @@ func (t *TraceIndex) query(ids []pcommon.TraceID, q Query) []TraceSummary {
 // span returned is the innermost active one (the latest to start). Anything
 // ambiguous or unknown gives false.
 func (t *TraceIndex) InferSpan(ts pcommon.Timestamp, podKeys ...string) (SpanRef, bool) {
+	ref, why := t.InferLink(ts, podKeys...)
+	return ref, why == 0
+}
+
+// InferLink is InferSpan that says why it found no span: the reason is
+// zero when it found one.
+func (t *TraceIndex) InferLink(ts pcommon.Timestamp, podKeys ...string) (SpanRef, UnlinkedReason) {
 	for _, k := range podKeys {
 		if k == "" {
 			continue
 		}
-		if ref, ok, known := t.pods.infer(k, ts); known {
-			return ref, ok
+		if ref, why, known := t.pods.infer(k, ts); known {
+			return ref, why
 		}
 	}
-	return SpanRef{}, false
+	return SpanRef{}, UnlinkedPodNoSpans
 }
 
 // RecentSpan returns the most recently ended span that matches f, from the

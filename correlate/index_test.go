@@ -83,6 +83,7 @@ func TestTraceIndexSummary(t *testing.T) {
 		Error:       true,
 		SpanCount:   2,
 		LogCount:    2,
+		LogLinks:    correlate.LogLinks{Unknown: 2},
 	}, s)
 	assert.Equal(t, 50*time.Millisecond, s.Duration())
 

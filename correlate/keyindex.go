@@ -1,6 +1,8 @@
 package correlate
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,7 +20,9 @@ type keyIndex struct {
 	capPerShard  int
 	tracesPerKey int
 	spansPerKey  int
-	evicted      atomic.Uint64
+	// linesPerKey bounds each key's ring of unlinked lines; zero keeps none.
+	linesPerKey int
+	evicted     atomic.Uint64
 }
 
 type keyShard struct {
@@ -36,7 +40,10 @@ type spanRef struct {
 }
 
 type keyRecord struct {
-	key      string
+	key string
+	// alias is the pod's other key (namespace/name when key is its UID),
+	// as its latest span said.
+	alias    string
 	traces   []pcommon.TraceID // ring
 	tnext    int
 	spans    []spanRef // ring
@@ -45,14 +52,22 @@ type keyRecord struct {
 	// evictedMaxEnd is the latest end of any span pushed out of the ring:
 	// at or before it, the ring no longer knows every span.
 	evictedMaxEnd pcommon.Timestamp
-	prev, next    *keyRecord
+	// lines is a ring of recent unlinked log lines (pods only), lnext
+	// where the next goes; droppedMaxTime is the latest time of any line
+	// pushed out of it.
+	lines          []unlinkedLine
+	lnext          int
+	dropped        bool
+	droppedMaxTime pcommon.Timestamp
+	prev, next     *keyRecord
 }
 
-func newKeyIndex(cfg IndexConfig) *keyIndex {
+func newKeyIndex(cfg IndexConfig, linesPerKey int) *keyIndex {
 	k := &keyIndex{
 		capPerShard:  max(1, cfg.MaxKeys/keyShards),
 		tracesPerKey: cfg.TracesPerKey,
 		spansPerKey:  cfg.SpansPerKey,
+		linesPerKey:  linesPerKey,
 	}
 	if cfg.NoSpanHistory {
 		k.spansPerKey = 0
@@ -141,11 +156,19 @@ func (r *keyRecord) addTrace(id pcommon.TraceID, max int) {
 	}
 }
 
-func (k *keyIndex) add(key string, ref *spanRef, now int64) {
+func (k *keyIndex) add(key, alias string, ref *spanRef, now int64) {
 	s := k.shard(key)
 	s.mu.Lock()
-	k.record(s, key, now).addSpan(ref, k.tracesPerKey, k.spansPerKey)
+	r := k.record(s, key, now)
+	r.setAlias(alias)
+	r.addSpan(ref, k.tracesPerKey, k.spansPerKey)
 	s.mu.Unlock()
+}
+
+func (r *keyRecord) setAlias(alias string) {
+	if alias != "" && alias != r.alias {
+		r.alias = strings.Clone(alias)
+	}
 }
 
 func (r *keyRecord) addSpan(ref *spanRef, tracesPerKey, spansPerKey int) {
@@ -166,8 +189,9 @@ func (r *keyRecord) addSpan(ref *spanRef, tracesPerKey, spansPerKey int) {
 }
 
 // addRuns adds recs to the histories named by key, locking each history
-// once per run of consecutive records with the same key.
-func (k *keyIndex) addRuns(recs []SpanRecord, key func(*SpanRecord) string, now int64) {
+// once per run of consecutive records with the same key; alias, when not
+// nil, gives each history its other key.
+func (k *keyIndex) addRuns(recs []SpanRecord, key, alias func(*SpanRecord) string, now int64) {
 	for i := 0; i < len(recs); {
 		kv := key(&recs[i])
 		j := i + 1
@@ -178,6 +202,9 @@ func (k *keyIndex) addRuns(recs []SpanRecord, key func(*SpanRecord) string, now 
 			s := k.shard(kv)
 			s.mu.Lock()
 			r := k.record(s, kv, now)
+			if alias != nil {
+				r.setAlias(alias(&recs[j-1]))
+			}
 			for n := i; n < j; n++ {
 				rec := &recs[n]
 				if rec.TraceID.IsEmpty() {
@@ -242,18 +269,22 @@ func (k *keyIndex) traces(key string) []pcommon.TraceID {
 	return out
 }
 
-// infer finds the span active at ts. known is false when the key has no
-// history at all, so the caller may try another key.
-func (k *keyIndex) infer(key string, ts pcommon.Timestamp) (ref SpanRef, ok, known bool) {
+// infer finds the span active at ts, or says why there is none (zero when
+// there is one). known is false when the key has no history at all, so
+// the caller may try another key.
+func (k *keyIndex) infer(key string, ts pcommon.Timestamp) (ref SpanRef, why UnlinkedReason, known bool) {
 	s := k.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, found := s.m[key]
 	if !found {
-		return SpanRef{}, false, false
+		return SpanRef{}, UnlinkedPodNoSpans, false
+	}
+	if len(r.spans) == 0 {
+		return SpanRef{}, UnlinkedPodNoSpans, true
 	}
 	if ts <= r.evictedMaxEnd {
-		return SpanRef{}, false, true
+		return SpanRef{}, UnlinkedHistoryTooShort, true
 	}
 	var best *spanRef
 	for i := range r.spans {
@@ -262,16 +293,96 @@ func (k *keyIndex) infer(key string, ts pcommon.Timestamp) (ref SpanRef, ok, kno
 			continue
 		}
 		if best != nil && best.trace != c.trace {
-			return SpanRef{}, false, true
+			return SpanRef{}, UnlinkedAmbiguous, true
 		}
 		if best == nil || c.start > best.start {
 			best = c
 		}
 	}
 	if best == nil {
-		return SpanRef{}, false, true
+		return SpanRef{}, UnlinkedNoSpanActive, true
 	}
-	return best.export(), true, true
+	return best.export(), 0, true
+}
+
+// addLines keeps lines in key's ring, if key has a history; it reports
+// whether it has. Only the last linesPerKey lines can stay, so only those
+// are copied.
+func (k *keyIndex) addLines(key string, lines []UnlinkedLine) bool {
+	s := k.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, found := s.m[key]
+	if !found {
+		return false
+	}
+	if len(lines) > k.linesPerKey {
+		for i := range lines[:len(lines)-k.linesPerKey] {
+			r.droppedMaxTime = max(r.droppedMaxTime, lines[i].Time)
+		}
+		r.dropped = true
+		lines = lines[len(lines)-k.linesPerKey:]
+	}
+	if r.lines == nil {
+		r.lines = make([]unlinkedLine, 0, k.linesPerKey)
+	}
+	for i := range lines {
+		var l *unlinkedLine
+		if len(r.lines) < k.linesPerKey {
+			r.lines = r.lines[:len(r.lines)+1]
+			l = &r.lines[len(r.lines)-1]
+		} else {
+			l = &r.lines[r.lnext]
+			r.droppedMaxTime = max(r.droppedMaxTime, l.time)
+			r.dropped = true
+		}
+		l.set(&lines[i])
+		if r.lnext++; r.lnext == k.linesPerKey {
+			r.lnext = 0
+		}
+	}
+	return true
+}
+
+// unlinkedIn returns key's kept lines with a time in [from, to], oldest
+// first, and whether they are all the lines of that window it was given
+// (none of them pushed out of the ring since).
+func (k *keyIndex) unlinkedIn(key string, from, to pcommon.Timestamp) (out []UnlinkedLine, complete, found bool) {
+	s := k.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, found := s.m[key]
+	if !found {
+		return nil, false, false
+	}
+	for i := range r.lines {
+		l := &r.lines[i]
+		if l.time >= from && l.time <= to {
+			out = append(out, l.export())
+		}
+	}
+	slices.SortStableFunc(out, func(a, b UnlinkedLine) int { return cmp.Compare(a.Time, b.Time) })
+	return out, !r.dropped || r.droppedMaxTime < from, true
+}
+
+// spansOf returns the spans of trace id in key's history, by start, and
+// the key's alias.
+func (k *keyIndex) spansOf(key string, id pcommon.TraceID) (out []SpanRef, alias string, found bool) {
+	s := k.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, found := s.m[key]
+	if !found {
+		return nil, "", false
+	}
+	alias = r.alias
+	for i := range r.spans {
+		if r.spans[i].trace == id {
+			out = append(out, r.spans[i].export())
+		}
+	}
+	slices.SortStableFunc(out, func(a, b SpanRef) int { return cmp.Compare(a.Start, b.Start) })
+	return out, alias, true
 }
 
 func (c *spanRef) export() SpanRef {

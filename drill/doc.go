@@ -7,6 +7,7 @@
 // Routes (all JSON):
 //
 //	GET  /api/v1/traces/{traceID}
+//	GET  /api/v1/traces/{traceID}/explain  (why its signals are linked or not)
 //	GET  /api/v1/pods/{uid}/traces?since=&errors_only=&min_duration=&limit=
 //	GET  /api/v1/services/{name}/traces?since=&errors_only=&min_duration=&limit=
 //	POST /api/v1/alerts                (Alertmanager webhook payload, version 4)

@@ -63,3 +63,28 @@ func FuzzPeerTraceList(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPeerExplanation feeds a peer's explain answer, as it arrives, to the
+// merge.
+func FuzzPeerExplanation(f *testing.F) {
+	f.Add([]byte(`{"trace_id":"a","span_count":1,"log_links":{"present":1},"pods":[{"pod":"shop/a","history":true,"unlinked":[{"time":"2026-11-26T11:59:00Z","reason":"ambiguous","body":"x"}],"unlinked_complete":true}]}`))
+	f.Add([]byte(`{"trace_id":"a","pods":[{"pod":"shop/a"},{"pod":"shop/a","spans":[{"span_id":"1"}]}]}`))
+	f.Add([]byte(`{"pods":null}`))
+	local := drill.Explanation{TraceID: "a", SpanCount: 2, LogCount: 1, Pods: []drill.PodExplanation{{Pod: "shop/a", History: true, UnlinkedComplete: true}}}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var x drill.Explanation
+		if json.Unmarshal(b, &x) != nil {
+			return
+		}
+		got := drill.MergeExplanations([]drill.Explanation{local, x})
+		if got.SpanCount != local.SpanCount+x.SpanCount {
+			t.Fatalf("span counts %d + %d merged to %d", local.SpanCount, x.SpanCount, got.SpanCount)
+		}
+		if len(local.Pods) != 1 || len(local.Pods[0].Unlinked) != 0 {
+			t.Fatal("the merge changed its first part")
+		}
+		if got.Pods[0].Pod != "shop/a" {
+			t.Fatalf("the first part's pod is not first: %q", got.Pods[0].Pod)
+		}
+	})
+}

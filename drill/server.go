@@ -27,6 +27,8 @@ type Index interface {
 	Get(traceID pcommon.TraceID) (correlate.TraceSummary, bool)
 	TracesForPod(uid string, q correlate.Query) []correlate.TraceSummary
 	TracesForService(name string, q correlate.Query) []correlate.TraceSummary
+	// Explain says why a trace's signals are linked or not.
+	Explain(traceID pcommon.TraceID) (correlate.TraceExplanation, bool)
 }
 
 var _ Index = (*correlate.TraceIndex)(nil)
@@ -124,6 +126,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), alerts: alerts, instanceID: cfg.InstanceID}
 	s.mux.HandleFunc("GET /api/v1/traces/{traceID}", s.getTrace)
+	s.mux.HandleFunc("GET /api/v1/traces/{traceID}/explain", s.explainTrace)
 	s.mux.HandleFunc("GET /api/v1/traces", s.tracesByID)
 	s.mux.HandleFunc("GET /api/v1/pods/{uid}/traces", s.podTraces)
 	s.mux.HandleFunc("GET /api/v1/services/{name}/traces", s.serviceTraces)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -18,8 +19,11 @@ import (
 
 type doctorOptions struct {
 	metrics, spanMetrics string
-	asJSON               bool
-	timeout              time.Duration
+	// trace, when set, asks about one trace through the drill-down API at
+	// endpoint (with token, when it needs one).
+	trace, endpoint, token string
+	asJSON                 bool
+	timeout                time.Duration
 }
 
 func newDoctorCommand() *cobra.Command {
@@ -30,12 +34,22 @@ func newDoctorCommand() *cobra.Command {
 		Long: "doctor reads a running Braid's self-metrics (and its span-metrics endpoint, for exemplars)\n" +
 			"and prints what each exporter holds, sent and failed, whether the last configuration was\n" +
 			"taken, how log records got their trace context, how often pods were identified, and\n" +
-			"for each problem found what to change.",
+			"for each problem found what to change.\n\n" +
+			"With --trace it asks the drill-down API (--endpoint) why one trace's signals are linked or\n" +
+			"not: its spans (when, which pods), its log records by how they were linked, the lines of its\n" +
+			"pods in its time window left unlinked and why, and the exemplars that point at it.",
 		Example: "  braid doctor\n" +
-			"  braid doctor --metrics http://braid-gateway:8888/metrics --span-metrics http://braid-gateway:8889/metrics --json",
+			"  braid doctor --metrics http://braid-gateway:8888/metrics --span-metrics http://braid-gateway:8889/metrics --json\n" +
+			"  braid doctor --trace 4bf92f3577b34da6a3ce929d0e0e4736 --endpoint braid-gateway:8890",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			rep, err := diagnose(c.Context(), o)
+			var rep interface{ print(io.Writer) }
+			var err error
+			if o.trace != "" {
+				rep, err = explainTrace(c.Context(), o)
+			} else {
+				rep, err = diagnose(c.Context(), o)
+			}
 			if err != nil {
 				return err
 			}
@@ -51,6 +65,9 @@ func newDoctorCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.metrics, "metrics", envOr("BRAID_DOCTOR_METRICS", "http://localhost:8888/metrics"), "Braid's self-metrics endpoint")
 	f.StringVar(&o.spanMetrics, "span-metrics", envOr("BRAID_DOCTOR_SPAN_METRICS", "http://localhost:8889/metrics"), "Braid's span-metrics endpoint (empty: skip the exemplar check)")
+	f.StringVar(&o.trace, "trace", "", "explain one trace (32 hex digits): why its signals are linked or not")
+	f.StringVar(&o.endpoint, "endpoint", envOr("BRAID_DRILL_ENDPOINT", defaultDrillEndpoint), "drill-down API of a running Braid (for --trace)")
+	f.StringVar(&o.token, "token", os.Getenv("BRAID_DRILL_TOKEN"), "bearer token, when the drill-down API requires one (or BRAID_DRILL_TOKEN)")
 	f.BoolVar(&o.asJSON, "json", false, "print JSON")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "bound on each request")
 	return cmd
@@ -237,6 +254,7 @@ func (r doctorReport) findings() []finding {
 			if r.Logs["inferred"] > 0 {
 				fix = "Inference is on: the rest have no single span active in their pod at their time; make the apps log their trace context."
 			}
+			fix += " For one trace, `braid doctor --trace ID` shows which lines of its pods were left unlinked and why."
 			out = append(out, finding{fmt.Sprintf("%.0f%% of log records carry no trace context (%d of %d).", 100*none, r.Logs["none"], logs), fix})
 		}
 	}

@@ -80,6 +80,13 @@ func (l lazyIndex) TracesForService(name string, q correlate.Query) []correlate.
 	return nil
 }
 
+func (l lazyIndex) Explain(id pcommon.TraceID) (correlate.TraceExplanation, bool) {
+	if idx, ok := l.lookup(l.id); ok {
+		return idx.Explain(id)
+	}
+	return correlate.TraceExplanation{}, false
+}
+
 func (e *drillExtension) Start(ctx context.Context, host component.Host) error {
 	lb, err := links.NewLinkBuilder(e.cfg.GrafanaURL, e.cfg.datasources())
 	if err != nil {

@@ -49,6 +49,10 @@ type Config struct {
 	// SpansPerKey is how many recent spans each pod and service history
 	// holds, for inferred log links and exemplars. Default 128.
 	SpansPerKey int `mapstructure:"spans_per_key"`
+	// UnlinkedLinesPerPod is how many recent log lines that got no trace
+	// context are kept per pod (time, reason, first 64 bytes of the
+	// body), for `braid doctor --trace`. 0 keeps none. Default 16.
+	UnlinkedLinesPerPod int `mapstructure:"unlinked_lines_per_pod"`
 	// TraceContext says where log records' trace context is looked for.
 	TraceContext TraceContextConfig `mapstructure:"trace_context"`
 	// PodIdentity says where pod identity comes from.
@@ -154,6 +158,9 @@ func createDefaultConfig() component.Config {
 		Shards:           16,
 		MaxKeys:          4096,
 		SpansPerKey:      128,
+		// 16 lines of about 80 bytes for each of max_keys pods: at most
+		// about 5 MiB at the defaults.
+		UnlinkedLinesPerPod: 16,
 		TraceContext: TraceContextConfig{
 			Sources:         x.Sources,
 			TraceIDKeys:     x.TraceIDKeys,
@@ -201,6 +208,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SpansPerKey <= 0 {
 		errs = append(errs, fmt.Errorf("spans_per_key must be positive, got %d", c.SpansPerKey))
+	}
+	if c.UnlinkedLinesPerPod < 0 {
+		errs = append(errs, fmt.Errorf("unlinked_lines_per_pod must not be negative, got %d", c.UnlinkedLinesPerPod))
 	}
 	if len(c.TraceContext.Sources) == 0 {
 		errs = append(errs, errors.New("trace_context::sources must name at least one source"))

@@ -24,6 +24,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.Shards = 4
 	custom.MaxKeys = 100
 	custom.SpansPerKey = 32
+	custom.UnlinkedLinesPerPod = 4
 	custom.TraceContext = TraceContextConfig{
 		Sources:         []string{"body"},
 		TraceIDKeys:     []string{"trace_id", "request_trace"},
@@ -47,6 +48,7 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{id: component.NewID(Type), want: createDefaultConfig().(*Config)},
 		{id: component.NewIDWithName(Type, "custom"), want: custom},
+		{id: component.NewIDWithName(Type, "negative_unlinked_lines"), wantErr: "unlinked_lines_per_pod must not be negative, got -2"},
 		{id: component.NewIDWithName(Type, "negative_ttl"), wantErr: "ttl must be positive, got -1s"},
 		{id: component.NewIDWithName(Type, "zero_max_traces"), wantErr: "max_traces must be positive, got 0"},
 		{id: component.NewIDWithName(Type, "negative_max_log_only_traces"), wantErr: "max_log_only_traces must not be negative, got -1"},

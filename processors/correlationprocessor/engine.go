@@ -62,6 +62,8 @@ func indexConfig(cfg *Config) correlate.IndexConfig {
 		Shards:           cfg.Shards,
 		MaxKeys:          cfg.MaxKeys,
 		SpansPerKey:      cfg.SpansPerKey,
+		UnlinkedPerKey:   cfg.UnlinkedLinesPerPod,
+		NoUnlinkedLines:  cfg.UnlinkedLinesPerPod == 0,
 		// Recent spans serve only inference and exemplars.
 		NoSpanHistory: !cfg.InferLogLinks.Enabled && !cfg.Exemplars.Enabled,
 	}
@@ -300,7 +302,6 @@ func (r *Registry) get(id component.ID) *engine {
 	return nil
 }
 
-// podIdentity is the identity of one resource, resolved once per resource.
 // identify gives a resource its pod identity from the configured sources
 // and writes what it learns into attrs. logPath is a log record's file path
 // (empty for other signals).

@@ -58,38 +58,67 @@ func (p *logsProcessor) wait(ctx context.Context) {
 // linkHeld tries inference once more on held records and counts them.
 func (p *logsProcessor) linkHeld(ld plog.Logs) {
 	var counts [numOutcomes]int64
+	linesp := unlinkedBufs.Get().(*[]correlate.UnlinkedLine)
+	defer func() { unlinkedBufs.Put(linesp) }()
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
 		id := correlate.IdentityOf(correlate.PodFromAttributes(rl.Resource().Attributes()))
+		lines := (*linesp)[:0]
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
 				lr := lrs.At(k)
-				if p.infer(lr, &id) {
+				if why := p.infer(lr, &id); why == 0 {
 					counts[outcomeInferred]++
 				} else {
 					counts[outcomeNone]++
+					if len(lines) == unlinkedBatch {
+						p.e.index.AddUnlinked(lines, id.Key, id.AltKey)
+						lines = clearLines(lines)
+					}
+					lines = append(lines, unlinkedLine(lr, why))
 				}
 			}
 		}
+		p.e.index.AddUnlinked(lines, id.Key, id.AltKey)
+		*linesp = clearLines(lines)
 	}
 	p.e.tel.recordOutcomes(context.Background(), &counts)
 }
 
-// infer links lr to the only span active in its pod at its timestamp.
-func (p *logsProcessor) infer(lr plog.LogRecord, id *correlate.PodIdentity) bool {
+// infer links lr to the only span active in its pod at its timestamp, or
+// says why it cannot.
+func (p *logsProcessor) infer(lr plog.LogRecord, id *correlate.PodIdentity) correlate.UnlinkedReason {
 	if !id.Known() {
-		return false
+		return correlate.UnlinkedPodNoSpans
 	}
-	ref, ok := p.e.index.InferSpan(logTime(lr.Timestamp(), lr.ObservedTimestamp()), id.Key, id.AltKey)
-	if !ok {
-		return false
+	ref, why := p.e.index.InferLink(logTime(lr.Timestamp(), lr.ObservedTimestamp()), id.Key, id.AltKey)
+	if why != 0 {
+		return why
 	}
 	correlate.ApplyTraceContext(lr, correlate.TraceContext{TraceID: ref.TraceID, SpanID: ref.SpanID, Source: correlate.SourceInferred})
-	p.e.index.AddLog(ref.TraceID, id.Key, id.Service)
-	return true
+	p.e.index.AddLogFrom(correlate.SourceInferred, ref.TraceID, id.Key, id.Service)
+	return 0
+}
+
+// unlinkedLine is what the index keeps of a line that got no link: its
+// body is read only when it is a string (no rendering of maps or bytes on
+// this path).
+func unlinkedLine(lr plog.LogRecord, why correlate.UnlinkedReason) correlate.UnlinkedLine {
+	l := correlate.UnlinkedLine{Time: logTime(lr.Timestamp(), lr.ObservedTimestamp()), Reason: why}
+	if b := lr.Body(); b.Type() == pcommon.ValueTypeStr {
+		l.Body = b.Str()
+	}
+	return l
+}
+
+// clearLines empties lines for reuse, dropping the bodies it points at so
+// a pooled buffer does not keep a request's records alive.
+func clearLines(lines []correlate.UnlinkedLine) []correlate.UnlinkedLine {
+	clear(lines)
+	return lines[:0]
 }
 
 func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
@@ -98,12 +127,17 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 	e := p.e
 	infer := e.cfg.InferLogLinks.Enabled
 	delaying := p.delaying()
+	keepLines := e.cfg.UnlinkedLinesPerPod > 0
 
 	var held plog.Logs
 	heldN := 0
 
 	idsp := traceIDBufs.Get().(*[]pcommon.TraceID)
 	defer func() { traceIDBufs.Put(idsp) }()
+	howp := sourceBufs.Get().(*[]correlate.Source)
+	defer func() { sourceBufs.Put(howp) }()
+	linesp := unlinkedBufs.Get().(*[]correlate.UnlinkedLine)
+	defer func() { unlinkedBufs.Put(linesp) }()
 
 	splitByLogPath(ld, e)
 	joined := 0
@@ -111,8 +145,20 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
 		id := e.identify(ctx, rl.Resource().Attributes(), firstLogPath(rl), &lc)
-		// The trace IDs of this resource's records, indexed at once.
-		ids := (*idsp)[:0]
+		// The trace IDs of this resource's records and how each was
+		// linked, indexed at once, and its unlinked lines.
+		ids, how := (*idsp)[:0], (*howp)[:0]
+		lines := (*linesp)[:0]
+		keep := func(lr plog.LogRecord, why correlate.UnlinkedReason) {
+			if !keepLines {
+				return
+			}
+			if len(lines) == unlinkedBatch {
+				e.index.AddUnlinked(lines, id.Key, id.AltKey)
+				lines = clearLines(lines)
+			}
+			lines = append(lines, unlinkedLine(lr, why))
+		}
 		var heldRL plog.ResourceLogs
 		hasHeldRL := false
 		sls := rl.ScopeLogs()
@@ -128,7 +174,7 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 				switch tc.Source {
 				case correlate.SourcePresent:
 					counts[outcomePresent]++
-					ids = append(ids, tc.TraceID)
+					ids, how = append(ids, tc.TraceID), append(how, tc.Source)
 					return false
 				case correlate.SourceAttribute, correlate.SourceBody:
 					if e.markExtracted {
@@ -137,19 +183,26 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 						correlate.WriteTraceIDs(lr, tc)
 					}
 					counts[outcomeExtracted]++
-					ids = append(ids, tc.TraceID)
+					ids, how = append(ids, tc.TraceID), append(how, tc.Source)
 					return false
 				}
-				if !infer || !id.Known() {
+				if !id.Known() {
 					counts[outcomeNone]++
 					return false
 				}
-				if p.infer(lr, &id) {
+				if !infer {
+					counts[outcomeNone]++
+					keep(lr, correlate.UnlinkedInferenceOff)
+					return false
+				}
+				why := p.infer(lr, &id)
+				if why == 0 {
 					counts[outcomeInferred]++
 					return false
 				}
 				if !delaying || !p.budget.Reserve() {
 					counts[outcomeNone]++
+					keep(lr, why)
 					return false
 				}
 				// Hold the record for its spans to arrive.
@@ -176,8 +229,10 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 		if hasHeldRL {
 			rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool { return sl.LogRecords().Len() == 0 })
 		}
-		e.index.AddLogs(ids, id.Key, id.Service)
-		*idsp = ids[:0]
+		e.index.AddLinkedLogs(ids, how, id.Key, id.Service)
+		*idsp, *howp = ids[:0], how[:0]
+		e.index.AddUnlinked(lines, id.Key, id.AltKey)
+		*linesp = clearLines(lines)
 	}
 	e.tel.recordOutcomes(ctx, &counts)
 	e.tel.recordLookups(ctx, &lc)
@@ -199,6 +254,16 @@ func (p *logsProcessor) process(ctx context.Context, ld plog.Logs) (plog.Logs, e
 
 // traceIDBufs recycles the per-resource trace ID buffers.
 var traceIDBufs = sync.Pool{New: func() any { s := make([]pcommon.TraceID, 0, 1024); return &s }}
+
+// sourceBufs recycles the per-resource buffers of how records were linked.
+var sourceBufs = sync.Pool{New: func() any { s := make([]correlate.Source, 0, 1024); return &s }}
+
+// unlinkedBatch is how many unlinked lines of a resource are handed to
+// the index at once; it keeps only the last few of a pod anyway.
+const unlinkedBatch = 256
+
+// unlinkedBufs recycles the per-resource buffers of unlinked lines.
+var unlinkedBufs = sync.Pool{New: func() any { s := make([]correlate.UnlinkedLine, 0, unlinkedBatch); return &s }}
 
 // firstLogPath returns the log.file.path attribute of the resource's first
 // record; splitByLogPath has made it the same for all of them.

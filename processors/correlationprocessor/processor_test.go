@@ -404,6 +404,88 @@ func TestInferredLinksOnlyWhenUnambiguous(t *testing.T) {
 		assert.Empty(t, sourceOf(recs[i]))
 	}
 	assert.Equal(t, map[string]int64{"inferred": 2, "none": 3}, r.sumByAttr("braid_correlation_logs", "outcome"))
+
+	// The index says how each line went: the linked ones counted by how,
+	// the pod's unlinked ones kept with why (not the unknown pod's).
+	idx := r.engine().index
+	sum, ok := idx.Get(tid1)
+	require.True(t, ok)
+	assert.Equal(t, correlate.LogLinks{Inferred: 1}, sum.LogLinks)
+	lines, complete := idx.UnlinkedLines(podUID, 0, at(time.Hour))
+	assert.True(t, complete)
+	require.Len(t, lines, 2)
+	assert.Equal(t, at(70*time.Millisecond), lines[0].Time)
+	assert.Equal(t, correlate.UnlinkedAmbiguous, lines[0].Reason)
+	assert.Equal(t, "working", lines[0].Body)
+	assert.Equal(t, correlate.UnlinkedNoSpanActive, lines[1].Reason)
+	otherLines, _ := idx.UnlinkedLines("other-uid", 0, at(time.Hour))
+	assert.Empty(t, otherLines)
+}
+
+// A line held for its spans that still finds none is kept with the reason
+// of its last try.
+func TestHeldLineLeftUnlinkedIsKept(t *testing.T) {
+	r := newRig(t, func(c *Config) {
+		c.InferLogLinks.Enabled = true
+		c.InferLogLinks.Delay = 20 * time.Millisecond
+	})
+	ctx := context.Background()
+	require.NoError(t, r.traces.ConsumeTraces(ctx, traces(ordersPod, span(tid1, sid1, "GET /a", 0, 100*time.Millisecond, false))))
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	_ = rl.Resource().Attributes().FromRaw(ordersPod)
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetTimestamp(at(500 * time.Millisecond))
+	lr.Body().SetStr("after the request")
+	require.NoError(t, r.logs.ConsumeLogs(ctx, ld))
+	lines, _ := r.engine().index.UnlinkedLines(podUID, 0, at(time.Hour))
+	require.Len(t, lines, 1)
+	assert.Equal(t, correlate.UnlinkedNoSpanActive, lines[0].Reason)
+	assert.Equal(t, "after the request", lines[0].Body)
+}
+
+func TestUnlinkedLinesWithInferenceOff(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		keep  int
+		wantN int
+	}{
+		{"kept", 16, 2},
+		{"ring of one", 1, 1},
+		{"none kept", 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, func(c *Config) { c.UnlinkedLinesPerPod = tc.keep })
+			ctx := context.Background()
+			require.NoError(t, r.traces.ConsumeTraces(ctx, traces(ordersPod, span(tid1, sid1, "GET /a", 0, time.Second, false))))
+			ld := plog.NewLogs()
+			rl := ld.ResourceLogs().AppendEmpty()
+			_ = rl.Resource().Attributes().FromRaw(ordersPod)
+			lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+			for i, body := range []string{"no context here", `trace_id=4bf92f3577b34da6a3ce929d0e0e4736 linked`, "nor here"} {
+				lr := lrs.AppendEmpty()
+				lr.SetTimestamp(at(time.Duration(i+1) * 10 * time.Millisecond))
+				lr.Body().SetStr(body)
+			}
+			linked := lrs.AppendEmpty()
+			linked.SetTraceID(tid1)
+			linked.Body().SetStr("with its own trace id")
+			require.NoError(t, r.logs.ConsumeLogs(ctx, ld))
+
+			idx := r.engine().index
+			sum, ok := idx.Get(tid1)
+			require.True(t, ok)
+			assert.Equal(t, correlate.LogLinks{Present: 1, Body: 1}, sum.LogLinks)
+			lines, _ := idx.UnlinkedLines(podUID, 0, at(time.Hour))
+			require.Len(t, lines, tc.wantN)
+			for _, l := range lines {
+				assert.Equal(t, correlate.UnlinkedInferenceOff, l.Reason)
+			}
+			if tc.wantN > 0 {
+				assert.Equal(t, "nor here", lines[len(lines)-1].Body)
+			}
+		})
+	}
 }
 
 func TestInferenceOffByDefault(t *testing.T) {
@@ -746,6 +828,10 @@ func TestExemplars(t *testing.T) {
 	assert.Zero(t, out.At(2).Histogram().DataPoints().At(0).Exemplars().Len())
 	assert.Equal(t, 1, out.At(3).Histogram().DataPoints().At(0).Exemplars().Len())
 	assert.Equal(t, pcommon.TraceID{9}, out.At(3).Histogram().DataPoints().At(0).Exemplars().At(0).TraceID())
+	for _, id := range []pcommon.TraceID{tid1, tid2} {
+		sum, _ := r.engine().index.Get(id)
+		assert.Equal(t, 1, sum.Exemplars, "the index counts the exemplar that points at %s", id)
+	}
 	assert.Zero(t, out.At(4).Histogram().DataPoints().At(0).Exemplars().Len())
 	assert.Zero(t, out.At(5).Gauge().DataPoints().At(0).Exemplars().Len())
 }

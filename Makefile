@@ -9,7 +9,7 @@ PKGS    ?= ./...
 BENCH   ?= .
 COUNT   ?= 1
 
-.PHONY: help build run test lint bench fmt clean loadgen bench-e2e overload faults zerotrust drill-fleet dashboards dashboards-deps
+.PHONY: help build run test lint bench fmt clean loadgen bench-e2e bench-kafka overload faults zerotrust drill-fleet dashboards dashboards-deps
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -60,6 +60,19 @@ bench-e2e: build loadgen ## end-to-end load: passthrough, the steps in between, 
 		--pipeline loki=bench/loki.yaml:logs --pipeline full=bench/full.yaml \
 		--pipeline gateway=bench/gateway.yaml \
 		--json .tmp/bench-e2e.json
+
+# The Kafka tier's gateway against the same gateway taking OTLP, in
+# interleaved rounds: the load reaches it through a relay and a broker that
+# run beside the load generator, so only the gateway's own cost is measured.
+KAFKA_GATEWAY := bench/gateway.yaml+deploy/configs/kafka-gateway.yaml+bench/kafka-gateway.yaml
+bench-kafka: build loadgen ## the gateway reading from Kafka against the gateway taking OTLP, per gateway core, two interleaved rounds (about 8 minutes)
+	@mkdir -p .tmp
+	taskset -c $(BENCH_LOADGEN_CPUS) ./bin/braid-loadgen compare --braid $(BIN) --braid-cpus $(BENCH_BRAID_CPUS) \
+		--cpu-rate 20000 --step 5s --rates 20000,40000,60000,80000,100000,150000 \
+		--pipeline otlp-1=bench/gateway.yaml --pipeline kafka-1=$(KAFKA_GATEWAY) \
+		--pipeline otlp-2=bench/gateway.yaml --pipeline kafka-2=$(KAFKA_GATEWAY) \
+		--kafka-front kafka-1=bench/kafka-relay.yaml --kafka-front kafka-2=bench/kafka-relay.yaml \
+		--json .tmp/bench-kafka.json
 
 overload: build loadgen ## the gateway pipeline (disk queues) flat out: at the agent's memory limit, at 256 MiB with a slow backend, and on a quarter of a core (refusals, latency, peak memory, still alive)
 	@mkdir -p .tmp

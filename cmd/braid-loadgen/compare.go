@@ -18,18 +18,45 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+
 	"github.com/braidobs/braid/internal/loadgen"
 )
 
-// pipelineFlag collects repeated --pipeline name=config.yaml[:signal,...]
-// flags.
+// pipelineFlag collects repeated --pipeline
+// name=config.yaml[+overlay.yaml...][:signal,...] flags.
 type pipelineFlag []pipeline
 
-// pipeline is a Braid config to load; signals, when set, narrows --signals
-// for it (a logs-only pipeline is not loaded with traces).
+// pipeline is a Braid configuration to load, one or more files merged in
+// order; signals, when set, narrows --signals for it (a logs-only pipeline
+// is not loaded with traces).
 type pipeline struct {
-	name, config string
-	signals      []loadgen.Signal
+	name    string
+	configs []string
+	signals []loadgen.Signal
+}
+
+// args are Braid's --config flags for the pipeline.
+func (p pipeline) args() []string {
+	var a []string
+	for _, c := range p.configs {
+		a = append(a, "--config", c)
+	}
+	return a
+}
+
+// frontFlag collects repeated --kafka-front name=relay.yaml flags.
+type frontFlag map[string]string
+
+func (f frontFlag) String() string { return fmt.Sprint(map[string]string(f)) }
+
+func (f frontFlag) Set(v string) error {
+	name, cfg, ok := strings.Cut(v, "=")
+	if !ok || name == "" || cfg == "" {
+		return fmt.Errorf("want name=relay.yaml, got %q", v)
+	}
+	f[name] = cfg
+	return nil
 }
 
 func (p *pipelineFlag) String() string { return fmt.Sprint(*p) }
@@ -37,11 +64,15 @@ func (p *pipelineFlag) String() string { return fmt.Sprint(*p) }
 func (p *pipelineFlag) Set(v string) error {
 	name, cfg, ok := strings.Cut(v, "=")
 	if !ok || name == "" || cfg == "" {
-		return fmt.Errorf("want name=config.yaml[:signal,...], got %q", v)
+		return fmt.Errorf("want name=config.yaml[+overlay.yaml...][:signal,...], got %q", v)
 	}
-	pl := pipeline{name: name, config: cfg}
-	if path, list, ok := strings.Cut(cfg, ":"); ok {
-		pl.config = path
+	files := cfg
+	var list string
+	if path, l, ok := strings.Cut(cfg, ":"); ok {
+		files, list = path, l
+	}
+	pl := pipeline{name: name, configs: strings.Split(files, "+")}
+	if list != "" {
 		for _, sig := range strings.Split(list, ",") {
 			s, err := loadgen.ParseSignal(strings.TrimSpace(sig))
 			if err != nil {
@@ -76,6 +107,10 @@ type compareSettings struct {
 	cpuQuota float64
 	// braidCPUs, when set, is the CPU list Braid runs on (taskset -c).
 	braidCPUs string
+	// kafkaFronts names, per pipeline, the relay's configuration: the load
+	// goes to a relay Braid that writes it to a Kafka-protocol broker (in
+	// this process), which the Braid under test reads.
+	kafkaFronts frontFlag
 }
 
 // stepResult is one load step against one pipeline.
@@ -112,7 +147,9 @@ func compareCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	s := compareSettings{}
 	fs.StringVar(&s.braid, "braid", "bin/braid", "the braid binary")
-	fs.Var(&s.pipelines, "pipeline", "name=config.yaml[:signal,...], repeated; run in the order given, the first is the baseline")
+	fs.Var(&s.pipelines, "pipeline", "name=config.yaml[+overlay.yaml...][:signal,...], repeated; run in the order given, the first is the baseline")
+	s.kafkaFronts = frontFlag{}
+	fs.Var(s.kafkaFronts, "kafka-front", "name=relay.yaml, repeated: pipeline name reads its load from Kafka, written there by a relay Braid on relay.yaml (on this process's CPUs; only the Braid under test is measured) through a broker in this process")
 	signals := fs.String("signals", "traces,logs", "signals to load, comma separated")
 	rates := fs.String("rates", "10000,20000,40000,60000,80000,100000,150000,200000,250000", "target rates (items/s) tried in order until one is not sustained")
 	fs.Float64Var(&s.cpuRate, "cpu-rate", 20000, "rate at which CPU per million items is compared")
@@ -184,11 +221,33 @@ func measure(ctx context.Context, s compareSettings, p pipeline, sig loadgen.Sig
 	}
 	defer sink.Close(context.Background())
 
-	b, err := startBraid(ctx, s, p, sig, sink)
+	var env []string
+	endpoint := ""
+	if relayConfig, ok := s.kafkaFronts[p.name]; ok {
+		broker, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(6, "otlp_spans", "otlp_logs", "otlp_metrics"))
+		if err != nil {
+			return rep, fmt.Errorf("start the broker: %w", err)
+		}
+		defer broker.Close()
+		env = []string{"BRAID_KAFKA_BROKERS=[" + broker.ListenAddrs()[0] + "]",
+			"BRAID_KAFKA_GROUP=bench-" + p.name, "BRAID_KAFKA_INSTANCE_ID=bench"}
+		rs := s
+		rs.braidCPUs, rs.cpuQuota = "", 0 // the relay runs beside the load generator
+		relay, err := startBraid(ctx, rs, pipeline{name: p.name + "-relay", configs: []string{relayConfig}}, sig, sink, env...)
+		if err != nil {
+			return rep, fmt.Errorf("start the relay: %w", err)
+		}
+		defer relay.stop()
+		endpoint = relay.otlp
+	}
+	b, err := startBraid(ctx, s, p, sig, sink, env...)
 	if err != nil {
 		return rep, err
 	}
 	defer b.stop()
+	if endpoint == "" {
+		endpoint = b.otlp
+	}
 
 	step := func(rate float64, profile string) (stepResult, error) {
 		cpu0, err := cpuSeconds(b.cmd.Process.Pid)
@@ -203,7 +262,7 @@ func measure(ctx context.Context, s compareSettings, p pipeline, sig loadgen.Sig
 		}
 		before := delivered(sig, sink.Counts())
 		res, err := loadgen.Run(ctx, loadgen.LoadConfig{
-			Endpoint: b.otlp, Signal: sig, Rate: rate, Connections: s.connections, BatchSize: s.batch,
+			Endpoint: endpoint, Signal: sig, Rate: rate, Connections: s.connections, BatchSize: s.batch,
 			Duration: s.step, Shape: loadgen.DefaultShape, Seed: uint64(rate),
 		}, nil)
 		if err != nil {
@@ -359,14 +418,14 @@ func startBraid(ctx context.Context, s compareSettings, p pipeline, sig loadgen.
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(s.braid, "--config", p.config)
+	cmd := exec.Command(s.braid, p.args()...)
 	if s.braidCPUs != "" {
 		// Set before exec, so every thread of Braid inherits it.
 		taskset, err := exec.LookPath("taskset")
 		if err != nil {
 			return nil, fmt.Errorf("--braid-cpus needs taskset (util-linux): %w", err)
 		}
-		cmd = exec.Command(taskset, "-c", s.braidCPUs, s.braid, "--config", p.config)
+		cmd = exec.Command(taskset, append([]string{"-c", s.braidCPUs, s.braid}, p.args()...)...)
 	}
 	cmd.Env = append(os.Environ(), extraEnv...)
 	cmd.Env = append(cmd.Env,

@@ -15,17 +15,26 @@ func TestPipelineFlag(t *testing.T) {
 	require.NoError(t, p.Set("full=bench/full.yaml"))
 	require.NoError(t, p.Set("loki=bench/loki.yaml:logs"))
 	require.NoError(t, p.Set("both=bench/x.yaml:traces, logs"))
-	require.Len(t, p, 3)
+	require.NoError(t, p.Set("kafka=bench/gateway.yaml+deploy/configs/kafka-gateway.yaml:traces"))
+	require.Len(t, p, 4)
 
-	assert.Equal(t, "bench/full.yaml", p[0].config)
+	assert.Equal(t, "bench/full.yaml", p[0].configs[0])
 	assert.True(t, p[0].wants(loadgen.Traces), "no signal list: every signal")
 	assert.True(t, p[0].wants(loadgen.Logs))
 
-	assert.Equal(t, "bench/loki.yaml", p[1].config)
+	assert.Equal(t, "bench/loki.yaml", p[1].configs[0])
 	assert.False(t, p[1].wants(loadgen.Traces))
 	assert.True(t, p[1].wants(loadgen.Logs))
 
 	assert.Equal(t, []loadgen.Signal{loadgen.Traces, loadgen.Logs}, p[2].signals)
+
+	assert.Equal(t, []string{"--config", "bench/gateway.yaml", "--config", "deploy/configs/kafka-gateway.yaml"}, p[3].args())
+	assert.Equal(t, []loadgen.Signal{loadgen.Traces}, p[3].signals)
+
+	f := frontFlag{}
+	require.NoError(t, f.Set("kafka=bench/kafka-relay.yaml"))
+	assert.Equal(t, "bench/kafka-relay.yaml", f["kafka"])
+	assert.ErrorContains(t, f.Set("kafka"), "name=relay.yaml")
 
 	assert.ErrorContains(t, p.Set("nameonly"), "name=config.yaml")
 	assert.ErrorContains(t, p.Set("x=bench/x.yaml:profiles"), "profiles")

@@ -113,13 +113,13 @@ func overloadCmd(ctx context.Context, args []string) error {
 			// same quota.
 			ls := s
 			ls.cpuRate, ls.rates, ls.step, ls.connections, ls.batch = rates[0], rates[1:], 5*time.Second, 4, *batch
-			m, err := measure(ctx, ls, pipeline{name: "sustained", config: *config}, sig)
+			m, err := measure(ctx, ls, pipeline{name: "sustained", configs: []string{*config}}, sig)
 			if err != nil {
 				return fmt.Errorf("%s: sustained rate under %g CPUs: %w", sig, *cpuQuota, err)
 			}
 			rep.Sustained = m.MaxSustained
 		}
-		if err := overload(ctx, s, pipeline{name: "overload", config: *config}, sig, loadgen.LoadConfig{
+		if err := overload(ctx, s, pipeline{name: "overload", configs: []string{*config}}, sig, loadgen.LoadConfig{
 			Signal: sig, Rate: *rate, Connections: *connections, SendersPerConnection: *senders, BatchSize: *batch, Duration: *duration,
 			Shape: loadgen.DefaultShape, Seed: 1, Reuse: *reuse, HonorRetryInfo: *honorRetry,
 		}, *sinkDelay, &rep); err != nil {

@@ -41,6 +41,7 @@ import (
 	"github.com/braidobs/braid/internal/authmetrics"
 	"github.com/braidobs/braid/processors/admissionprocessor"
 	"github.com/braidobs/braid/processors/correlationprocessor"
+	"github.com/braidobs/braid/processors/usageprocessor"
 	"github.com/braidobs/braid/receivers/lokireceiver"
 )
 
@@ -94,18 +95,23 @@ func componentsWith(kept keptState) (otelcol.Factories, error) {
 		return otelcol.Factories{}, err
 	}
 
+	// The usage processor's limits are the wrapped exporters' too: they
+	// count what each backend took, per sender, once a usage processor is
+	// in a pipeline.
+	usage := usageprocessor.NewShared()
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
 		batchprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
 		resourceprocessor.NewFactory(),
 		correlation,
 		admissionprocessor.NewFactory(),
+		usageprocessor.NewFactory(usageprocessor.WithShared(usage)),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
 
-	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
+	exporters := []exporter.Factory{
 		debugexporter.NewFactory(),
 		otlpexporter.NewFactory(),
 		otlphttpexporter.NewFactory(),
@@ -115,7 +121,12 @@ func componentsWith(kept keptState) (otelcol.Factories, error) {
 		kafkaexporter.NewFactory(),
 		lokiexporter.NewFactory(),
 		loadbalancingexporter.NewFactory(),
-	)
+	}
+	for i, f := range exporters {
+		// Counted: braid_usage_exported_* by exporter and sender.
+		exporters[i] = usageprocessor.WrapExporter(f, usage)
+	}
+	factories.Exporters, err = otelcol.MakeFactoryMap(exporters...)
 	if err != nil {
 		return otelcol.Factories{}, err
 	}

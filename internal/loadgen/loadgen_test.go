@@ -249,3 +249,28 @@ func itoa(n int) string {
 	}
 	return "100"
 }
+
+func TestShapeNamespacePutsEveryPodInIt(t *testing.T) {
+	g := loadgen.NewGenerator(loadgen.Shape{Services: 3, PodsPerService: 2, Namespace: "tenant-7"}, 1)
+	namespaces := map[string]int{}
+	td := g.Traces(60)
+	for i := range td.ResourceSpans().Len() {
+		v, _ := td.ResourceSpans().At(i).Resource().Attributes().Get("k8s.namespace.name")
+		namespaces[v.Str()]++
+	}
+	ld := g.Logs(60)
+	for i := range ld.ResourceLogs().Len() {
+		v, _ := ld.ResourceLogs().At(i).Resource().Attributes().Get("k8s.namespace.name")
+		namespaces[v.Str()]++
+	}
+	require.Len(t, namespaces, 1, "%v", namespaces)
+	assert.Contains(t, namespaces, "tenant-7")
+
+	spread := map[string]bool{}
+	td = loadgen.NewGenerator(loadgen.Shape{Services: 8, PodsPerService: 1}, 1).Traces(80)
+	for i := range td.ResourceSpans().Len() {
+		v, _ := td.ResourceSpans().At(i).Resource().Attributes().Get("k8s.namespace.name")
+		spread[v.Str()] = true
+	}
+	assert.Len(t, spread, 4, "without a namespace, services spread over four: %v", spread)
+}

@@ -62,6 +62,12 @@ const (
 	labelSource               = "source"
 	labelResult               = "result"
 	labelStatus               = "status"
+	metricUsageReceivedBytes  = "braid_usage_received_bytes" // signal, k8s_namespace_name, k8s_workload_name, service_name
+	metricUsageReceivedItems  = "braid_usage_received_items" // the same
+	metricUsageExportedBytes  = "braid_usage_exported_bytes" // the same and exporter
+	labelUsageNamespace       = "k8s_namespace_name"
+	labelUsageWorkload        = "k8s_workload_name"
+	labelUsageService         = "service_name"
 	varInstance               = "instance"
 	selfInstance              = `instance=~"$instance"`
 )

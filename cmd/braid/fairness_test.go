@@ -6,7 +6,6 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -58,13 +57,6 @@ service:
 `, grpc, http, fairShare, sink, host, port)
 }
 
-// namespaceLoad is one namespace's sender in the fairness runs.
-type namespaceLoad struct {
-	namespace string
-	rate      float64
-	senders   int
-}
-
 // fairnessRun runs ten namespaces against one braid for duration: nine at
 // 300 spans/s with one request in flight each, and "flood" at ten times
 // that from 20 senders that send again at once when refused. It returns
@@ -84,31 +76,17 @@ func fairnessRun(t *testing.T, fairShare bool, duration time.Duration) (map[stri
 		return []string{"--config=file:" + w.path(), "--watch-config=false"}
 	}, nil)
 
-	loads := []namespaceLoad{{namespace: "flood", rate: 3000, senders: 20}}
+	loads := []loadgen.NamespaceLoad{{Namespace: "flood", Rate: 3000, Senders: 20}}
 	for i := range 9 {
-		loads = append(loads, namespaceLoad{namespace: fmt.Sprintf("team-%d", i), rate: 300, senders: 1})
+		// The nine back off as OpenTelemetry's exporters do; the flood
+		// sends again at once.
+		loads = append(loads, loadgen.NamespaceLoad{Namespace: fmt.Sprintf("team-%d", i), Rate: 300, Senders: 1, HonorRetryInfo: true})
 	}
-	results := map[string]loadgen.Result{}
-	var mu sync.Mutex // guards results
-	var wg sync.WaitGroup
-	for i, l := range loads {
-		wg.Go(func() {
-			r, err := loadgen.Run(context.Background(), loadgen.LoadConfig{
-				Endpoint: grpcAddr, Signal: loadgen.Traces, Rate: l.rate,
-				Connections: 1, SendersPerConnection: l.senders, BatchSize: 50, Duration: duration,
-				Shape: loadgen.Shape{Services: 1, PodsPerService: 2, SpansPerTrace: 5, Namespace: l.namespace},
-				Seed:  uint64(100 * i), Reuse: 10,
-				// The nine back off as OpenTelemetry's exporters do; the
-				// flood sends again at once.
-				HonorRetryInfo: l.senders == 1,
-			}, nil)
-			assert.NoError(t, err, l.namespace)
-			mu.Lock()
-			results[l.namespace] = r
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
+	results, err := loadgen.RunNamespaces(context.Background(), loadgen.LoadConfig{
+		Endpoint: grpcAddr, Signal: loadgen.Traces, BatchSize: 50, Duration: duration,
+		Shape: loadgen.Shape{Services: 1, PodsPerService: 2, SpansPerTrace: 5}, Reuse: 10,
+	}, loads)
+	require.NoError(t, err)
 	return results, b.selfMetrics(t)
 }
 

@@ -44,7 +44,7 @@ const (
 	metricLokiRequests        = "braid_loki_requests"             // status
 	metricLokiDroppedEntries  = "braid_loki_dropped_entries"      // reason
 	metricAdmissionInFlight   = "braid_admission_in_flight_items" // signal
-	metricAdmissionRefused    = "braid_admission_refused_items"   // signal
+	metricAdmissionRefused    = "braid_admission_refused_items"   // signal, reason
 	labelSignal               = "signal"
 	metricStorageDiskBytes    = "braid_wal_storage_disk_bytes" // client
 	metricStorageLiveBytes    = "braid_wal_storage_live_bytes" // client

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/otlphttpexporter"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/otelcol"
@@ -159,7 +160,9 @@ func testFactories() (otelcol.Factories, error) {
 		return f, err
 	}
 	if f.Exporters, err = otelcol.MakeFactoryMap(usageprocessor.WrapExporter(prometheusexporter.NewFactory(), usage),
-		usageprocessor.WrapExporter(otlphttpexporter.NewFactory(), usage), usageprocessor.WrapExporter(lokiexporter.NewFactory(), usage)); err != nil {
+		usageprocessor.WrapExporter(otlphttpexporter.NewFactory(), usage), lokiexporter.NewFactory(lokiexporter.WithPushed(func(set exporter.Settings) lokiexporter.Pushed {
+			return usage.ExporterCounter(set, "logs")
+		}))); err != nil {
 		return f, err
 	}
 	if f.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](spanmetricsconnector.NewFactory()); err != nil {

@@ -119,13 +119,16 @@ func componentsWith(kept keptState) (otelcol.Factories, error) {
 		// Contrib's prometheus_remote_write with a sending queue.
 		remotewriteexporter.NewFactory(),
 		kafkaexporter.NewFactory(),
-		lokiexporter.NewFactory(),
 		loadbalancingexporter.NewFactory(),
 	}
 	for i, f := range exporters {
 		// Counted: braid_usage_exported_* by exporter and sender.
 		exporters[i] = usageprocessor.WrapExporter(f, usage)
 	}
+	// The Loki exporter counts itself, with the bytes of its push requests.
+	exporters = append(exporters, lokiexporter.NewFactory(lokiexporter.WithPushed(func(set exporter.Settings) lokiexporter.Pushed {
+		return usage.ExporterCounter(set, "logs")
+	})))
 	factories.Exporters, err = otelcol.MakeFactoryMap(exporters...)
 	if err != nil {
 		return otelcol.Factories{}, err

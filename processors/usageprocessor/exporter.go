@@ -9,10 +9,13 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/xexporter"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/braidobs/braid/usage"
 )
 
 // WrapExporter returns f with what each exporter it creates accepts counted
@@ -196,3 +199,33 @@ func (e metricsExporter) ConsumeMetrics(ctx context.Context, md pmetric.Metrics)
 func (e metricsExporter) Shutdown(ctx context.Context) error {
 	return errors.Join(e.Metrics.Shutdown(ctx), e.shutdown())
 }
+
+// SelfCounted counts for an exporter that counts what it sends itself, per
+// resource (Braid's loki exporter, whose bytes are then those of its push
+// requests), as braid_usage_exported_* and braid_usage_export_failed_* of
+// that exporter, with the limits of s. Safe for concurrent use.
+type SelfCounted struct{ c *exportCounter }
+
+// ExporterCounter returns the counter of one exporter that counts itself.
+// Do not also wrap its factory with WrapExporter.
+func (s *Shared) ExporterCounter(set exporter.Settings, signal string) *SelfCounted {
+	return &SelfCounted{c: newExportCounter(set, signal, s, newOptions(nil))}
+}
+
+// Count counts one resource's items and encoded bytes, exported when err is
+// nil and failed otherwise. Nothing is counted until a usage processor of
+// the same collector has been built.
+func (sc *SelfCounted) Count(resource pcommon.Map, items, bytes int, err error) {
+	es := sc.c.stages()
+	if es == nil {
+		return
+	}
+	l := es.exported.ledger
+	if err != nil {
+		l = es.failed.ledger
+	}
+	l.Add(usage.KeyOf(resource), int64(items), int64(bytes))
+}
+
+// Close stops reporting; safe to call more than once.
+func (sc *SelfCounted) Close() error { return sc.c.shutdown() }

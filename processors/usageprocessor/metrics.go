@@ -74,10 +74,10 @@ var (
 		"OTLP-encoded bytes of the items refused with a permanent error, by signal and sender."}
 	exported = stageSpec{MetricExportedItems, MetricExportedBytes,
 		"Items an exporter accepted (on its sending queue, or delivered when it has none), by signal, exporter and sender.",
-		"OTLP-encoded bytes of the items an exporter accepted, by signal, exporter and sender."}
+		"Encoded bytes of the items an exporter accepted, by signal, exporter and sender: OTLP-encoded, but for the loki exporter the bytes of its entries in the push requests Loki answered 2xx (protobuf, before compression)."}
 	exportFailed = stageSpec{MetricExportFailedItems, MetricExportFailedBytes,
 		"Items an exporter returned an error for, by signal, exporter and sender.",
-		"OTLP-encoded bytes of the items an exporter returned an error for, by signal, exporter and sender."}
+		"Encoded bytes of the items an exporter returned an error for, by signal, exporter and sender (for loki: whose push failed)."}
 )
 
 func newStages(interval time.Duration, now func() time.Time) *stages {

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/exporter/otlpexporter"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -299,4 +300,27 @@ func TestWrappedExporterKeepsItsTypeAndAlias(t *testing.T) {
 	assert.Equal(t, f.(aliased).DeprecatedAlias(), w.(aliased).DeprecatedAlias())
 	assert.Equal(t, f.TracesStability(), w.TracesStability())
 	assert.Equal(t, f.LogsStability(), w.LogsStability())
+}
+
+func TestAnExporterThatCountsItself(t *testing.T) {
+	f := newFixture(t)
+	set := exportertest.NewNopSettings(component.MustNewType("loki"))
+	set.ID = component.MustNewID("loki")
+	set.TelemetrySettings = f.tel.NewTelemetrySettings()
+	c := f.shared.ExporterCounter(set, "logs")
+	res := pcommon.NewMap()
+	res.PutStr("k8s.namespace.name", "shop")
+	res.PutStr("service.name", "cart")
+
+	c.Count(res, 3, 300, nil) // before any usage processor: not counted
+	assert.Empty(t, series(t, f.tel, MetricExportedBytes))
+
+	f.traces(t, createDefaultConfig().(*Config), consumertest.NewNop())
+	c.Count(res, 3, 300, nil)
+	c.Count(res, 2, 200, errors.New("loki down"))
+	assert.Equal(t, map[string]int64{"logs loki shop/unknown/cart": 300}, series(t, f.tel, MetricExportedBytes))
+	assert.Equal(t, map[string]int64{"logs loki shop/unknown/cart": 2}, series(t, f.tel, MetricExportFailedItems))
+	require.NoError(t, c.Close())
+	require.NoError(t, c.Close())
+	assert.Empty(t, series(t, f.tel, MetricExportedBytes), "closed: no longer reported")
 }

@@ -57,7 +57,7 @@ bench-e2e: build loadgen ## end-to-end load: passthrough, the steps in between, 
 		--pipeline passthrough=bench/passthrough.yaml --pipeline correlation=bench/correlation.yaml \
 		--pipeline queue=bench/queue.yaml --pipeline queue-wal=bench/queue-wal.yaml --pipeline spanmetrics=bench/spanmetrics.yaml:traces \
 		--pipeline spanmetrics-contrib=bench/spanmetrics-contrib.yaml:traces \
-		--pipeline loki=bench/loki.yaml:logs --pipeline full=bench/full.yaml \
+		--pipeline loki=bench/loki.yaml:logs --pipeline full=bench/full.yaml --pipeline full-usage=bench/full-usage.yaml \
 		--pipeline gateway=bench/gateway.yaml \
 		--json .tmp/bench-e2e.json
 

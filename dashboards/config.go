@@ -2,8 +2,10 @@ package dashboards
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/braidobs/braid/correlate/links"
 )
@@ -30,6 +32,10 @@ type Config struct {
 	// MemoryLimitMiB is Braid's memory_limiter limit_mib, drawn on the
 	// memory panel (default 512, as in the embedded configuration).
 	MemoryLimitMiB float64
+	// CostPerGB is the price of a GB (10^9 OTLP-encoded bytes) per
+	// exporter ID (otlp_grpc/jaeger, loki); when set, the usage dashboard
+	// shows what each namespace costs on each. Empty by default.
+	CostPerGB map[string]float64
 }
 
 // DefaultConfig returns the configuration for the local stack.
@@ -66,6 +72,14 @@ func (c Config) Validate() error {
 	}
 	if c.MemoryLimitMiB <= 0 {
 		return fmt.Errorf("memory limit must be positive, got %v MiB", c.MemoryLimitMiB)
+	}
+	for exporter, price := range c.CostPerGB {
+		if exporter == "" || strings.ContainsAny(exporter, `"\`) {
+			return fmt.Errorf("cost per gb: %q is not an exporter ID", exporter)
+		}
+		if !(price >= 0) || math.IsInf(price, 0) {
+			return fmt.Errorf("cost per gb of %s must be zero or positive, got %v", exporter, price)
+		}
 	}
 	return nil
 }

@@ -46,6 +46,7 @@ import (
 	"github.com/braidobs/braid/internal/testnet"
 	"github.com/braidobs/braid/processors/admissionprocessor"
 	"github.com/braidobs/braid/processors/correlationprocessor"
+	"github.com/braidobs/braid/processors/usageprocessor"
 )
 
 // emitted is what a metrics endpoint really exposes: series name → label
@@ -76,6 +77,7 @@ receivers:
       topics: [otlp_spans]
 processors:
   admission: {}
+  usage: {}
   batch: {}
   correlation:
     exemplars:
@@ -127,18 +129,18 @@ service:
   pipelines:
     traces:
       receivers: [otlp]
-      processors: [admission, correlation, batch]
+      processors: [admission, correlation, usage, batch]
       exporters: [braid_span_metrics, otlp_http/dead, otlp_http/queued, kafka]
     traces/kafka:
       receivers: [kafka]
       exporters: [otlp_http/queued]
     metrics:
       receivers: [otlp, braid_span_metrics]
-      processors: [correlation]
+      processors: [correlation, usage]
       exporters: [prometheus, otlp_http/dead, otlp_http/queued]
     logs:
       receivers: [otlp]
-      processors: [correlation]
+      processors: [correlation, usage]
       exporters: [otlp_http/dead, otlp_http/queued, loki]
   telemetry:
     logs:
@@ -169,10 +171,16 @@ func testFactories() (otelcol.Factories, error) {
 	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory(), kafkareceiver.NewFactory()); err != nil {
 		return f, err
 	}
-	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](batchprocessor.NewFactory(), correlationprocessor.NewFactory(), admissionprocessor.NewFactory()); err != nil {
+	// Usage as in the braid binary: the processor and every exporter counting.
+	usage := usageprocessor.NewShared()
+	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](batchprocessor.NewFactory(), correlationprocessor.NewFactory(), admissionprocessor.NewFactory(),
+		usageprocessor.NewFactory(usageprocessor.WithShared(usage))); err != nil {
 		return f, err
 	}
-	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](prometheusexporter.NewFactory(), otlphttpexporter.NewFactory(), lokiexporter.NewFactory(), kafkaexporter.NewFactory()); err != nil {
+	if f.Exporters, err = otelcol.MakeFactoryMap(usageprocessor.WrapExporter(prometheusexporter.NewFactory(), usage),
+		usageprocessor.WrapExporter(otlphttpexporter.NewFactory(), usage), lokiexporter.NewFactory(lokiexporter.WithPushed(func(set exporter.Settings) lokiexporter.Pushed {
+			return usage.ExporterCounter(set, "logs")
+		})), usageprocessor.WrapExporter(kafkaexporter.NewFactory(), usage)); err != nil {
 		return f, err
 	}
 	if f.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](spanmetricsconnector.NewFactory()); err != nil {
@@ -241,7 +249,9 @@ func pipelineMetrics(t *testing.T) (spans, self emitted, openMetrics, text strin
 			self["braid_wal_storage_lost_bytes"] != nil &&
 			self["braid_config_info"] != nil &&
 			self["braid_auth_requests"] != nil &&
-			self["otelcol_kafka_receiver_offset_lag"] != nil
+			self["otelcol_kafka_receiver_offset_lag"] != nil &&
+			self["braid_usage_received_bytes"] != nil &&
+			self["braid_usage_exported_bytes"] != nil
 	}, 30*time.Second, 100*time.Millisecond)
 
 	get := func(accept string) string {

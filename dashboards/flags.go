@@ -2,6 +2,10 @@ package dashboards
 
 import (
 	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/pflag"
 )
@@ -38,6 +42,7 @@ func (o *Options) RegisterFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.LatencySLO, "latency-slo", o.LatencySLO, "target ratio of calls faster than --latency-threshold-ms, per service")
 	fs.Float64Var(&o.LatencyThresholdMs, "latency-threshold-ms", o.LatencyThresholdMs, "latency SLO threshold in milliseconds; a span metrics bucket bound")
 	fs.Float64Var(&o.MemoryLimitMiB, "memory-limit-mib", o.MemoryLimitMiB, "Braid's memory_limiter limit_mib, drawn on the memory panel")
+	fs.Var(costFlag{&o.CostPerGB}, "cost-per-gb", "price of a GB an exporter takes, as exporter=price (repeat or comma separate: otlp_grpc/jaeger=0.30,loki=0.50); adds a cost panel to the usage dashboard")
 }
 
 // Run generates every file into o.Out and returns their names.
@@ -54,3 +59,42 @@ func (o Options) Run() ([]string, error) {
 	}
 	return Names(files), nil
 }
+
+// costFlag reads exporter=price pairs into a map.
+type costFlag struct{ m *map[string]float64 }
+
+func (f costFlag) String() string {
+	if f.m == nil || len(*f.m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(*f.m))
+	for k := range *f.m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+strconv.FormatFloat((*f.m)[k], 'f', -1, 64))
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f costFlag) Set(s string) error {
+	for _, pair := range strings.Split(s, ",") {
+		exporter, price, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if !ok || exporter == "" {
+			return fmt.Errorf("want exporter=price, got %q", pair)
+		}
+		v, err := strconv.ParseFloat(price, 64)
+		if err != nil {
+			return fmt.Errorf("price of %s: %w", exporter, err)
+		}
+		if *f.m == nil {
+			*f.m = map[string]float64{}
+		}
+		(*f.m)[exporter] = v
+	}
+	return nil
+}
+
+func (costFlag) Type() string { return "exporter=price" }

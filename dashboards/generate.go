@@ -24,7 +24,7 @@ const (
 const DefaultDashboardsPath = "/var/lib/grafana/dashboards/braid"
 
 // Builders lists every dashboard, in a fixed order.
-var Builders = []func(Config) (dashboard.Dashboard, error){ServiceOverview, ServiceLogs, Pod, Braid}
+var Builders = []func(Config) (dashboard.Dashboard, error){ServiceOverview, ServiceLogs, Pod, Braid, Usage}
 
 // Generate renders every file: the dashboards, the provisioning files and
 // the rule file, keyed by path relative to the output directory.

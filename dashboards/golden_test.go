@@ -92,7 +92,7 @@ func TestOptionsFlags(t *testing.T) {
 	assert.Equal(t, 0.99, o.AvailabilitySLO)
 	names, err := o.Run()
 	require.NoError(t, err)
-	assert.Len(t, names, 7)
+	assert.Len(t, names, 8)
 	raw, err := os.ReadFile(filepath.Join(o.Out, dashboards.DatasourcesProvisioning))
 	require.NoError(t, err)
 	assert.Contains(t, string(raw), "uid: jaeger-prod")
@@ -100,6 +100,32 @@ func TestOptionsFlags(t *testing.T) {
 
 	_, err = dashboards.DefaultOptions().Run()
 	require.ErrorContains(t, err, "--out is required")
+}
+
+func TestCostPerGBAddsACostPanel(t *testing.T) {
+	o := dashboards.DefaultOptions()
+	fs := flagSet(&o)
+	require.NoError(t, fs.Parse([]string{"--out", t.TempDir(), "--cost-per-gb", "otlp_grpc/jaeger=0.3,loki=0.5", "--cost-per-gb", "kafka=0"}))
+	assert.Equal(t, map[string]float64{"otlp_grpc/jaeger": 0.3, "loki": 0.5, "kafka": 0}, o.CostPerGB)
+	_, err := o.Run()
+	require.NoError(t, err)
+	raw, err := os.ReadFile(filepath.Join(o.Out, dashboards.DashboardsDir, "braid-usage.json"))
+	require.NoError(t, err)
+	for _, want := range []string{`exporter=\"loki\"`, `/ 1e9 * 0.5`, `exporter=\"otlp_grpc/jaeger\"`, `/ 1e9 * 0.3`, "Cost per 30 days"} {
+		assert.Contains(t, string(raw), want)
+	}
+	// Without prices, no cost panel.
+	files, err := dashboards.Generate(dashboards.DefaultConfig(), dashboards.DefaultDashboardsPath)
+	require.NoError(t, err)
+	assert.NotContains(t, string(files[dashboards.DashboardsDir+"/braid-usage.json"]), "Cost per 30 days")
+
+	for _, bad := range []string{"loki", "=1", "loki=cheap"} {
+		o := dashboards.DefaultOptions()
+		assert.Error(t, flagSet(&o).Parse([]string{"--cost-per-gb", bad}), bad)
+	}
+	cfg := dashboards.DefaultConfig()
+	cfg.CostPerGB = map[string]float64{"loki": -1}
+	assert.ErrorContains(t, cfg.Validate(), "cost per gb of loki must be zero or positive, got -1")
 }
 func flagSet(o *dashboards.Options) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("generate", pflag.ContinueOnError)

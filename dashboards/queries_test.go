@@ -226,6 +226,7 @@ func TestQueriesUseEmittedNames(t *testing.T) {
 		if cfgName == "custom" {
 			cfg.Datasources.Prometheus.UID = "p"
 			cfg.LatencyThresholdMs = 1000
+			cfg.CostPerGB = map[string]float64{"otlp_http/queued": 0.3, "loki": 0.5}
 		}
 		files, err := dashboards.Generate(cfg, dashboards.DefaultDashboardsPath)
 		require.NoError(t, err)

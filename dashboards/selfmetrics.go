@@ -44,7 +44,7 @@ const (
 	metricLokiRequests        = "braid_loki_requests"             // status
 	metricLokiDroppedEntries  = "braid_loki_dropped_entries"      // reason
 	metricAdmissionInFlight   = "braid_admission_in_flight_items" // signal
-	metricAdmissionRefused    = "braid_admission_refused_items"   // signal
+	metricAdmissionRefused    = "braid_admission_refused_items"   // signal, reason
 	labelSignal               = "signal"
 	metricStorageDiskBytes    = "braid_wal_storage_disk_bytes" // client
 	metricStorageLiveBytes    = "braid_wal_storage_live_bytes" // client
@@ -58,14 +58,20 @@ const (
 	metricAuthRequests        = "braid_auth_requests" // authenticator, outcome (accepted, refused)
 	// The Kafka receiver's consumer lag (records behind the newest) per
 	// partition it reads: only gateways of the Kafka tier have it.
-	metricKafkaOffsetLag = "otelcol_kafka_receiver_offset_lag" // topic, partition
-	labelAuthenticator   = "authenticator"
-	labelOutcome         = "outcome"
-	labelReason          = "reason"
-	labelTopic           = "topic"
-	labelSource          = "source"
-	labelResult          = "result"
-	labelStatus          = "status"
-	varInstance          = "instance"
-	selfInstance         = `instance=~"$instance"`
+	metricKafkaOffsetLag     = "otelcol_kafka_receiver_offset_lag" // topic, partition
+	labelAuthenticator       = "authenticator"
+	labelOutcome             = "outcome"
+	labelReason              = "reason"
+	labelTopic               = "topic"
+	labelSource              = "source"
+	labelResult              = "result"
+	labelStatus              = "status"
+	metricUsageReceivedBytes = "braid_usage_received_bytes" // signal, k8s_namespace_name, k8s_workload_name, service_name
+	metricUsageReceivedItems = "braid_usage_received_items" // the same
+	metricUsageExportedBytes = "braid_usage_exported_bytes" // the same and exporter
+	labelUsageNamespace      = "k8s_namespace_name"
+	labelUsageWorkload       = "k8s_workload_name"
+	labelUsageService        = "service_name"
+	varInstance              = "instance"
+	selfInstance             = `instance=~"$instance"`
 )

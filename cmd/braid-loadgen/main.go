@@ -2,6 +2,7 @@
 // Braid delivers, and compares pipelines end to end.
 //
 //	braid-loadgen send    --endpoint 127.0.0.1:4317 --signal traces --rate 50000 --duration 30s
+//	braid-loadgen send    --namespaces 10 --flood-factor 10 --rate 5700 --batch 50 --duration 30s
 //	braid-loadgen sink    --grpc 127.0.0.1:24317 --http 127.0.0.1:24318
 //	braid-loadgen compare --braid bin/braid --pipeline passthrough=bench/passthrough.yaml --pipeline full=bench/full.yaml
 //	braid-loadgen overload --braid bin/braid --config bench/gateway.yaml --memory-limit-mib 256 --duration 30s
@@ -63,6 +64,7 @@ func shapeFlags(fs *flag.FlagSet) *loadgen.Shape {
 	fs.IntVar(&s.SpansPerTrace, "spans-per-trace", s.SpansPerTrace, "spans in each trace")
 	fs.Float64Var(&s.TracedLogShare, "traced-log-share", s.TracedLogShare, "share of log lines with trace context")
 	fs.IntVar(&s.LogsPerTrace, "logs-per-trace", s.LogsPerTrace, "traced lines of a pod in a row that share a trace ID (1: a new trace per line)")
+	fs.StringVar(&s.Namespace, "namespace", s.Namespace, "put every pod in this k8s.namespace.name (default: services spread over team-0 … team-3)")
 	return &s
 }
 
@@ -77,6 +79,9 @@ func sendCmd(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to send")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed for the generated telemetry")
 	quiet := fs.Bool("quiet", false, "no per-second progress")
+	namespaces := fs.Int("namespaces", 0, "send from this many namespaces at once, one of them (flood-0) at --flood-factor times each other's rate, --rate in all; prints each namespace's result")
+	floodFactor := fs.Float64("flood-factor", 10, "with --namespaces: how many times the others' rate flood-0 sends")
+	floodSenders := fs.Int("flood-senders", 20, "with --namespaces: flood-0's senders, which send again at once when refused (the others have one each and wait the RetryInfo delay)")
 	shape := shapeFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -86,6 +91,19 @@ func sendCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg.Shape = *shape
+	if *namespaces > 0 {
+		loads, err := loadgen.FloodLoads(*namespaces, *floodFactor, cfg.Rate, *floodSenders)
+		if err != nil {
+			return err
+		}
+		results, err := loadgen.RunNamespaces(ctx, cfg, loads)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
+	}
 	var last loadgen.Tick
 	progress := func(t loadgen.Tick) {
 		if !*quiet {

@@ -41,6 +41,7 @@ import (
 	"github.com/braidobs/braid/internal/authmetrics"
 	"github.com/braidobs/braid/processors/admissionprocessor"
 	"github.com/braidobs/braid/processors/correlationprocessor"
+	"github.com/braidobs/braid/processors/usageprocessor"
 	"github.com/braidobs/braid/receivers/lokireceiver"
 )
 
@@ -94,18 +95,23 @@ func componentsWith(kept keptState) (otelcol.Factories, error) {
 		return otelcol.Factories{}, err
 	}
 
+	// The usage processor's limits are the wrapped exporters' too: they
+	// count what each backend took, per sender, once a usage processor is
+	// in a pipeline.
+	usage := usageprocessor.NewShared()
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
 		batchprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
 		resourceprocessor.NewFactory(),
 		correlation,
 		admissionprocessor.NewFactory(),
+		usageprocessor.NewFactory(usageprocessor.WithShared(usage)),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
 
-	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
+	exporters := []exporter.Factory{
 		debugexporter.NewFactory(),
 		otlpexporter.NewFactory(),
 		otlphttpexporter.NewFactory(),
@@ -113,9 +119,17 @@ func componentsWith(kept keptState) (otelcol.Factories, error) {
 		// Contrib's prometheus_remote_write with a sending queue.
 		remotewriteexporter.NewFactory(),
 		kafkaexporter.NewFactory(),
-		lokiexporter.NewFactory(),
 		loadbalancingexporter.NewFactory(),
-	)
+	}
+	for i, f := range exporters {
+		// Counted: braid_usage_exported_* by exporter and sender.
+		exporters[i] = usageprocessor.WrapExporter(f, usage)
+	}
+	// The Loki exporter counts itself, with the bytes of its push requests.
+	exporters = append(exporters, lokiexporter.NewFactory(lokiexporter.WithPushed(func(set exporter.Settings) lokiexporter.Pushed {
+		return usage.ExporterCounter(set, "logs")
+	})))
+	factories.Exporters, err = otelcol.MakeFactoryMap(exporters...)
 	if err != nil {
 		return otelcol.Factories{}, err
 	}

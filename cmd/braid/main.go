@@ -130,6 +130,7 @@ func newCommand() *cobra.Command {
 	})
 	cmd.AddCommand(newDashboardsCommand())
 	cmd.AddCommand(newDrillCommand())
+	cmd.AddCommand(newUsageCommand())
 	cmd.AddCommand(newDoctorCommand())
 	return cmd
 }

@@ -121,6 +121,7 @@ const (
 	DashboardServiceLogs     = "braid-service-logs"
 	DashboardPod             = "braid-pod"
 	DashboardBraid           = "braid-self"
+	DashboardUsage           = "braid-usage"
 
 	VarCluster   = "cluster"
 	VarNamespace = "namespace"

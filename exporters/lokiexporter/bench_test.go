@@ -48,22 +48,27 @@ func BenchmarkEncode(b *testing.B) {
 		ld := benchLogs(size.pods, size.perPod)
 		entries := size.pods * size.perPod
 		cfg := createDefaultConfig().(*Config)
-		enc := newEncoder(cfg)
-		b.Run(fmt.Sprintf("pods=%d/entries=%d", size.pods, entries), func(b *testing.B) {
-			b.ReportAllocs()
-			var buf []byte
-			for b.Loop() {
-				out := enc.encode(ld)
-				for _, tr := range out.tenants {
-					buf, _ = marshalRequest(buf, &tr.req)
+		for _, sized := range []bool{false, true} {
+			enc := newEncoder(cfg)
+			// sized is what usage accounting adds: every entry's size, per
+			// resource.
+			enc.sizes = sized
+			b.Run(fmt.Sprintf("pods=%d/entries=%d/sized=%t", size.pods, entries, sized), func(b *testing.B) {
+				b.ReportAllocs()
+				var buf []byte
+				for b.Loop() {
+					out := enc.encode(ld)
+					for _, tr := range out.tenants {
+						buf, _ = marshalRequest(buf, &tr.req)
+					}
 				}
-			}
-			sinkBody = buf
-			b.ReportMetric(float64(b.N*entries)/b.Elapsed().Seconds(), "entries/s")
-			b.ReportMetric(float64(testing.AllocsPerRun(1, func() {
-				out := enc.encode(ld)
-				sinkBody, _ = marshalRequest(sinkBody, &out.tenants[0].req)
-			}))/float64(entries), "allocs/entry")
-		})
+				sinkBody = buf
+				b.ReportMetric(float64(b.N*entries)/b.Elapsed().Seconds(), "entries/s")
+				b.ReportMetric(float64(testing.AllocsPerRun(1, func() {
+					out := enc.encode(ld)
+					sinkBody, _ = marshalRequest(sinkBody, &out.tenants[0].req)
+				}))/float64(entries), "allocs/entry")
+			})
+		}
 	}
 }

@@ -34,6 +34,8 @@ type encoder struct {
 	structuredMetadata bool
 	maxLabelValue      int
 	now                func() time.Time
+	// sizes makes encode count each resource's entries and bytes.
+	sizes bool
 }
 
 func newEncoder(cfg *Config) *encoder {
@@ -69,6 +71,18 @@ type tenantRequest struct {
 	streamIdx map[string]int // Stream.Labels -> index in req.Streams
 	resources []int          // indices into ResourceLogs of the input
 	entries   int
+	// sizes are the entries and bytes of each resource in req, when the
+	// encoder counts them.
+	sizes []resourceSize
+}
+
+// resourceSize is what one input resource takes in a push request: its
+// entries, and their bytes in the request's protobuf encoding before
+// compression (each entry with its field header; the streams' label
+// strings, shared by resources, are not in it).
+type resourceSize struct {
+	resource       int
+	entries, bytes int
 }
 
 // encoded is the outcome of encoding one plog.Logs.
@@ -116,6 +130,11 @@ func (e *encoder) encode(ld plog.Logs) *encoded {
 			out.tenants = append(out.tenants, tr)
 		}
 		tr.resources = append(tr.resources, i)
+		var size *resourceSize
+		if e.sizes {
+			tr.sizes = append(tr.sizes, resourceSize{resource: i})
+			size = &tr.sizes[len(tr.sizes)-1]
+		}
 
 		// Resource labels, then the resource attributes left for metadata.
 		var resLabels []push.LabelAdapter
@@ -199,7 +218,13 @@ func (e *encoder) encode(ld plog.Logs) *encoded {
 					key = unknownServiceKey
 				}
 				idx := tr.stream(key)
-				tr.req.Streams[idx].Entries = append(tr.req.Streams[idx].Entries, e.entry(out, &sc, lr, resMetadata, recUsed, now))
+				ent := e.entry(out, &sc, lr, resMetadata, recUsed, now)
+				if size != nil {
+					n := ent.Size()
+					size.entries++
+					size.bytes += 1 + varintSize(uint64(n)) + n // field 2 of Stream, length-delimited
+				}
+				tr.req.Streams[idx].Entries = append(tr.req.Streams[idx].Entries, ent)
 				tr.entries++
 			}
 		}
@@ -512,4 +537,14 @@ func appendJSONString(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, '"')
+}
+
+// varintSize is the bytes of x as a protobuf varint.
+func varintSize(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
 }

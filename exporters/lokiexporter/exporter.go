@@ -45,9 +45,13 @@ type lokiExporter struct {
 	logged   map[int]bool
 
 	bufPool sync.Pool // *requestBuffers
+
+	// pushed counts what each push carried per input resource; nil
+	// counts nothing.
+	pushed Pushed
 }
 
-func newLokiExporter(cfg *Config, set exporter.Settings) (*lokiExporter, error) {
+func newLokiExporter(cfg *Config, set exporter.Settings, pushed Pushed) (*lokiExporter, error) {
 	meter := set.TelemetrySettings.MeterProvider.Meter("github.com/braidobs/braid/exporters/lokiexporter")
 	e := &lokiExporter{
 		cfg:       cfg,
@@ -55,7 +59,9 @@ func newLokiExporter(cfg *Config, set exporter.Settings) (*lokiExporter, error) 
 		enc:       newEncoder(cfg),
 		userAgent: fmt.Sprintf("%s/%s", set.BuildInfo.Command, set.BuildInfo.Version),
 		logged:    map[int]bool{},
+		pushed:    pushed,
 	}
+	e.enc.sizes = pushed != nil
 	var err, errs error
 	e.requests, err = meter.Int64Counter("braid_loki_requests",
 		metric.WithDescription("Push requests sent to Loki, by outcome (ok, retryable, permanent)."),
@@ -88,6 +94,9 @@ func (e *lokiExporter) shutdown(context.Context) error {
 	if e.client != nil {
 		e.client.CloseIdleConnections()
 	}
+	if e.pushed != nil {
+		return e.pushed.Close()
+	}
 	return nil
 }
 
@@ -104,6 +113,11 @@ func (e *lokiExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	var retry []int
 	for _, tr := range enc.tenants {
 		err := e.send(ctx, tr)
+		if e.pushed != nil {
+			for _, size := range tr.sizes {
+				e.pushed.Count(ld.ResourceLogs().At(size.resource).Resource().Attributes(), size.entries, size.bytes, err)
+			}
+		}
 		switch {
 		case err == nil:
 		case consumererror.IsPermanent(err):

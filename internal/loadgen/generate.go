@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
@@ -29,6 +30,9 @@ type Shape struct {
 	// traced line a trace of its own, the worst case for Braid's trace
 	// index: each line is then a trace it has not seen.
 	LogsPerTrace int
+	// Namespace, when set, puts every pod in that namespace; empty spreads
+	// the services over four (team-0 … team-3).
+	Namespace string
 }
 
 // DefaultShape is a mid-sized cluster: 20 services, 5 pods each, traces of 5
@@ -65,7 +69,7 @@ func NewGenerator(shape Shape, seed uint64) *Generator {
 		for p := range shape.PodsPerService {
 			g.pods = append(g.pods, pod{
 				service:    service,
-				namespace:  fmt.Sprintf("team-%d", s%4),
+				namespace:  cmp.Or(shape.Namespace, fmt.Sprintf("team-%d", s%4)),
 				deployment: service,
 				name:       fmt.Sprintf("%s-7d9f8b6c5-%05d", service, p),
 				uid:        fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", s, p, s, p, uint64(s)<<20|uint64(p)),

@@ -249,3 +249,65 @@ func itoa(n int) string {
 	}
 	return "100"
 }
+
+func TestShapeNamespacePutsEveryPodInIt(t *testing.T) {
+	g := loadgen.NewGenerator(loadgen.Shape{Services: 3, PodsPerService: 2, Namespace: "tenant-7"}, 1)
+	namespaces := map[string]int{}
+	td := g.Traces(60)
+	for i := range td.ResourceSpans().Len() {
+		v, _ := td.ResourceSpans().At(i).Resource().Attributes().Get("k8s.namespace.name")
+		namespaces[v.Str()]++
+	}
+	ld := g.Logs(60)
+	for i := range ld.ResourceLogs().Len() {
+		v, _ := ld.ResourceLogs().At(i).Resource().Attributes().Get("k8s.namespace.name")
+		namespaces[v.Str()]++
+	}
+	require.Len(t, namespaces, 1, "%v", namespaces)
+	assert.Contains(t, namespaces, "tenant-7")
+
+	spread := map[string]bool{}
+	td = loadgen.NewGenerator(loadgen.Shape{Services: 8, PodsPerService: 1}, 1).Traces(80)
+	for i := range td.ResourceSpans().Len() {
+		v, _ := td.ResourceSpans().At(i).Resource().Attributes().Get("k8s.namespace.name")
+		spread[v.Str()] = true
+	}
+	assert.Len(t, spread, 4, "without a namespace, services spread over four: %v", spread)
+}
+
+func TestFloodLoadsSplitTheRate(t *testing.T) {
+	loads, err := loadgen.FloodLoads(10, 10, 1900, 20)
+	require.NoError(t, err)
+	require.Len(t, loads, 10)
+	assert.Equal(t, loadgen.NamespaceLoad{Namespace: "flood-0", Rate: 1000, Senders: 20}, loads[0])
+	var total float64
+	for _, l := range loads[1:] {
+		assert.InDelta(t, 100, l.Rate, 1e-9)
+		assert.Equal(t, 1, l.Senders)
+		assert.True(t, l.HonorRetryInfo)
+		total += l.Rate
+	}
+	assert.InDelta(t, 1900, total+loads[0].Rate, 1e-9)
+	for _, bad := range [][4]float64{{1, 10, 100, 1}, {3, 0, 100, 1}, {3, 10, 0, 1}, {3, 10, 100, 0}} {
+		_, err := loadgen.FloodLoads(int(bad[0]), bad[1], bad[2], int(bad[3]))
+		assert.Error(t, err, "%v", bad)
+	}
+}
+
+func TestRunNamespacesSendsEachFromItsNamespace(t *testing.T) {
+	sink, err := loadgen.StartSink("127.0.0.1:0", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer sink.Close(context.Background())
+	results, err := loadgen.RunNamespaces(context.Background(), loadgen.LoadConfig{
+		Endpoint: sink.GRPCAddr(), Signal: loadgen.Traces, BatchSize: 10, Duration: 300 * time.Millisecond,
+		Shape: loadgen.DefaultShape,
+	}, []loadgen.NamespaceLoad{{Namespace: "a", Rate: 200, Senders: 1}, {Namespace: "b", Rate: 400, Senders: 2}})
+	require.NoError(t, err)
+	require.Len(t, results, 2)
+	assert.Positive(t, results["a"].Accepted)
+	assert.Greater(t, results["b"].Accepted, results["a"].Accepted)
+	assert.Equal(t, results["a"].Accepted+results["b"].Accepted, sink.Counts().Spans)
+
+	_, err = loadgen.RunNamespaces(context.Background(), loadgen.LoadConfig{}, nil)
+	assert.Error(t, err)
+}

@@ -9,5 +9,10 @@
 // request would take the pipeline over max_in_flight_items, the sender gets
 // gRPC RESOURCE_EXHAUSTED with a RetryInfo delay (HTTP 429 from the OTLP and
 // Loki receivers), which OpenTelemetry senders retry after backing off.
+//
+// With fair_share (the default), from half of the limit on, a namespace
+// (k8s.namespace.name) that holds more than its weighted share of the limit
+// is refused first, so that one namespace's flood does not starve the
+// others; optional per-namespace rate limits refuse the same way.
 // See README.md.
 package admissionprocessor // import "github.com/braidobs/braid/processors/admissionprocessor"

@@ -2,6 +2,7 @@ package admissionprocessor
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
@@ -23,7 +24,7 @@ func NewFactory() processor.Factory {
 }
 
 func createTraces(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
-	g, err := newGate(set.TelemetrySettings, cfg.(*Config), "traces")
+	g, err := newGate(set.TelemetrySettings, cfg.(*Config), "traces", time.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +32,7 @@ func createTraces(_ context.Context, set processor.Settings, cfg component.Confi
 }
 
 func createLogs(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
-	g, err := newGate(set.TelemetrySettings, cfg.(*Config), "logs")
+	g, err := newGate(set.TelemetrySettings, cfg.(*Config), "logs", time.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +40,7 @@ func createLogs(_ context.Context, set processor.Settings, cfg component.Config,
 }
 
 func createMetrics(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
-	g, err := newGate(set.TelemetrySettings, cfg.(*Config), "metrics")
+	g, err := newGate(set.TelemetrySettings, cfg.(*Config), "metrics", time.Now)
 	if err != nil {
 		return nil, err
 	}

@@ -42,6 +42,10 @@ func TestConfigRefusesBadSettingsNamingTheKey(t *testing.T) {
 		{"zero limit", map[string]any{"max_in_flight_items": 0}, "max_in_flight_items: must be positive, got 0"},
 		{"negative limit", map[string]any{"max_in_flight_items": -5}, "max_in_flight_items: must be positive, got -5"},
 		{"zero retry", map[string]any{"retry_after": "0s"}, "retry_after: must be positive, got 0s"},
+		{"fairness", map[string]any{"fair_share": false, "default_weight": 2, "default_rate_limit": 1000,
+			"namespaces": map[string]any{"shop": map[string]any{"weight": 3, "rate_limit": 5000}}, "share_window": "30s"}, ""},
+		{"bad namespace weight", map[string]any{"namespaces": map[string]any{"shop": map[string]any{"weight": -1}}},
+			"namespaces::shop::weight: must be zero (default_weight) or positive, got -1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := createDefaultConfig().(*Config)

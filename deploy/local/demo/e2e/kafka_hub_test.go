@@ -105,7 +105,7 @@ func kafkaHubAcrossSpokes(t *testing.T) {
 	}
 	// The test marks each item with the gateway it went through
 	// (braid.e2e.gateway); the rest is the shipped hub gateway.
-	withMark := []any{"admission", "memory_limiter", "correlation", "resource/cluster", "resource/e2e"}
+	withMark := []any{"admission", "memory_limiter", "correlation", "usage", "resource/cluster", "resource/e2e"}
 	gatewayOverlay := writeYAML(t, map[string]any{
 		"extensions": map[string]any{"drill": map[string]any{"pod_resolver": "", "peers": map[string]any{"dns": nil, "static": drills}}},
 		"processors": map[string]any{

@@ -71,7 +71,7 @@ bench-kafka: build loadgen ## the gateway reading from Kafka against the gateway
 		--cpu-rate 20000 --step 5s --rates 20000,40000,60000,80000,100000,150000 \
 		--pipeline otlp-1=bench/gateway.yaml --pipeline kafka-1=$(KAFKA_GATEWAY) \
 		--pipeline otlp-2=bench/gateway.yaml --pipeline kafka-2=$(KAFKA_GATEWAY) \
-		--kafka-front kafka-1=bench/kafka-relay.yaml --kafka-front kafka-2=bench/kafka-relay.yaml \
+		--kafka-front kafka-1=bench/relay.yaml --kafka-front kafka-2=bench/relay.yaml \
 		--json .tmp/bench-kafka.json
 
 overload: build loadgen ## the gateway pipeline (disk queues) flat out: at the agent's memory limit, at 256 MiB with a slow backend, and on a quarter of a core (refusals, latency, peak memory, still alive)

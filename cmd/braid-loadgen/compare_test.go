@@ -32,8 +32,8 @@ func TestPipelineFlag(t *testing.T) {
 	assert.Equal(t, []loadgen.Signal{loadgen.Traces}, p[3].signals)
 
 	f := frontFlag{}
-	require.NoError(t, f.Set("kafka=bench/kafka-relay.yaml"))
-	assert.Equal(t, "bench/kafka-relay.yaml", f["kafka"])
+	require.NoError(t, f.Set("kafka=bench/relay.yaml"))
+	assert.Equal(t, "bench/relay.yaml", f["kafka"])
 	assert.ErrorContains(t, f.Set("kafka"), "name=relay.yaml")
 
 	assert.ErrorContains(t, p.Set("nameonly"), "name=config.yaml")

@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/braidobs/braid/internal/loadgen"
+	"github.com/braidobs/braid/internal/testnet"
 )
 
 // pipelineFlag collects repeated --pipeline
@@ -391,14 +392,7 @@ type braidProcess struct {
 	unlimit func() // removes the CPU cgroup, when there is one
 }
 
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
+func freePort() (string, error) { return testnet.Addr() }
 
 // startBraid runs braid on p's config with every listener on a free loopback
 // port and every exporter pointed at the sink, and waits for its health check.

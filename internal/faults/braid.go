@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/braidobs/braid/internal/testnet"
 )
 
 // Braid runs one braid process on fixed loopback ports, so that it can be
@@ -33,15 +34,9 @@ type Braid struct {
 	log  *os.File
 }
 
-// FreeAddr returns a loopback address with a port free at the time.
-func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
+// FreeAddr returns a loopback address with a port free at the time, below
+// the ephemeral range (testnet.Addr).
+func FreeAddr() (string, error) { return testnet.Addr() }
 
 // Start runs the process and waits until its health check answers; the
 // process's output is appended to LogPath.

@@ -2,18 +2,27 @@ package testnet
 
 import (
 	"net"
+	"strconv"
 	"testing"
 )
 
-func TestFreeAddrCanBeBound(t *testing.T) {
-	addr := FreeAddr(t)
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil || host != "127.0.0.1" {
-		t.Fatalf("FreeAddr = %q: want a 127.0.0.1 address (%v)", addr, err)
+func TestAddrIsBelowTheEphemeralRange(t *testing.T) {
+	low := ephemeralLow()
+	for range 20 {
+		addr := FreeAddr(t)
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := strconv.Atoi(port)
+		if low > lowestPort+1 && (p < lowestPort || p >= low) {
+			t.Errorf("port %d outside [%d, %d)", p, lowestPort, low)
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Errorf("%s is not free: %v", addr, err)
+			continue
+		}
+		l.Close()
 	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatalf("bind %s: %v", addr, err)
-	}
-	l.Close()
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -27,8 +28,20 @@ type fleetProcess struct {
 	log    string
 }
 
+// freeAddr returns a loopback address free at the time, its port picked
+// below the kernel's ephemeral range (32768 and up by default): a port the
+// kernel gives for port 0 is one any of the many processes here may take
+// as the local port of a connection before the process meant for it binds.
 func freeAddr(t *testing.T) string {
 	t.Helper()
+	for range 100 {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 10000+mrand.IntN(22000)))
+		if err != nil {
+			continue
+		}
+		defer l.Close()
+		return l.Addr().String()
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,7 @@ PKGS    ?= ./...
 BENCH   ?= .
 COUNT   ?= 1
 
-.PHONY: help build run test lint bench fmt clean loadgen bench-e2e bench-kafka overload faults zerotrust drill-fleet dashboards dashboards-deps
+.PHONY: help build run test lint bench fmt clean loadgen bench-e2e bench-kafka bench-parity overload faults zerotrust drill-fleet dashboards dashboards-deps
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -60,6 +60,22 @@ bench-e2e: build loadgen ## end-to-end load: passthrough, the steps in between, 
 		--pipeline loki=bench/loki.yaml:logs --pipeline full=bench/full.yaml --pipeline full-usage=bench/full-usage.yaml \
 		--pipeline gateway=bench/gateway.yaml \
 		--json .tmp/bench-e2e.json
+
+# bin/otelcol-upstream: a collector from the same release's upstream
+# components only (bench/upstream, a module of its own), the baseline that
+# bench-parity runs Braid's binary against.
+bin/otelcol-upstream: bench/upstream/main.go bench/upstream/go.mod
+	cd bench/upstream && $(GO) build -trimpath -ldflags "-s -w" -o ../../bin/otelcol-upstream .
+
+UPSTREAM_ROUNDS := --binary upstream-1=bin/otelcol-upstream --binary upstream-2=bin/otelcol-upstream --binary upstream-3=bin/otelcol-upstream
+bench-parity: build loadgen bin/otelcol-upstream ## Braid's binary against an upstream-only collector on the same passthrough config, three interleaved rounds (about 3 minutes)
+	@mkdir -p .tmp
+	taskset -c $(BENCH_LOADGEN_CPUS) ./bin/braid-loadgen compare --braid $(BIN) --braid-cpus $(BENCH_BRAID_CPUS) \
+		--cpu-rate 50000 --rates 50000 --step 5s --signals traces,logs \
+		--pipeline upstream-1=bench/passthrough.yaml --pipeline braid-1=bench/passthrough.yaml \
+		--pipeline upstream-2=bench/passthrough.yaml --pipeline braid-2=bench/passthrough.yaml \
+		--pipeline upstream-3=bench/passthrough.yaml --pipeline braid-3=bench/passthrough.yaml \
+		$(UPSTREAM_ROUNDS) --json .tmp/bench-parity.json
 
 # The Kafka tier's gateway against the same gateway taking OTLP, in
 # interleaved rounds: the load reaches it through a relay and a broker that

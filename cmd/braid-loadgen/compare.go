@@ -46,7 +46,7 @@ func (p pipeline) args() []string {
 	return a
 }
 
-// frontFlag collects repeated --kafka-front name=relay.yaml flags.
+// frontFlag collects repeated name=path flags (--kafka-front, --binary).
 type frontFlag map[string]string
 
 func (f frontFlag) String() string { return fmt.Sprint(map[string]string(f)) }
@@ -54,7 +54,7 @@ func (f frontFlag) String() string { return fmt.Sprint(map[string]string(f)) }
 func (f frontFlag) Set(v string) error {
 	name, cfg, ok := strings.Cut(v, "=")
 	if !ok || name == "" || cfg == "" {
-		return fmt.Errorf("want name=relay.yaml, got %q", v)
+		return fmt.Errorf("want name=path, got %q", v)
 	}
 	f[name] = cfg
 	return nil
@@ -112,6 +112,9 @@ type compareSettings struct {
 	// goes to a relay Braid that writes it to a Kafka-protocol broker (in
 	// this process), which the Braid under test reads.
 	kafkaFronts frontFlag
+	// binaries names, per pipeline, a collector binary to run instead of
+	// braid (the upstream-only baseline, say).
+	binaries frontFlag
 }
 
 // stepResult is one load step against one pipeline.
@@ -150,6 +153,8 @@ func compareCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&s.braid, "braid", "bin/braid", "the braid binary")
 	fs.Var(&s.pipelines, "pipeline", "name=config.yaml[+overlay.yaml...][:signal,...], repeated; run in the order given, the first is the baseline")
 	s.kafkaFronts = frontFlag{}
+	s.binaries = frontFlag{}
+	fs.Var(s.binaries, "binary", "name=path, repeated: run pipeline name on this collector binary instead of --braid (it takes the same --config flags)")
 	fs.Var(s.kafkaFronts, "kafka-front", "name=relay.yaml, repeated: pipeline name reads its load from Kafka, written there by a relay Braid on relay.yaml (on this process's CPUs; only the Braid under test is measured) through a broker in this process")
 	signals := fs.String("signals", "traces,logs", "signals to load, comma separated")
 	rates := fs.String("rates", "10000,20000,40000,60000,80000,100000,150000,200000,250000", "target rates (items/s) tried in order until one is not sustained")
@@ -412,14 +417,18 @@ func startBraid(ctx context.Context, s compareSettings, p pipeline, sig loadgen.
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(s.braid, p.args()...)
+	bin := s.braid
+	if b, ok := s.binaries[p.name]; ok {
+		bin = b
+	}
+	cmd := exec.Command(bin, p.args()...)
 	if s.braidCPUs != "" {
 		// Set before exec, so every thread of Braid inherits it.
 		taskset, err := exec.LookPath("taskset")
 		if err != nil {
 			return nil, fmt.Errorf("--braid-cpus needs taskset (util-linux): %w", err)
 		}
-		cmd = exec.Command(taskset, append([]string{"-c", s.braidCPUs, s.braid}, p.args()...)...)
+		cmd = exec.Command(taskset, append([]string{"-c", s.braidCPUs, bin}, p.args()...)...)
 	}
 	cmd.Env = append(os.Environ(), extraEnv...)
 	cmd.Env = append(cmd.Env,

@@ -46,12 +46,12 @@ func (p pipeline) args() []string {
 	return a
 }
 
-// frontFlag collects repeated name=path flags (--kafka-front, --binary).
-type frontFlag map[string]string
+// namedPaths collects repeated name=path flags (--kafka-front, --binary).
+type namedPaths map[string]string
 
-func (f frontFlag) String() string { return fmt.Sprint(map[string]string(f)) }
+func (f namedPaths) String() string { return fmt.Sprint(map[string]string(f)) }
 
-func (f frontFlag) Set(v string) error {
+func (f namedPaths) Set(v string) error {
 	name, cfg, ok := strings.Cut(v, "=")
 	if !ok || name == "" || cfg == "" {
 		return fmt.Errorf("want name=path, got %q", v)
@@ -111,10 +111,10 @@ type compareSettings struct {
 	// kafkaFronts names, per pipeline, the relay's configuration: the load
 	// goes to a relay Braid that writes it to a Kafka-protocol broker (in
 	// this process), which the Braid under test reads.
-	kafkaFronts frontFlag
+	kafkaFronts namedPaths
 	// binaries names, per pipeline, a collector binary to run instead of
 	// braid (the upstream-only baseline, say).
-	binaries frontFlag
+	binaries namedPaths
 }
 
 // stepResult is one load step against one pipeline.
@@ -152,8 +152,8 @@ func compareCmd(ctx context.Context, args []string) error {
 	s := compareSettings{}
 	fs.StringVar(&s.braid, "braid", "bin/braid", "the braid binary")
 	fs.Var(&s.pipelines, "pipeline", "name=config.yaml[+overlay.yaml...][:signal,...], repeated; run in the order given, the first is the baseline")
-	s.kafkaFronts = frontFlag{}
-	s.binaries = frontFlag{}
+	s.kafkaFronts = namedPaths{}
+	s.binaries = namedPaths{}
 	fs.Var(s.binaries, "binary", "name=path, repeated: run pipeline name on this collector binary instead of --braid (it takes the same --config flags)")
 	fs.Var(s.kafkaFronts, "kafka-front", "name=relay.yaml, repeated: pipeline name reads its load from Kafka, written there by a relay Braid on relay.yaml (on this process's CPUs; only the Braid under test is measured) through a broker in this process")
 	signals := fs.String("signals", "traces,logs", "signals to load, comma separated")

@@ -31,7 +31,7 @@ func TestPipelineFlag(t *testing.T) {
 	assert.Equal(t, []string{"--config", "bench/gateway.yaml", "--config", "deploy/configs/kafka-gateway.yaml"}, p[3].args())
 	assert.Equal(t, []loadgen.Signal{loadgen.Traces}, p[3].signals)
 
-	f := frontFlag{}
+	f := namedPaths{}
 	require.NoError(t, f.Set("kafka=bench/relay.yaml"))
 	assert.Equal(t, "bench/relay.yaml", f["kafka"])
 	assert.ErrorContains(t, f.Set("kafka"), "name=path")

@@ -957,13 +957,9 @@ func kafkaTier(ctx context.Context, s Settings, r *Result) error {
 	}
 	// The harness tells gateways apart by the k8s.cluster.name each sets
 	// (Affinity); the shipped Kafka agent sets its own cluster's, which a
-	// gateway keeps. Here the agent leaves it to the gateways.
+	// gateway keeps. Here the agent's resource/cluster removes it instead.
 	noCluster := filepath.Join(g.dir, "kafka-agent-no-cluster.yaml")
-	var lists []string
-	for _, p := range []string{"traces", "metrics", "logs"} {
-		lists = append(lists, "    "+p+":\n      processors: [admission, memory_limiter, correlation, resource/node]\n")
-	}
-	if err := os.WriteFile(noCluster, []byte("service:\n  pipelines:\n"+strings.Join(lists, "")), 0o644); err != nil {
+	if err := os.WriteFile(noCluster, []byte("processors:\n  resource/cluster:\n    attributes:\n      - {key: k8s.cluster.name, action: delete}\n"), 0o644); err != nil {
 		return err
 	}
 	g.braid.Configs = append(g.braid.Configs, s.KafkaAgentConfig, noCluster)

@@ -2,6 +2,7 @@ package correlationprocessor
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
@@ -20,8 +21,12 @@ func (p *metricsProcessor) shutdown(ctx context.Context) error { return p.base.s
 func (p *metricsProcessor) process(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
 	var lc correlate.PodLookups
 	added := int64(0)
-	exemplarCfg := correlate.ExemplarConfig{MaxAge: p.e.cfg.Exemplars.MaxAge, MaxPerPoint: p.e.cfg.Exemplars.MaxPerPoint}
-	now := p.e.now()
+	var exemplarCfg correlate.ExemplarConfig
+	var now time.Time // stands for a point's timestamp when it has none
+	if p.e.cfg.Exemplars.Enabled {
+		exemplarCfg = correlate.ExemplarConfig{MaxAge: p.e.cfg.Exemplars.MaxAge, MaxPerPoint: p.e.cfg.Exemplars.MaxPerPoint}
+		now = p.e.now()
+	}
 	rms := md.ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)

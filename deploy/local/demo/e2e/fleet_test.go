@@ -132,6 +132,24 @@ func postJSON(u string, body any) error {
 	return nil
 }
 
+// traceLogs waits for at least n log lines of trace tr in VictoriaLogs and
+// returns them.
+func traceLogs(t *testing.T, tr string, n int) []logEntry {
+	t.Helper()
+	var entries []logEntry
+	eventually(t, 90*time.Second, "log lines of "+tr+" in VictoriaLogs", func() error {
+		var err error
+		if entries, err = st.logsQuery("trace_id:" + tr); err != nil {
+			return err
+		}
+		if len(entries) < n {
+			return fmt.Errorf("%d of %d lines", len(entries), n)
+		}
+		return nil
+	})
+	return entries
+}
+
 // sendHalf sends two spans and one log record of each trace to one agent,
 // from pod, as that pod's SDK would.
 func sendHalf(agentHTTP, service, pod string, traces []string, half int) error {
@@ -283,21 +301,11 @@ func fleetAcrossGateways(t *testing.T) {
 
 	// Log lines: with their trace, through the trace's gateway.
 	for _, tr := range traces[:10] {
-		eventually(t, 90*time.Second, "log lines of "+tr+" in VictoriaLogs", func() error {
-			entries, err := st.logsQuery("trace_id:" + tr)
-			if err != nil {
-				return err
+		for _, e := range traceLogs(t, tr, 2) {
+			if e["k8s_cluster_name"] != byTrace[tr] {
+				t.Errorf("trace %s: a log line came through %q, its spans through %q", tr, e["k8s_cluster_name"], byTrace[tr])
 			}
-			if len(entries) < 2 {
-				return fmt.Errorf("%d of 2 lines", len(entries))
-			}
-			for _, e := range entries {
-				if e["k8s_cluster_name"] != byTrace[tr] {
-					t.Errorf("trace %s: a log line came through %q, its spans through %q", tr, e["k8s_cluster_name"], byTrace[tr])
-				}
-			}
-			return nil
-		})
+		}
 	}
 
 	// Span metrics: one series set per gateway, summing to every span.

@@ -9,7 +9,7 @@ PKGS    ?= ./...
 BENCH   ?= .
 COUNT   ?= 1
 
-.PHONY: help build run test lint bench fmt clean loadgen bench-e2e bench-kafka bench-parity overload faults zerotrust drill-fleet dashboards dashboards-deps
+.PHONY: help build run test lint bench fmt clean loadgen bench-e2e bench-kafka bench-parity overload faults zerotrust kube drill-fleet dashboards dashboards-deps
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -109,6 +109,15 @@ ZEROTRUST_TESTS := MTLS|Plaintext|LeastPrivilege|RBAC|DecodeStrictly|ZeroTrust|R
 
 zerotrust: ## mTLS agent → gateway, tokens on every endpoint, tenants from identity: the process and manifest tests (about 2 minutes)
 	$(GO) test -count=1 -run '$(ZEROTRUST_TESTS)' ./cmd/braid/ ./receivers/lokireceiver/
+
+# The Kubernetes tests: a real etcd and kube-apiserver (RBAC on, ServiceAccount
+# tokens) per test, started on loopback by internal/kubeapi; kubectl and helm
+# render the manifests and the chart. deploy/local/kube.sh builds all four from
+# source once into .tmp/local/bin.
+KUBE_TESTS := APIServer|Helm|Kubernetes
+
+kube: ## the manifests applied to a real API server, the pod cache under the shipped RBAC, an API server restart and a 410 Gone (builds the control plane once: about 8 minutes cold, then about 2)
+	deploy/local/kube.sh test -v -run '$(KUBE_TESTS)'
 
 drill-fleet: build ## three real gateways, each with part of a trace: any one answers for all, and one killed makes the answers partial
 	BRAID_BIN=$(abspath $(BIN)) $(GO) test ./internal/drillfleet/ -count=1 -v

@@ -179,10 +179,7 @@ func TestKubernetesCertManagerComponent(t *testing.T) {
 // TestKubernetesCertManagerOverlayBuilds renders the base with the
 // component, as an overlay would, when kubectl is at hand.
 func TestKubernetesCertManagerOverlayBuilds(t *testing.T) {
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl not on PATH")
-	}
+	kubectl := kubectlFor(t)
 	// Kustomize refuses absolute paths and a base that contains its
 	// overlay: the overlay lives next to deploy/kubernetes.
 	dir, err := os.MkdirTemp(filepath.Dir(k8sDir), ".overlay-test-")

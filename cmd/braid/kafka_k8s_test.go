@@ -38,10 +38,7 @@ func TestKubernetesKafkaComponent(t *testing.T) {
 // spoke's agents, the hub's gateways) running the Kafka tier's configs,
 // and bind the pod reader role only to the service account that remains.
 func TestKubernetesHubAndSpokeOverlays(t *testing.T) {
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl not on PATH")
-	}
+	kubectl := kubectlFor(t)
 	for _, tc := range []struct{ overlay, workload string }{
 		{"spoke", "braid-agent"},
 		{"hub", "braid-gateway"},

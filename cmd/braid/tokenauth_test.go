@@ -94,10 +94,7 @@ func TestKubernetesZeroTrustOverlayRuns(t *testing.T) {
 // configs of them.
 func overlayRuns(t *testing.T, configs int, components ...string) {
 	t.Helper()
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl not on PATH")
-	}
+	kubectl := kubectlFor(t)
 	dir, err := os.MkdirTemp(filepath.Dir(k8sDir), ".overlay-test-")
 	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(dir) })

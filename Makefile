@@ -35,6 +35,7 @@ dashboards-deps: ## install the LogQL grammar the dashboards tests check queries
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags kubeapi ./kube/ ./cmd/braid/ ./internal/kubeapi/
 
 fmt: ## format the Go sources
 	gofmt -w $$(git ls-files '*.go')

@@ -64,7 +64,7 @@ func compareCmd(ctx context.Context, args []string) error {
 	s := loadgen.CompareSettings{Binaries: namedPaths{}, KafkaFronts: namedPaths{}, LimitCPU: limitCPU, Log: os.Stderr}
 	var pipelines pipelineFlag
 	fs.StringVar(&s.Braid, "braid", "bin/braid", "the braid binary")
-	fs.Var(&pipelines, "pipeline", "name=config.yaml[+overlay.yaml...][:signal,...], repeated; run in the order given, the first is the baseline")
+	fs.Var(&pipelines, "pipeline", "name=config.yaml[+overlay.yaml...][:signal,...], repeated; run in the order given, the first is the baseline; a name ending in -<n> (upstream-1, braid-1, upstream-2 …) is round n, compared with the same round of the first pipeline so named")
 	fs.Var(namedPaths(s.Binaries), "binary", "name=path, repeated: run pipeline name on this collector binary instead of --braid (it takes the same --config flags)")
 	fs.Var(namedPaths(s.KafkaFronts), "kafka-front", "name=relay.yaml, repeated: pipeline name reads its load from Kafka, written there by a relay Braid on relay.yaml (on this process's CPUs; only the Braid under test is measured) through a broker in this process")
 	signals := fs.String("signals", "traces,logs", "signals to load, comma separated")
@@ -113,9 +113,10 @@ func compareCmd(ctx context.Context, args []string) error {
 			reports = append(reports, r)
 		}
 	}
-	printTable(os.Stdout, reports)
+	c := loadgen.Compare(reports)
+	printComparison(os.Stdout, c)
 	if *out != "" {
-		b, err := json.MarshalIndent(reports, "", "  ")
+		b, err := json.MarshalIndent(c, "", "  ")
 		if err != nil {
 			return err
 		}
@@ -151,51 +152,66 @@ func parseRates(name, list string) ([]float64, error) {
 	return rates, nil
 }
 
-// printTable prints the comparison, the first pipeline of reports being the
-// baseline: one row per pipeline and signal at the CPU step's rate, then the
-// ratio to the baseline at every rate both sustained, and its median, the
-// steadier figure on a shared machine.
-func printTable(w io.Writer, reports []loadgen.PipelineReport) {
-	if len(reports) == 0 {
+// printComparison prints the comparison: one row per pipeline and signal
+// at the CPU step's rate; then the ratio to the baseline at every rate
+// both sustained, with its median (the steadier figure on a shared
+// machine) and range; then, for pipelines run in rounds, the ratio in each
+// round with its median and range.
+func printComparison(w io.Writer, c loadgen.Comparison) {
+	if len(c.Pipelines) == 0 {
 		return
 	}
-	baseline := reports[0].Pipeline
-	var cpuRate float64
-	if len(reports[0].Steps) > 0 {
-		cpuRate = reports[0].Steps[0].Load.Target
-	}
-	fmt.Fprintf(w, "| pipeline | signal | max sustained (items/s) | CPU-s per million at %.0f/s | vs %s | peak RSS (MiB) | load1 |\n", cpuRate, baseline)
+	fmt.Fprintf(w, "| pipeline | signal | max sustained (items/s) | CPU-s per million at %.0f/s | vs %s | peak RSS (MiB) | load1 |\n", c.CPURate, c.Baseline)
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- |")
-	base := map[string]loadgen.PipelineReport{}
-	for _, r := range reports {
-		if r.Pipeline == baseline {
-			base[r.Signal] = r
+	base := map[string]float64{}
+	for _, r := range c.Pipelines {
+		if r.Pipeline == c.Baseline {
+			base[r.Signal] = r.CPUPerMillion
 		}
 	}
-	for _, r := range reports {
+	for _, r := range c.Pipelines {
 		ratio := "–"
-		if b := base[r.Signal].CPUPerMillion; b > 0 {
+		if b := base[r.Signal]; b > 0 {
 			ratio = fmt.Sprintf("%.2fx", r.CPUPerMillion/b)
 		}
 		fmt.Fprintf(w, "| %s | %s | %.0f | %.2f | %s | %.0f | %.1f |\n", r.Pipeline, r.Signal, r.MaxSustained, r.CPUPerMillion, ratio, r.PeakRSSMiB, r.Load1)
 	}
-	fmt.Fprintf(w, "\n| pipeline | signal | rates both sustained (items/s) | CPU per million vs %s at each | median |\n", baseline)
-	fmt.Fprintln(w, "| --- | --- | --- | --- | --- |")
-	for _, r := range reports {
-		rates, ratios := loadgen.RatiosByRate(r, base[r.Signal])
-		if r.Pipeline == baseline || len(ratios) == 0 {
-			continue
+	fmt.Fprintf(w, "\n| pipeline | signal | rates both sustained (items/s) | CPU per million vs %s at each | median | min–max |\n", c.Baseline)
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
+	for _, r := range c.RateRatios {
+		var rs []string
+		for _, rate := range r.Rates {
+			rs = append(rs, fmt.Sprintf("%.0fk", rate/1000))
 		}
-		var rs, xs []string
-		for i := range rates {
-			rs = append(rs, fmt.Sprintf("%.0fk", rates[i]/1000))
-			xs = append(xs, fmt.Sprintf("%.2f", ratios[i]))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %.2fx | %s |\n", r.Pipeline, r.Signal, strings.Join(rs, ", "), formatRatios(r.Ratios), r.Median, formatRange(r.Spread))
+	}
+	if len(c.Rounds) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n| pipeline | signal | rounds | CPU per million vs %s in the same round | median | min–max |\n", c.Rounds[0].Baseline)
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
+	for _, r := range c.Rounds {
+		var ns []string
+		for _, n := range r.Rounds {
+			ns = append(ns, strconv.Itoa(n))
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %.2fx |\n", r.Pipeline, r.Signal, strings.Join(rs, ", "), strings.Join(xs, " "), loadgen.Median(ratios))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %.2fx | %s |\n", r.Pipeline, r.Signal, strings.Join(ns, ", "), formatRatios(r.Ratios), r.Median, formatRange(r.Spread))
 	}
 }
 
-// reportCmd prints compare's tables again from the JSON it wrote.
+func formatRatios(xs []float64) string {
+	var s []string
+	for _, x := range xs {
+		s = append(s, fmt.Sprintf("%.2f", x))
+	}
+	return strings.Join(s, " ")
+}
+
+func formatRange(s loadgen.Spread) string { return fmt.Sprintf("%.2f–%.2f", s.Min, s.Max) }
+
+// reportCmd prints compare's tables again from the JSON it wrote: a
+// Comparison, or the bare list of pipeline reports of bench/results'
+// older runs.
 func reportCmd(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	in := fs.String("json", "", "results written by compare --json")
@@ -206,10 +222,24 @@ func reportCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	var reports []loadgen.PipelineReport
-	if err := json.Unmarshal(b, &reports); err != nil {
+	reports, err := readReports(b)
+	if err != nil {
 		return fmt.Errorf("%s: %w", *in, err)
 	}
-	printTable(os.Stdout, reports)
+	printComparison(os.Stdout, loadgen.Compare(reports))
 	return nil
+}
+
+// readReports reads the pipeline reports out of compare's JSON, either
+// form; the ratios are worked out again from them.
+func readReports(b []byte) ([]loadgen.PipelineReport, error) {
+	var reports []loadgen.PipelineReport
+	if err := json.Unmarshal(b, &reports); err == nil {
+		return reports, nil
+	}
+	var c loadgen.Comparison
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, err
+	}
+	return c.Pipelines, nil
 }

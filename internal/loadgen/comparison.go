@@ -1,6 +1,126 @@
 package loadgen
 
-import "slices"
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Comparison is what braid-loadgen compare reports: every pipeline measured,
+// and CPU per million items as ratios with their spread, both to the
+// baseline at every rate the two sustained and, for pipelines run in
+// rounds, round by round.
+type Comparison struct {
+	// Baseline is the first pipeline measured; RateRatios are to it.
+	Baseline string `json:"baseline"`
+	// CPURate is the rate of the CPU step, where PipelineReport's
+	// CPUPerMillion is measured.
+	CPURate   float64          `json:"cpu_rate"`
+	Pipelines []PipelineReport `json:"pipelines"`
+	// RateRatios has one entry per pipeline and signal other than the
+	// baseline's that shares a sustained rate with it.
+	RateRatios []RateRatios `json:"rate_ratios"`
+	// Rounds has one entry per pipeline run in rounds (see SplitRound),
+	// other than the rounds' baseline, and signal.
+	Rounds []RoundRatios `json:"rounds,omitempty"`
+}
+
+// Spread is the median of a set of ratios and their range.
+type Spread struct {
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+}
+
+// SpreadOf is xs's median, min and max; the zero Spread for no xs.
+func SpreadOf(xs []float64) Spread {
+	if len(xs) == 0 {
+		return Spread{}
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	m := s[n/2]
+	if n%2 == 0 {
+		m = (s[n/2-1] + s[n/2]) / 2
+	}
+	return Spread{Median: m, Min: s[0], Max: s[n-1]}
+}
+
+// RateRatios is a pipeline's CPU per million items over the baseline's, at
+// each target rate both sustained, in the order the pipeline ran them.
+type RateRatios struct {
+	Pipeline string    `json:"pipeline"`
+	Signal   string    `json:"signal"`
+	Rates    []float64 `json:"rates"`
+	Ratios   []float64 `json:"ratios"`
+	Spread
+}
+
+// RoundRatios is a pipeline's CPU per million items over the rounds'
+// baseline's in the same round, measured at the CPU step of each.
+type RoundRatios struct {
+	// Pipeline and Baseline are names without their round number.
+	Pipeline string    `json:"pipeline"`
+	Baseline string    `json:"baseline"`
+	Signal   string    `json:"signal"`
+	Rounds   []int     `json:"rounds"`
+	Ratios   []float64 `json:"ratios"`
+	Spread
+}
+
+// SplitRound reads a pipeline name as a round: "braid-2" is round 2 of
+// braid, "full-usage-1" round 1 of full-usage. A name is a round when it
+// ends in a hyphen and a positive decimal number after a non-empty name;
+// any other name ("passthrough", "run2", "x-0") is not.
+func SplitRound(name string) (base string, round int, ok bool) {
+	i := strings.LastIndexByte(name, '-')
+	if i <= 0 || i == len(name)-1 {
+		return "", 0, false
+	}
+	digits := name[i+1:]
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return "", 0, false
+		}
+	}
+	n, err := strconv.Atoi(digits)
+	if err != nil || n <= 0 {
+		return "", 0, false
+	}
+	return name[:i], n, true
+}
+
+// Compare assembles the comparison of reports, given in the order they
+// were measured: the first is the baseline.
+func Compare(reports []PipelineReport) Comparison {
+	c := Comparison{Pipelines: reports}
+	if len(reports) == 0 {
+		return c
+	}
+	c.Baseline = reports[0].Pipeline
+	if len(reports[0].Steps) > 0 {
+		c.CPURate = reports[0].Steps[0].Load.Target
+	}
+	base := map[string]PipelineReport{}
+	for _, r := range reports {
+		if r.Pipeline == c.Baseline {
+			base[r.Signal] = r
+		}
+	}
+	for _, r := range reports {
+		if r.Pipeline == c.Baseline {
+			continue
+		}
+		rates, ratios := RatiosByRate(r, base[r.Signal])
+		if len(ratios) == 0 {
+			continue
+		}
+		c.RateRatios = append(c.RateRatios, RateRatios{Pipeline: r.Pipeline, Signal: r.Signal, Rates: rates, Ratios: ratios, Spread: SpreadOf(ratios)})
+	}
+	c.Rounds = roundRatios(reports)
+	return c
+}
 
 // RatiosByRate pairs the sustained steps of r and base by target rate and
 // returns, rate by rate, r's CPU per million over base's.
@@ -20,12 +140,61 @@ func RatiosByRate(r, base PipelineReport) (rates, ratios []float64) {
 	return rates, ratios
 }
 
-// Median is the median of xs, which must not be empty.
-func Median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if n := len(s); n%2 == 1 {
-		return s[n/2]
+// roundRatios pairs the pipelines run in rounds. The rounds' baseline is
+// the name, without its round, of the first report that is a round (the
+// first --pipeline of bench-parity, upstream-1, makes it upstream). Every
+// other round-named pipeline is paired with the baseline's run of the same
+// round and signal: braid-2 with upstream-2, the two that ran next to each
+// other. A round whose baseline is missing, or either side without CPU
+// measured, gives no ratio. Entries come in the order their pipelines first
+// appear.
+func roundRatios(reports []PipelineReport) []RoundRatios {
+	type key struct {
+		base   string
+		round  int
+		signal string
 	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	baseline := ""
+	cpu := map[key]float64{}
+	for _, r := range reports {
+		b, n, ok := SplitRound(r.Pipeline)
+		if !ok {
+			continue
+		}
+		if baseline == "" {
+			baseline = b
+		}
+		k := key{b, n, r.Signal}
+		if _, seen := cpu[k]; !seen {
+			cpu[k] = r.CPUPerMillion
+		}
+	}
+	var out []RoundRatios
+	index := map[[2]string]int{} // (pipeline, signal) → its entry in out
+	for _, r := range reports {
+		b, n, ok := SplitRound(r.Pipeline)
+		if !ok || b == baseline {
+			continue
+		}
+		against := cpu[key{baseline, n, r.Signal}]
+		if against <= 0 || r.CPUPerMillion <= 0 {
+			continue
+		}
+		id := [2]string{b, r.Signal}
+		i, ok := index[id]
+		if !ok {
+			i = len(out)
+			index[id] = i
+			out = append(out, RoundRatios{Pipeline: b, Baseline: baseline, Signal: r.Signal})
+		}
+		if slices.Contains(out[i].Rounds, n) {
+			continue
+		}
+		out[i].Rounds = append(out[i].Rounds, n)
+		out[i].Ratios = append(out[i].Ratios, r.CPUPerMillion/against)
+	}
+	for i := range out {
+		out[i].Spread = SpreadOf(out[i].Ratios)
+	}
+	return out
 }

@@ -4,24 +4,65 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
-func TestMedian(t *testing.T) {
+func TestSplitRound(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		base  string
+		round int
+		ok    bool
+	}{
+		{name: "braid-1", base: "braid", round: 1, ok: true},
+		{name: "upstream-12", base: "upstream", round: 12, ok: true},
+		{name: "full-usage-1", base: "full-usage", round: 1, ok: true},
+		{name: "queue-wal-2", base: "queue-wal", round: 2, ok: true},
+		{name: "passthrough"},
+		{name: "full-usage"},
+		{name: "run2"},
+		{name: "x-0"},
+		{name: "x-"},
+		{name: "-1"},
+		{name: "x-1a"},
+		{name: "x-+1"},
+		{name: "x-99999999999999999999999"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base, round, ok := SplitRound(tc.name)
+			assert.Equal(t, tc.ok, ok)
+			assert.Equal(t, tc.base, base)
+			assert.Equal(t, tc.round, round)
+		})
+	}
+}
+
+func TestSpreadOf(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		xs   []float64
-		want float64
+		want Spread
 	}{
-		{name: "one", xs: []float64{1.2}, want: 1.2},
-		{name: "odd count, unsorted", xs: []float64{2, 1, 1.5, 1.25, 1.75}, want: 1.5},
-		{name: "even count: the mean of the middle two", xs: []float64{2, 1.25, 1.5, 1.75}, want: 1.625},
+		{name: "none", want: Spread{}},
+		{name: "one", xs: []float64{1.2}, want: Spread{Median: 1.2, Min: 1.2, Max: 1.2}},
+		{name: "odd count, unsorted", xs: []float64{2, 1, 1.5, 1.25, 1.75}, want: Spread{Median: 1.5, Min: 1, Max: 2}},
+		{name: "even count: the mean of the middle two", xs: []float64{2, 1.25, 1.5, 1.75}, want: Spread{Median: 1.625, Min: 1.25, Max: 2}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			xs := append([]float64(nil), tc.xs...)
-			assert.InDelta(t, tc.want, Median(tc.xs), 1e-9)
+			assertRatios(t, nil, tc.want, nil, SpreadOf(tc.xs))
 			assert.Equal(t, xs, tc.xs, "the input is left in its order")
 		})
 	}
+}
+
+// assertRatios compares ratios and spreads to within rounding.
+func assertRatios(t *testing.T, want []float64, wantSpread Spread, got []float64, gotSpread Spread) {
+	t.Helper()
+	assert.InDeltaSlice(t, want, got, 1e-9)
+	assert.InDelta(t, wantSpread.Median, gotSpread.Median, 1e-9, "median")
+	assert.InDelta(t, wantSpread.Min, gotSpread.Min, 1e-9, "min")
+	assert.InDelta(t, wantSpread.Max, gotSpread.Max, 1e-9, "max")
 }
 
 func step(rate, cpuPerMillion float64, sustained bool) StepResult {
@@ -54,6 +95,129 @@ func TestRatiosByRate(t *testing.T) {
 			rates, ratios := RatiosByRate(PipelineReport{Steps: tc.steps}, base)
 			assert.Equal(t, tc.rates, rates)
 			assert.InDeltaSlice(t, tc.ratios, ratios, 1e-9)
+		})
+	}
+}
+
+// report is a pipeline whose CPU step at 50,000/s was sustained at
+// cpuPerMillion.
+func report(name, signal string, cpuPerMillion float64) PipelineReport {
+	return PipelineReport{Pipeline: name, Signal: signal, CPUPerMillion: cpuPerMillion, MaxSustained: 50_000,
+		Steps: []StepResult{step(50_000, cpuPerMillion, true)}}
+}
+
+func TestCompareRounds(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		reports []PipelineReport
+		want    []RoundRatios
+	}{
+		{
+			name: "bench-parity: each braid round against the upstream run next to it, per signal",
+			reports: []PipelineReport{
+				report("upstream-1", "traces", 5), report("upstream-1", "logs", 4),
+				report("braid-1", "traces", 5.5), report("braid-1", "logs", 4),
+				report("upstream-2", "traces", 6), report("upstream-2", "logs", 4),
+				report("braid-2", "traces", 5.4), report("braid-2", "logs", 4.4),
+				report("upstream-3", "traces", 4), report("upstream-3", "logs", 5),
+				report("braid-3", "traces", 4.2), report("braid-3", "logs", 4),
+			},
+			want: []RoundRatios{
+				{Pipeline: "braid", Baseline: "upstream", Signal: "traces", Rounds: []int{1, 2, 3}, Ratios: []float64{1.1, 0.9, 1.05},
+					Spread: Spread{Median: 1.05, Min: 0.9, Max: 1.1}},
+				{Pipeline: "braid", Baseline: "upstream", Signal: "logs", Rounds: []int{1, 2, 3}, Ratios: []float64{1, 1.1, 0.8},
+					Spread: Spread{Median: 1, Min: 0.8, Max: 1.1}},
+			},
+		},
+		{
+			name: "names with hyphens, a first pipeline outside the rounds, a third pipeline per round",
+			reports: []PipelineReport{
+				report("passthrough", "traces", 1),
+				report("full-1", "traces", 4), report("full-usage-1", "traces", 4.4), report("full-nocorrelation-1", "traces", 3),
+				report("full-2", "traces", 5), report("full-usage-2", "traces", 5.5), report("full-nocorrelation-2", "traces", 4),
+			},
+			want: []RoundRatios{
+				{Pipeline: "full-usage", Baseline: "full", Signal: "traces", Rounds: []int{1, 2}, Ratios: []float64{1.1, 1.1},
+					Spread: Spread{Median: 1.1, Min: 1.1, Max: 1.1}},
+				{Pipeline: "full-nocorrelation", Baseline: "full", Signal: "traces", Rounds: []int{1, 2}, Ratios: []float64{0.75, 0.8},
+					Spread: Spread{Median: 0.775, Min: 0.75, Max: 0.8}},
+			},
+		},
+		{
+			name: "a round without the baseline's run, a signal the baseline lacks, or no CPU measured, gives no ratio",
+			reports: []PipelineReport{
+				report("otlp-1", "traces", 10), report("kafka-1", "traces", 20), report("kafka-1", "logs", 30),
+				report("kafka-2", "traces", 25),
+				report("otlp-3", "traces", 10), report("kafka-3", "traces", 0),
+				report("otlp-4", "traces", 10), report("kafka-4", "traces", 21),
+			},
+			want: []RoundRatios{
+				{Pipeline: "kafka", Baseline: "otlp", Signal: "traces", Rounds: []int{1, 4}, Ratios: []float64{2, 2.1},
+					Spread: Spread{Median: 2.05, Min: 2, Max: 2.1}},
+			},
+		},
+		{
+			name:    "no round names: no rounds",
+			reports: []PipelineReport{report("passthrough", "traces", 5), report("full", "traces", 6)},
+		},
+		{
+			name:    "only the baseline's rounds: nothing to pair",
+			reports: []PipelineReport{report("braid-1", "traces", 5), report("braid-2", "traces", 6)},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Compare(tc.reports).Rounds
+			require.Len(t, got, len(tc.want))
+			for i, w := range tc.want {
+				g := got[i]
+				assert.Equal(t, w.Pipeline, g.Pipeline)
+				assert.Equal(t, w.Baseline, g.Baseline)
+				assert.Equal(t, w.Signal, g.Signal)
+				assert.Equal(t, w.Rounds, g.Rounds)
+				assertRatios(t, w.Ratios, w.Spread, g.Ratios, g.Spread)
+			}
+		})
+	}
+}
+
+func TestCompareAssemblesTheReport(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		reports  []PipelineReport
+		baseline string
+		cpuRate  float64
+		ratios   []RateRatios
+	}{
+		{name: "nothing measured"},
+		{
+			name: "the first pipeline is the baseline, per signal; it has no ratio row of its own",
+			reports: []PipelineReport{
+				{Pipeline: "passthrough", Signal: "traces", Steps: []StepResult{step(50_000, 5, true), step(60_000, 4, true)}},
+				{Pipeline: "passthrough", Signal: "logs", Steps: []StepResult{step(50_000, 2, true)}},
+				{Pipeline: "full", Signal: "traces", Steps: []StepResult{step(50_000, 6, true), step(60_000, 6, true)}},
+				{Pipeline: "full", Signal: "logs", Steps: []StepResult{step(50_000, 3, true)}},
+				{Pipeline: "loki", Signal: "logs", Steps: []StepResult{step(20_000, 1, true)}}, // no rate in common
+			},
+			baseline: "passthrough", cpuRate: 50_000,
+			ratios: []RateRatios{
+				{Pipeline: "full", Signal: "traces", Rates: []float64{50_000, 60_000}, Ratios: []float64{1.2, 1.5}, Spread: Spread{Median: 1.35, Min: 1.2, Max: 1.5}},
+				{Pipeline: "full", Signal: "logs", Rates: []float64{50_000}, Ratios: []float64{1.5}, Spread: Spread{Median: 1.5, Min: 1.5, Max: 1.5}},
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Compare(tc.reports)
+			assert.Equal(t, tc.baseline, c.Baseline)
+			assert.InDelta(t, tc.cpuRate, c.CPURate, 0)
+			assert.Equal(t, tc.reports, c.Pipelines)
+			require.Len(t, c.RateRatios, len(tc.ratios))
+			for i, w := range tc.ratios {
+				g := c.RateRatios[i]
+				assert.Equal(t, w.Pipeline, g.Pipeline)
+				assert.Equal(t, w.Signal, g.Signal)
+				assert.Equal(t, w.Rates, g.Rates)
+				assertRatios(t, w.Ratios, w.Spread, g.Ratios, g.Spread)
+			}
 		})
 	}
 }

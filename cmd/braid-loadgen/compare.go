@@ -64,7 +64,7 @@ func compareCmd(ctx context.Context, args []string) error {
 	s := loadgen.CompareSettings{Binaries: namedPaths{}, KafkaFronts: namedPaths{}, LimitCPU: limitCPU, Log: os.Stderr}
 	var pipelines pipelineFlag
 	fs.StringVar(&s.Braid, "braid", "bin/braid", "the braid binary")
-	fs.Var(&pipelines, "pipeline", "name=config.yaml[+overlay.yaml...][:signal,...], repeated; run in the order given, the first is the baseline; a name ending in -<n> (upstream-1, braid-1, upstream-2 …) is round n, compared with the same round of the first pipeline so named")
+	fs.Var(&pipelines, "pipeline", "name=config.yaml[+overlay.yaml...][:signal,...], repeated; run in the order given, the first is the baseline; a name ending in -<n> (upstream-1, braid-1, upstream-2 …) is round n, compared with the same round of the first pipeline run in rounds (a bare name is round 1 when name-2 follows)")
 	fs.Var(namedPaths(s.Binaries), "binary", "name=path, repeated: run pipeline name on this collector binary instead of --braid (it takes the same --config flags)")
 	fs.Var(namedPaths(s.KafkaFronts), "kafka-front", "name=relay.yaml, repeated: pipeline name reads its load from Kafka, written there by a relay Braid on relay.yaml (on this process's CPUs; only the Braid under test is measured) through a broker in this process")
 	signals := fs.String("signals", "traces,logs", "signals to load, comma separated")

@@ -20,8 +20,9 @@ type Comparison struct {
 	// RateRatios has one entry per pipeline and signal other than the
 	// baseline's that shares a sustained rate with it.
 	RateRatios []RateRatios `json:"rate_ratios"`
-	// Rounds has one entry per pipeline run in rounds (see SplitRound),
-	// other than the rounds' baseline, and signal.
+	// Rounds has one entry per pipeline run in rounds, other than the
+	// rounds' baseline, and signal: braid-1, braid-2 … paired with
+	// upstream-1, upstream-2 … (roundRatios says how).
 	Rounds []RoundRatios `json:"rounds,omitempty"`
 }
 
@@ -69,26 +70,57 @@ type RoundRatios struct {
 	Spread
 }
 
-// SplitRound reads a pipeline name as a round: "braid-2" is round 2 of
+// round is where a pipeline stands among rounds: round n of the pipeline
+// named base.
+type round struct {
+	base string
+	n    int
+}
+
+// splitRound reads a pipeline name as a round: "braid-2" is round 2 of
 // braid, "full-usage-1" round 1 of full-usage. A name is a round when it
 // ends in a hyphen and a positive decimal number after a non-empty name;
 // any other name ("passthrough", "run2", "x-0") is not.
-func SplitRound(name string) (base string, round int, ok bool) {
+func splitRound(name string) (round, bool) {
 	i := strings.LastIndexByte(name, '-')
 	if i <= 0 || i == len(name)-1 {
-		return "", 0, false
+		return round{}, false
 	}
 	digits := name[i+1:]
 	for _, c := range digits {
 		if c < '0' || c > '9' {
-			return "", 0, false
+			return round{}, false
 		}
 	}
 	n, err := strconv.Atoi(digits)
 	if err != nil || n <= 0 {
-		return "", 0, false
+		return round{}, false
 	}
-	return name[:i], n, true
+	return round{name[:i], n}, true
+}
+
+// roundsOf reads the pipeline names of one comparison as rounds: by
+// splitRound, and a name without a number is round 1 of itself when the
+// comparison has the same name with a number and no name-1 (gateway,
+// gateway-2, as some runs in bench/results were named). Names that are no
+// round are left out.
+func roundsOf(reports []PipelineReport) map[string]round {
+	rounds := map[string]round{}
+	later := map[string]bool{} // names that have a round above 1
+	for _, r := range reports {
+		if rd, ok := splitRound(r.Pipeline); ok {
+			rounds[r.Pipeline] = rd
+			later[rd.base] = later[rd.base] || rd.n > 1
+		}
+	}
+	for _, r := range reports {
+		_, isRound := rounds[r.Pipeline]
+		_, hasOne := rounds[r.Pipeline+"-1"]
+		if !isRound && !hasOne && later[r.Pipeline] {
+			rounds[r.Pipeline] = round{r.Pipeline, 1}
+		}
+	}
+	return rounds
 }
 
 // Compare assembles the comparison of reports, given in the order they
@@ -140,31 +172,30 @@ func RatiosByRate(r, base PipelineReport) (rates, ratios []float64) {
 	return rates, ratios
 }
 
-// roundRatios pairs the pipelines run in rounds. The rounds' baseline is
-// the name, without its round, of the first report that is a round (the
-// first --pipeline of bench-parity, upstream-1, makes it upstream). Every
-// other round-named pipeline is paired with the baseline's run of the same
-// round and signal: braid-2 with upstream-2, the two that ran next to each
-// other. A round whose baseline is missing, or either side without CPU
-// measured, gives no ratio. Entries come in the order their pipelines first
-// appear.
+// roundRatios pairs the pipelines run in rounds (roundsOf). The rounds'
+// baseline is the first report that is a round (bench-parity's first
+// --pipeline, upstream-1, makes it upstream). Every other pipeline run in
+// rounds is paired with the baseline's run of the same round and signal:
+// braid-2 with upstream-2, the two that ran next to each other. A round
+// whose baseline run is missing, or either side without CPU measured,
+// gives no ratio. Entries come in the order their pipelines first appear.
 func roundRatios(reports []PipelineReport) []RoundRatios {
 	type key struct {
-		base   string
-		round  int
+		round
 		signal string
 	}
+	rounds := roundsOf(reports)
 	baseline := ""
 	cpu := map[key]float64{}
 	for _, r := range reports {
-		b, n, ok := SplitRound(r.Pipeline)
+		rd, ok := rounds[r.Pipeline]
 		if !ok {
 			continue
 		}
 		if baseline == "" {
-			baseline = b
+			baseline = rd.base
 		}
-		k := key{b, n, r.Signal}
+		k := key{rd, r.Signal}
 		if _, seen := cpu[k]; !seen {
 			cpu[k] = r.CPUPerMillion
 		}
@@ -172,25 +203,25 @@ func roundRatios(reports []PipelineReport) []RoundRatios {
 	var out []RoundRatios
 	index := map[[2]string]int{} // (pipeline, signal) → its entry in out
 	for _, r := range reports {
-		b, n, ok := SplitRound(r.Pipeline)
-		if !ok || b == baseline {
+		rd, ok := rounds[r.Pipeline]
+		if !ok || rd.base == baseline {
 			continue
 		}
-		against := cpu[key{baseline, n, r.Signal}]
+		against := cpu[key{round{baseline, rd.n}, r.Signal}]
 		if against <= 0 || r.CPUPerMillion <= 0 {
 			continue
 		}
-		id := [2]string{b, r.Signal}
+		id := [2]string{rd.base, r.Signal}
 		i, ok := index[id]
 		if !ok {
 			i = len(out)
 			index[id] = i
-			out = append(out, RoundRatios{Pipeline: b, Baseline: baseline, Signal: r.Signal})
+			out = append(out, RoundRatios{Pipeline: rd.base, Baseline: baseline, Signal: r.Signal})
 		}
-		if slices.Contains(out[i].Rounds, n) {
+		if slices.Contains(out[i].Rounds, rd.n) {
 			continue
 		}
-		out[i].Rounds = append(out[i].Rounds, n)
+		out[i].Rounds = append(out[i].Rounds, rd.n)
 		out[i].Ratios = append(out[i].Ratios, r.CPUPerMillion/against)
 	}
 	for i := range out {

@@ -29,10 +29,41 @@ func TestSplitRound(t *testing.T) {
 		{name: "x-99999999999999999999999"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			base, round, ok := SplitRound(tc.name)
+			rd, ok := splitRound(tc.name)
 			assert.Equal(t, tc.ok, ok)
-			assert.Equal(t, tc.base, base)
-			assert.Equal(t, tc.round, round)
+			assert.Equal(t, tc.base, rd.base)
+			assert.Equal(t, tc.round, rd.n)
+		})
+	}
+}
+
+func TestRoundsOf(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		names []string
+		want  map[string]round
+	}{
+		{name: "bench-parity", names: []string{"upstream-1", "braid-1", "upstream-2", "braid-2"},
+			want: map[string]round{"upstream-1": {"upstream", 1}, "braid-1": {"braid", 1}, "upstream-2": {"upstream", 2}, "braid-2": {"braid", 2}}},
+		{name: "a bare name is round 1 when its -2 follows",
+			names: []string{"passthrough", "gateway", "passthrough-2", "gateway-2"},
+			want:  map[string]round{"passthrough": {"passthrough", 1}, "gateway": {"gateway", 1}, "passthrough-2": {"passthrough", 2}, "gateway-2": {"gateway", 2}}},
+		{name: "a bare name without a later round is none",
+			names: []string{"passthrough", "queue", "queue-wal", "queue-2", "queue-wal-2"},
+			want:  map[string]round{"queue": {"queue", 1}, "queue-wal": {"queue-wal", 1}, "queue-2": {"queue", 2}, "queue-wal-2": {"queue-wal", 2}}},
+		{name: "a bare name beside its own -1 is none",
+			names: []string{"full", "full-1", "full-2"},
+			want:  map[string]round{"full-1": {"full", 1}, "full-2": {"full", 2}}},
+		{name: "a bare name beside only its -1 is none", names: []string{"full", "full-1"},
+			want: map[string]round{"full-1": {"full", 1}}},
+		{name: "no rounds", names: []string{"passthrough", "full"}, want: map[string]round{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var reports []PipelineReport
+			for _, n := range tc.names {
+				reports = append(reports, PipelineReport{Pipeline: n})
+			}
+			assert.Equal(t, tc.want, roundsOf(reports))
 		})
 	}
 }
@@ -154,6 +185,17 @@ func TestCompareRounds(t *testing.T) {
 			want: []RoundRatios{
 				{Pipeline: "kafka", Baseline: "otlp", Signal: "traces", Rounds: []int{1, 4}, Ratios: []float64{2, 2.1},
 					Spread: Spread{Median: 2.05, Min: 2, Max: 2.1}},
+			},
+		},
+		{
+			name: "the crash-safe gateway's run: passthrough, gateway, passthrough-2, gateway-2",
+			reports: []PipelineReport{
+				report("passthrough", "traces", 5), report("gateway", "traces", 8),
+				report("passthrough-2", "traces", 4), report("gateway-2", "traces", 10),
+			},
+			want: []RoundRatios{
+				{Pipeline: "gateway", Baseline: "passthrough", Signal: "traces", Rounds: []int{1, 2}, Ratios: []float64{1.6, 2.5},
+					Spread: Spread{Median: 2.05, Min: 1.6, Max: 2.5}},
 			},
 		},
 		{

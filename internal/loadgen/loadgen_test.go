@@ -19,7 +19,10 @@ import (
 	"github.com/braidobs/braid/internal/loadgen"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	loadgen.RunFakeCollector()
+	goleak.VerifyTestMain(m)
+}
 
 func TestGeneratorProducesExactlyTheItemsAskedFor(t *testing.T) {
 	for _, n := range []int{1, 7, 100, 1000} {

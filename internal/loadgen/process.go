@@ -1,0 +1,312 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/braidobs/braid/internal/testnet"
+)
+
+// CPULimiter puts the process pid under a limit of cpus CPUs and returns a
+// function that lifts it once the process has exited.
+type CPULimiter func(pid int, cpus float64) (func(), error)
+
+// processSettings say how to start a collector under test.
+type processSettings struct {
+	// binary is the collector to run; it takes Braid's --config flags.
+	binary string
+	// workDir holds each run's storage directory and log.
+	workDir string
+	// cpus, when set, is the CPU list the collector runs on (taskset -c).
+	cpus string
+	// cpuQuota, when positive, limits the collector to that many CPUs
+	// through limitCPU.
+	cpuQuota float64
+	limitCPU CPULimiter
+}
+
+// collectorProcess is a running collector and the loopback addresses it
+// listens on.
+type collectorProcess struct {
+	cmd     *exec.Cmd
+	otlp    string
+	pprof   string
+	health  string
+	metrics string // the internal telemetry's Prometheus endpoint
+	logPath string
+	done    chan error
+	unlimit func() // lifts the CPU limit, when there is one
+}
+
+// startCollector runs the collector on p's configs with every listener on a
+// free loopback port and every exporter pointed at the sink, and waits for
+// its health check.
+func startCollector(ctx context.Context, s processSettings, p Pipeline, sig Signal, sink *Sink, extraEnv ...string) (*collectorProcess, error) {
+	addrs := make([]string, 6)
+	for i := range addrs {
+		a, err := testnet.Addr()
+		if err != nil {
+			return nil, err
+		}
+		addrs[i] = a
+	}
+	_, telemetryPort, _ := net.SplitHostPort(addrs[3])
+	storage := filepath.Join(s.workDir, p.Name+"-"+string(sig))
+	logPath := storage + ".log"
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(s.binary, p.Args()...)
+	if s.cpus != "" {
+		// Set before exec, so every thread of the collector inherits it.
+		taskset, err := exec.LookPath("taskset")
+		if err != nil {
+			logFile.Close()
+			return nil, fmt.Errorf("--braid-cpus needs taskset (util-linux): %w", err)
+		}
+		cmd = exec.Command(taskset, append([]string{"-c", s.cpus, s.binary}, p.Args()...)...)
+	}
+	cmd.Env = append(os.Environ(), extraEnv...)
+	cmd.Env = append(cmd.Env,
+		"BRAID_OTLP_GRPC_ENDPOINT="+addrs[0],
+		"BRAID_OTLP_HTTP_ENDPOINT="+addrs[1],
+		"BRAID_HEALTH_ENDPOINT="+addrs[2],
+		"BRAID_TELEMETRY_HOST=127.0.0.1",
+		"BRAID_TELEMETRY_PORT="+telemetryPort,
+		"BRAID_PROMETHEUS_ENDPOINT="+addrs[4],
+		"BRAID_STORAGE_DIR="+storage,
+		"BRAID_PPROF_ENDPOINT="+addrs[5],
+		"BENCH_SINK_OTLP="+sink.GRPCAddr(),
+		"BENCH_SINK_HTTP=http://"+sink.HTTPAddr(),
+	)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	c := &collectorProcess{cmd: cmd, otlp: addrs[0], pprof: addrs[5], health: addrs[2], metrics: addrs[3], logPath: logPath, done: make(chan error, 1)}
+	go func() { c.done <- cmd.Wait(); logFile.Close() }()
+	if s.cpuQuota > 0 {
+		if s.limitCPU == nil {
+			c.stop()
+			return nil, errors.New("a CPU quota needs a CPU limiter")
+		}
+		if c.unlimit, err = s.limitCPU(cmd.Process.Pid, s.cpuQuota); err != nil {
+			c.stop()
+			return nil, err
+		}
+	}
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-c.done:
+			return nil, fmt.Errorf("%s exited at start: %v; log:\n%s", filepath.Base(s.binary), err, tail(logPath))
+		default:
+		}
+		if resp, err := http.Get("http://" + addrs[2] + "/"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return c, nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			c.stop()
+			return nil, fmt.Errorf("%s not healthy in time; log:\n%s", filepath.Base(s.binary), tail(logPath))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (c *collectorProcess) pid() int { return c.cmd.Process.Pid }
+
+// stop asks the collector to shut down, kills it after 30 s, and lifts its
+// CPU limit.
+func (c *collectorProcess) stop() {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(30 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+	if c.unlimit != nil {
+		c.unlimit()
+	}
+}
+
+// healthy reports whether the collector is running and its health check
+// answers 200.
+func (c *collectorProcess) healthy() bool {
+	select {
+	case err := <-c.done:
+		c.done <- err // stop() reads it again
+		return false
+	default:
+	}
+	resp, err := http.Get("http://" + c.health + "/")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// heapMiB reads the Go heap from the collector's own telemetry, 0 if it
+// cannot.
+func (c *collectorProcess) heapMiB() float64 {
+	resp, err := http.Get("http://" + c.metrics + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "otelcol_process_runtime_heap_alloc_bytes") {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err == nil {
+			return v / (1 << 20)
+		}
+	}
+	return 0
+}
+
+// fetchProfile saves a CPU profile of d from the pprof extension at addr.
+func fetchProfile(ctx context.Context, addr string, d time.Duration, path string) error {
+	secs := max(1, int(d.Seconds()))
+	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %d (is the pprof extension in the config?)", resp.StatusCode)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func tail(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(f)
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
+
+// logErrors counts the error-level lines of a collector's log and returns
+// the first, shortened.
+func logErrors(path string) (int, string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, ""
+	}
+	defer f.Close()
+	n, first := 0, ""
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for sc.Scan() {
+		if line := sc.Text(); strings.Contains(line, "\terror\t") {
+			if n == 0 {
+				first = line
+				if len(first) > 300 {
+					first = first[:300] + "…"
+				}
+			}
+			n++
+		}
+	}
+	return n, first
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat CPU times on Linux.
+const clockTicks = 100
+
+// cpuSeconds is the user plus system CPU time the process has used.
+func cpuSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return (utime + stime) / clockTicks, nil
+}
+
+// peakRSSMiB is the process's high-water mark of resident memory.
+func peakRSSMiB(pid int) (float64, error) { return procStatusMiB(pid, "VmHWM:") }
+
+// procStatusMiB reads one kB field of /proc/<pid>/status, in MiB.
+func procStatusMiB(pid int, field string) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
+
+// loadAverage is the one-minute load average, 0 if unknown.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}

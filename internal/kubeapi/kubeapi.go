@@ -76,11 +76,19 @@ func BinDir() string {
 // (never skipping it) when it was not built.
 func Binary(t testing.TB, name string) string {
 	t.Helper()
-	p := filepath.Join(BinDir(), name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s not found in %s: build it with deploy/local/kube.sh install (make kube does)", name, BinDir())
+	p, err := binaryPath(name)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return p
+}
+
+func binaryPath(name string) (string, error) {
+	p := filepath.Join(BinDir(), name)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("%s not found in %s: build it with deploy/local/kube.sh install (make kube does)", name, BinDir())
+	}
+	return p, nil
 }
 
 // ControlPlane is one etcd and the API servers in front of it.
@@ -113,20 +121,40 @@ type APIServer struct {
 	proc *process
 }
 
-// Start starts etcd and one API server and waits until the API server is
-// ready (its bootstrap roles in place). Everything stops when t ends.
+// Start starts etcd and one API server in a directory of the test's and
+// waits until the API server is ready (its bootstrap roles in place).
+// Everything stops when t ends.
 func Start(t testing.TB) *ControlPlane {
 	t.Helper()
-	dir := t.TempDir()
-	cp := &ControlPlane{dir: dir}
-	var err error
-	cp.pki, err = newPKI(dir)
+	cp, err := New(t.TempDir())
 	if err != nil {
-		t.Fatalf("control plane certificates: %v", err)
+		t.Fatalf("control plane: %v", err)
 	}
-	clientAddr, peerAddr := testnet.FreeAddr(t), testnet.FreeAddr(t)
+	t.Cleanup(cp.Close)
+	return cp
+}
+
+// New starts etcd and one API server, with their data, certificates and logs
+// under dir, and waits until the API server is ready. Close stops them.
+func New(dir string) (*ControlPlane, error) {
+	etcdBin, err := binaryPath("etcd")
+	if err != nil {
+		return nil, err
+	}
+	cp := &ControlPlane{dir: dir}
+	if cp.pki, err = newPKI(dir); err != nil {
+		return nil, fmt.Errorf("certificates: %w", err)
+	}
+	clientAddr, err := testnet.Addr()
+	if err != nil {
+		return nil, err
+	}
+	peerAddr, err := testnet.Addr()
+	if err != nil {
+		return nil, err
+	}
 	cp.etcdURL = "http://" + clientAddr
-	cp.etcd = startProcess(t, "etcd", filepath.Join(dir, "etcd.log"), Binary(t, "etcd"),
+	cp.etcd, err = spawn("etcd", filepath.Join(dir, "etcd.log"), etcdBin,
 		"--name=braid-test",
 		"--data-dir="+filepath.Join(dir, "etcd"),
 		"--listen-client-urls="+cp.etcdURL,
@@ -134,32 +162,67 @@ func Start(t testing.TB) *ControlPlane {
 		"--listen-peer-urls=http://"+peerAddr,
 		"--initial-advertise-peer-urls=http://"+peerAddr,
 		"--initial-cluster=braid-test=http://"+peerAddr,
-		// The data is thrown away with the test.
+		// The data is thrown away with the control plane.
 		"--unsafe-no-fsync",
 		"--log-level=warn")
-	t.Cleanup(func() { cp.etcd.stop() })
-	if err := waitHTTP(cp.etcdURL+"/health", nil, cp.etcd, 30*time.Second); err != nil {
-		t.Fatalf("etcd: %v\n%s", err, cp.etcd.tail())
+	if err != nil {
+		return nil, err
 	}
-	cp.APIServer = cp.NewAPIServer(t)
+	if err := waitHTTP(cp.etcdURL+"/health", nil, cp.etcd, 30*time.Second); err != nil {
+		cp.Close()
+		return nil, fmt.Errorf("etcd: %w\n%s", err, cp.etcd.tail())
+	}
+	if cp.APIServer, err = cp.newAPIServer(); err != nil {
+		cp.Close()
+		return nil, err
+	}
 	cp.Admin = cp.APIServer.adminConfig()
-	return cp
+	return cp, nil
+}
+
+// Close stops every API server, then etcd.
+func (cp *ControlPlane) Close() {
+	cp.mu.Lock()
+	servers := cp.servers
+	cp.mu.Unlock()
+	for _, s := range servers {
+		s.Stop()
+	}
+	if cp.etcd != nil {
+		cp.etcd.stop()
+	}
 }
 
 // NewAPIServer starts another API server on the same etcd, as a second
-// control-plane node would be: changes made through one are seen by the other.
+// control-plane node would be: changes made through one are seen by the
+// other. It stops when t ends.
 func (cp *ControlPlane) NewAPIServer(t testing.TB) *APIServer {
 	t.Helper()
+	s, err := cp.newAPIServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (cp *ControlPlane) newAPIServer() (*APIServer, error) {
+	bin, err := binaryPath("kube-apiserver")
+	if err != nil {
+		return nil, err
+	}
 	cp.mu.Lock()
 	n := len(cp.servers)
 	cp.mu.Unlock()
-	bin := Binary(t, "kube-apiserver")
-	addr := testnet.FreeAddr(t)
+	addr, err := testnet.Addr()
+	if err != nil {
+		return nil, err
+	}
 	host, port, _ := net.SplitHostPort(addr)
 	name := "kube-apiserver-" + strconv.Itoa(n)
 	certDir := filepath.Join(cp.dir, name)
 	if err := os.MkdirAll(certDir, 0o755); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	s := &APIServer{cp: cp, name: name, URL: "https://" + addr, bin: bin}
 	s.args = []string{
@@ -186,11 +249,11 @@ func (cp *ControlPlane) NewAPIServer(t testing.TB) *APIServer {
 	cp.mu.Lock()
 	cp.servers = append(cp.servers, s)
 	cp.mu.Unlock()
-	t.Cleanup(s.Stop)
 	if err := s.Start(); err != nil {
-		t.Fatalf("%s: %v", name, err)
+		s.Stop()
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return s
+	return s, nil
 }
 
 // Start starts the API server (again) and waits until it is ready.
@@ -286,16 +349,21 @@ func (cp *ControlPlane) ServiceAccountConfig(t testing.TB, s *APIServer, namespa
 // kubectl).
 func WriteKubeconfig(t testing.TB, cfg *rest.Config) string {
 	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := SaveKubeconfig(cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// SaveKubeconfig writes a kubeconfig file for cfg at path.
+func SaveKubeconfig(cfg *rest.Config, path string) error {
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters["braid-test"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
 	kc.AuthInfos["braid-test"] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken, ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
 	kc.Contexts["braid-test"] = &clientcmdapi.Context{Cluster: "braid-test", AuthInfo: "braid-test", Namespace: "default"}
 	kc.CurrentContext = "braid-test"
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return clientcmd.WriteToFile(*kc, path)
 }
 
 // Compact compacts etcd's history up to its current revision, as the API
@@ -354,15 +422,6 @@ type process struct {
 	log  string
 	cmd  *exec.Cmd
 	done chan struct{}
-}
-
-func startProcess(t testing.TB, name, log, bin string, args ...string) *process {
-	t.Helper()
-	p, err := spawn(name, log, bin, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return p
 }
 
 func spawn(name, log, bin string, args ...string) (*process, error) {

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -27,91 +28,14 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	"github.com/braidobs/braid/internal/kubeapi"
 	"github.com/braidobs/braid/internal/testnet"
 )
-
-// rendering is one set of manifests a user would apply.
-type rendering struct {
-	name string
-	// render returns the manifests, a multi-document YAML stream.
-	render func(t *testing.T) []byte
-}
-
-// kustomizeRendering renders dir (relative to deploy/) with kubectl.
-func kustomizeRendering(name, dir string) rendering {
-	return rendering{name, func(t *testing.T) []byte {
-		out, err := exec.Command(kubeapi.Binary(t, "kubectl"), "kustomize", filepath.Join("../../deploy", dir)).Output()
-		require.NoError(t, err, "kubectl kustomize %s: %s", dir, stderrOf(err))
-		return out
-	}}
-}
-
-// componentRendering renders the base with components, as a user's overlay
-// would.
-func componentRendering(name string, components ...string) rendering {
-	return rendering{name, func(t *testing.T) []byte {
-		dir, err := os.MkdirTemp(filepath.Dir(k8sDir), ".overlay-test-")
-		require.NoError(t, err)
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		paths := make([]string, len(components))
-		for i, c := range components {
-			paths[i] = "../kubernetes/components/" + c
-		}
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte("resources: [../kubernetes]\n"+
-			"components: ["+strings.Join(paths, ", ")+"]\n"), 0o600))
-		out, err := exec.Command(kubeapi.Binary(t, "kubectl"), "kustomize", dir).Output()
-		require.NoError(t, err, "kubectl kustomize with %v: %s", components, stderrOf(err))
-		return out
-	}}
-}
-
-func stderrOf(err error) string {
-	if ee, ok := err.(*exec.ExitError); ok {
-		return string(ee.Stderr)
-	}
-	return ""
-}
-
-// kustomizeRenderings is everything deploy/ lets a user apply with
-// kubectl apply -k.
-var kustomizeRenderings = []rendering{
-	kustomizeRendering("kubernetes", "kubernetes"),
-	kustomizeRendering("sidecar", "kubernetes/sidecar"),
-	kustomizeRendering("hub", "overlays/hub"),
-	kustomizeRendering("spoke", "overlays/spoke"),
-	componentRendering("token-auth", "token-auth"),
-	componentRendering("kafka", "kafka"),
-	componentRendering("cert-manager", "cert-manager"),
-}
-
-// withoutCertManager drops cert-manager's objects (Issuer, Certificate):
-// their kinds exist only where cert-manager's CRDs are installed, which this
-// control plane does not have. It returns the rest and what it dropped.
-func withoutCertManager(manifests []byte) ([]byte, []string) {
-	var keep [][]byte
-	var dropped []string
-	for _, d := range bytes.Split(manifests, []byte("\n---\n")) {
-		if bytes.Contains(d, []byte("apiVersion: cert-manager.io/")) {
-			kind, name := "", ""
-			for _, l := range strings.Split(string(d), "\n") {
-				if v, ok := strings.CutPrefix(l, "kind: "); ok {
-					kind = v
-				}
-				if v, ok := strings.CutPrefix(l, "  name: "); ok && name == "" {
-					name = v
-				}
-			}
-			dropped = append(dropped, kind+"/"+name)
-			continue
-		}
-		keep = append(keep, d)
-	}
-	return bytes.Join(keep, []byte("\n---\n")), dropped
-}
 
 // foreignNamespaces returns the namespaces that manifests put objects in
 // but do not create.
@@ -142,16 +66,21 @@ func foreignNamespaces(t *testing.T, manifests []byte) []string {
 	return out
 }
 
-// TestAPIServerAcceptsEveryManifest applies every rendering to a real API
-// server with server-side apply and strict field validation: a field the
-// server does not know, a wrong type or a failed validation fails it. The
-// objects are stored (nothing schedules them: no controller manager, no
-// kubelet), then each rendering is sent again as a dry run, which the server
-// admits and validates the same way but keeps nothing of.
+// TestAPIServerAcceptsEveryManifest applies every rendering, Kustomize's
+// and the Helm chart's, to a real API server with server-side apply and
+// strict field validation: a field the server does not know, a wrong type or
+// a failed validation fails it. The objects are stored (nothing schedules
+// them: no controller manager, no kubelet), then each rendering is sent
+// again as a dry run, which the server admits and validates the same way but
+// keeps nothing of.
 func TestAPIServerAcceptsEveryManifest(t *testing.T) {
 	cp := kubeapi.Start(t)
 	ctx := context.Background()
-	for _, r := range kustomizeRenderings {
+	renderings := slices.Clone(kustomizeRenderings)
+	for _, c := range helmCases {
+		renderings = append(renderings, rendering{"helm-" + c.helm.name, c.helm.render})
+	}
+	for _, r := range renderings {
 		t.Run(r.name, func(t *testing.T) {
 			manifests, dropped := withoutCertManager(r.render(t))
 			if len(dropped) > 0 {
@@ -365,4 +294,46 @@ func TestAPIServerBraidResolvesPodsWithItsServiceAccount(t *testing.T) {
 			require.NoError(t, admin.CoreV1().Pods("shop").Delete(ctx, pod, metav1.DeleteOptions{GracePeriodSeconds: &zero}))
 		})
 	}
+}
+
+// TestAPIServerHelmInstallUpgradeUninstall installs the chart with helm
+// itself into the real API server, upgrades it to the Kafka tier (the
+// ConfigMaps gain the overlays, the workloads their --config flags), and
+// uninstalls it (Braid's objects gone).
+func TestAPIServerHelmInstallUpgradeUninstall(t *testing.T) {
+	cp := kubeapi.Start(t)
+	helm := kubeToolFor(t, "helm")
+	kubeconfig := kubeapi.WriteKubeconfig(t, cp.Admin)
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(helm, append(args, "--kubeconfig", kubeconfig, "--namespace", "braid")...)
+		cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "helm %s: %s", strings.Join(args, " "), out)
+		return string(out)
+	}
+	client, err := kubernetes.NewForConfig(cp.Admin)
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	run("install", "braid", chartDir, "--create-namespace", "--wait=false")
+	agent, err := client.AppsV1().DaemonSets("braid").Get(ctx, "braid-agent", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"--config=file:/etc/braid/agent.yaml"}, agent.Spec.Template.Spec.Containers[0].Args)
+
+	run("upgrade", "braid", chartDir, "--set", "kafka.enabled=true")
+	cm, err := client.CoreV1().ConfigMaps("braid").Get(ctx, "braid-gateway-config", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Contains(t, cm.Data, "kafka-gateway.yaml")
+	gw, err := client.AppsV1().Deployments("braid").Get(ctx, "braid-gateway", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"--config=file:/etc/braid/gateway.yaml", "--config=file:/etc/braid/kafka-gateway.yaml"},
+		gw.Spec.Template.Spec.Containers[0].Args)
+	assert.Contains(t, run("history", "braid"), "Upgrade complete")
+
+	run("uninstall", "braid")
+	_, err = client.AppsV1().Deployments("braid").Get(ctx, "braid-gateway", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "the gateway is gone: %v", err)
+	_, err = client.RbacV1().ClusterRoles().Get(ctx, "braid-pod-reader", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "the ClusterRole is gone: %v", err)
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -212,22 +213,26 @@ func TestKubernetesStrictDecodingRefusesUnknownFields(t *testing.T) {
 }
 
 // kubectlFor returns the kubectl that renders Kustomize for the tests that
-// check what it renders. make kube builds one (deploy/local/kube.sh) and
-// runs them with BRAID_KUBE_BIN set: then a missing kubectl fails the test.
-// Under make test, without kubectl on PATH, they skip: make kube runs them.
-func kubectlFor(t *testing.T) string {
+// check what it renders.
+func kubectlFor(t *testing.T) string { return kubeToolFor(t, "kubectl") }
+
+// kubeToolFor returns the kubectl or helm that the tests rendering manifests
+// run. make kube builds both (deploy/local/kube.sh) and runs the tests with
+// BRAID_KUBE_BIN set: then a missing tool fails the test. Under make test,
+// without the tool on PATH, they skip: make kube runs them.
+func kubeToolFor(t *testing.T, name string) string {
 	t.Helper()
 	if dir := os.Getenv("BRAID_KUBE_BIN"); dir != "" {
-		p := filepath.Join(dir, "kubectl")
+		p := filepath.Join(dir, name)
 		_, err := os.Stat(p)
-		require.NoError(t, err, "kubectl: build it with deploy/local/kube.sh install")
+		require.NoError(t, err, "%s: build it with deploy/local/kube.sh install", name)
 		return p
 	}
-	kubectl, err := exec.LookPath("kubectl")
+	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Skip("kubectl not on PATH: make kube renders and checks this")
+		t.Skipf("%s not on PATH: make kube renders and checks this", name)
 	}
-	return kubectl
+	return p
 }
 
 // TestKubernetesKustomizeBuild checks what Kustomize really renders, when
@@ -357,13 +362,20 @@ func workloads(t *testing.T) map[string]corev1.PodSpec {
 	t.Helper()
 	out := map[string]corev1.PodSpec{}
 	for _, objs := range manifests(t) {
-		for _, o := range objs {
-			switch w := o.(type) {
-			case *appsv1.DaemonSet:
-				out[w.Name] = w.Spec.Template.Spec
-			case *appsv1.Deployment:
-				out[w.Name] = w.Spec.Template.Spec
-			}
+		maps.Copy(out, podSpecs(objs))
+	}
+	return out
+}
+
+// podSpecs returns the pod templates of the DaemonSets and Deployments.
+func podSpecs(objs []runtime.Object) map[string]corev1.PodSpec {
+	out := map[string]corev1.PodSpec{}
+	for _, o := range objs {
+		switch w := o.(type) {
+		case *appsv1.DaemonSet:
+			out[w.Name] = w.Spec.Template.Spec
+		case *appsv1.Deployment:
+			out[w.Name] = w.Spec.Template.Spec
 		}
 	}
 	return out

@@ -94,35 +94,33 @@ func TestKubernetesZeroTrustOverlayRuns(t *testing.T) {
 // configs of them.
 func overlayRuns(t *testing.T, configs int, components ...string) {
 	t.Helper()
-	kubectl := kubectlFor(t)
-	dir, err := os.MkdirTemp(filepath.Dir(k8sDir), ".overlay-test-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	paths := make([]string, len(components))
-	for i, c := range components {
-		paths[i] = "../kubernetes/components/" + c
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte("resources: [../kubernetes]\n"+
-		"components: ["+strings.Join(paths, ", ")+"]\n"), 0o600))
-	renderedRuns(t, kubectl, dir, configs, "braid-gateway", "braid-agent")
+	out := componentRendering(strings.Join(components, "+"), components...).render(t)
+	workloadsRun(t, out, map[string]int{"braid-gateway": configs, "braid-agent": configs})
 }
 
 // renderedRuns renders the kustomization in dir and checks that it holds
-// the workloads named want and no other, and that each one's Braid
-// container runs a valid configuration of `configs` files, merged as its
-// --config flags say, from the ConfigMaps it mounts.
+// the workloads named want and no other, each one's Braid container running
+// a valid configuration of `configs` files (workloadsRun).
 func renderedRuns(t *testing.T, kubectl, dir string, configs int, want ...string) {
 	t.Helper()
 	out, err := exec.Command(kubectl, "kustomize", dir).Output()
 	require.NoError(t, err)
-	// cert-manager's kinds are not in client-go's scheme: decode the rest.
-	var docs [][]byte
-	for _, d := range bytes.Split(out, []byte("\n---\n")) {
-		if !bytes.Contains(d, []byte("apiVersion: cert-manager.io/")) {
-			docs = append(docs, d)
-		}
+	counts := map[string]int{}
+	for _, w := range want {
+		counts[w] = configs
 	}
-	objs, err := decodeAll(bytes.NewReader(bytes.Join(docs, []byte("\n---\n"))))
+	workloadsRun(t, out, counts)
+}
+
+// workloadsRun checks that manifests hold the workloads named in configs
+// and no other, and that each one's Braid container runs a valid
+// configuration of that many files, merged as its --config flags say, from
+// the ConfigMaps it mounts, in the container's environment.
+func workloadsRun(t *testing.T, manifests []byte, configs map[string]int) {
+	t.Helper()
+	// cert-manager's kinds are not in client-go's scheme: decode the rest.
+	manifests, _ = withoutCertManager(manifests)
+	objs, err := decodeAll(bytes.NewReader(manifests))
 	require.NoError(t, err)
 
 	configMaps := map[string]*corev1.ConfigMap{}
@@ -137,9 +135,12 @@ func renderedRuns(t *testing.T, kubectl, dir string, configs int, want ...string
 			pods[o.Name] = o.Spec.Template.Spec
 		}
 	}
-	var names []string
+	var names, want []string
 	for name := range pods {
 		names = append(names, name)
+	}
+	for name := range configs {
+		want = append(want, name)
 	}
 	require.ElementsMatch(t, want, names, "the workloads rendered")
 	for name, spec := range pods {
@@ -165,7 +166,7 @@ func renderedRuns(t *testing.T, kubectl, dir string, configs int, want ...string
 				require.NoError(t, os.WriteFile(path, []byte(text), 0o600))
 				uris = append(uris, "file:"+path)
 			}
-			require.Len(t, uris, configs, "the shipped config and the components' overlays")
+			require.Len(t, uris, configs[name], "the shipped config and the overlays")
 			for _, e := range c.Env {
 				t.Setenv(e.Name, envValue(e))
 			}

@@ -117,7 +117,7 @@ zerotrust: ## mTLS agent → gateway, tokens on every endpoint, tenants from ide
 # source once into .tmp/local/bin.
 KUBE_TESTS := APIServer|Helm|Kubernetes
 
-kube: ## the manifests and the Helm chart applied to a real API server, the chart held to Kustomize, the pod cache under the shipped RBAC, an API server restart and a 410 Gone (builds the control plane once: about 12 minutes cold, then about 2)
+kube: ## the manifests and the Helm chart applied to a real API server, the chart held to Kustomize, the pod cache under the shipped RBAC, an API server restart and a 410 Gone (builds the control plane once: about 10 minutes cold, then about 80 s)
 	deploy/local/kube.sh test -v -run '$(KUBE_TESTS)'
 
 drill-fleet: build ## three real gateways, each with part of a trace: any one answers for all, and one killed makes the answers partial

@@ -4,7 +4,7 @@
 # with kubectl and helm beside them, each built from source once into
 # KUBE_BIN (.tmp/local/bin) and rebuilt only when its tools module changes.
 #
-#   kube.sh install   build etcd, kube-apiserver, kubectl and helm (about 12 minutes cold, nothing warm)
+#   kube.sh install   build etcd, kube-apiserver, kubectl and helm (about 10 minutes cold, nothing warm)
 #   kube.sh test      install, then run the tests that need them (make kube)
 #   kube.sh up        install, then start a control plane in the background
 #                     and print the KUBECONFIG to use with kubectl and helm

@@ -65,9 +65,12 @@ type fairnessReport struct {
 	// Sustained is the rate Braid sustains under the quota on this config
 	// (given, or measured first with compare's paced ladder); Offered what
 	// the namespaces sent per second; Overload the ratio of the two.
-	Sustained  float64            `json:"sustained_per_second"`
-	Offered    float64            `json:"offered_per_second"`
-	Overload   float64            `json:"overload"`
+	Sustained float64 `json:"sustained_per_second"`
+	Offered   float64 `json:"offered_per_second"`
+	Overload  float64 `json:"overload"`
+	// Accepted is what Braid took per second over all namespaces during
+	// the run: what the quota allowed it under this load.
+	Accepted   float64            `json:"accepted_per_second"`
 	Duration   time.Duration      `json:"duration"`
 	Load1      float64            `json:"load1"`
 	Alive      bool               `json:"alive"`
@@ -90,7 +93,7 @@ func fairnessCmd(ctx context.Context, args []string) error {
 	floodFactor := fs.Float64("flood-factor", 10, "how many times each other namespace's rate flood-0 sends")
 	floodSenders := fs.Int("flood-senders", 20, "flood-0's senders, which send again at once when refused (the others have one each and wait the RetryInfo delay)")
 	rate := fs.Float64("rate", 0, "items/s offered over all namespaces; 0 = --overload times the sustained rate")
-	overloadFactor := fs.Float64("overload", 1.5, "with --rate 0: the offered rate as a multiple of the sustained rate")
+	overloadFactor := fs.Float64("overload", 2, "with --rate 0: the offered rate as a multiple of the sustained rate")
 	batch := fs.Int("batch", 500, "items per export request")
 	duration := fs.Duration("duration", 20*time.Second, "how long the namespaces send")
 	minQuiet := fs.Float64("min-quiet-accepted", 0.99, "the share of its items sent every namespace but the flood must get accepted")
@@ -206,7 +209,7 @@ func fairnessRun(ctx context.Context, s compareSettings, p pipeline, sig loadgen
 	refused := sumByNamespace(families, admissionRefusedByNS)
 	rep.Alive = braidHealthy(b)
 
-	var sent float64
+	var sent, accepted float64
 	var elapsed time.Duration
 	for i, l := range loads {
 		r := results[l.Namespace]
@@ -217,10 +220,12 @@ func fairnessRun(ctx context.Context, s compareSettings, p pipeline, sig loadgen
 		}
 		rep.Namespaces = append(rep.Namespaces, o)
 		sent += float64(r.Sent)
+		accepted += float64(r.Accepted)
 		elapsed = max(elapsed, r.Elapsed)
 	}
 	if elapsed > 0 {
 		rep.Offered = sent / elapsed.Seconds()
+		rep.Accepted = accepted / elapsed.Seconds()
 	}
 	if rep.Sustained > 0 {
 		rep.Overload = rep.Offered / rep.Sustained
@@ -303,8 +308,8 @@ func fairnessChecks(ns []namespaceOutcome, minQuiet float64) []fairnessCheck {
 }
 
 func printFairness(w io.Writer, rep fairnessReport) {
-	fmt.Fprintf(w, "%s on %s, %g CPUs: sustained %.0f/s, offered %.0f/s (%.1fx) for %s, load1 %.1f\n\n",
-		rep.Signal, rep.Config, rep.CPUQuota, rep.Sustained, rep.Offered, rep.Overload, rep.Duration, rep.Load1)
+	fmt.Fprintf(w, "%s on %s, %g CPUs: sustained %.0f/s; offered %.0f/s (%.1fx) for %s, %.0f/s accepted; load1 %.1f\n\n",
+		rep.Signal, rep.Config, rep.CPUQuota, rep.Sustained, rep.Offered, rep.Overload, rep.Duration, rep.Accepted, rep.Load1)
 	fmt.Fprintln(w, "| namespace | target (items/s) | sent (items/s) | senders | sent | accepted | refused | failed | requests by code | accepted % | usage received items | usage received bytes | admission refused |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, o := range rep.Namespaces {

@@ -79,9 +79,12 @@ bench-parity: build loadgen bin/otelcol-upstream ## Braid's binary against an up
 		$(UPSTREAM_ROUNDS) --json .tmp/bench-parity.json
 
 # The full pipeline with and without the usage processor, in interleaved
-# rounds so that the drift of a shared machine cancels out pair by pair.
-USAGE_ROUNDS := $(foreach n,1 2 3,--pipeline full-$(n)=bench/full.yaml --pipeline usage-$(n)=bench/full-usage.yaml)
-bench-usage: build loadgen ## what usage accounting costs: the full pipeline with and without the usage processor, three interleaved rounds at 50,000 items/s on one core, each round's ratio (about 3 minutes)
+# rounds, each pair back to back and every other pair the other way round
+# (ABBA), so that a shared machine's drift cancels out.
+FULL   = --pipeline full-$(1)=bench/full.yaml
+USAGE  = --pipeline usage-$(1)=bench/full-usage.yaml
+USAGE_ROUNDS := $(call FULL,1) $(call USAGE,1) $(call USAGE,2) $(call FULL,2) $(call FULL,3) $(call USAGE,3) $(call USAGE,4) $(call FULL,4)
+bench-usage: build loadgen ## what usage accounting costs: the full pipeline with and without the usage processor, four interleaved rounds at 50,000 items/s on one core, each round's ratio (about 4 minutes)
 	@mkdir -p .tmp
 	taskset -c $(BENCH_LOADGEN_CPUS) ./bin/braid-loadgen compare --braid $(BIN) --braid-cpus $(BENCH_BRAID_CPUS) \
 		--cpu-rate 50000 --rates 50000 --step 10s --signals traces,logs $(USAGE_ROUNDS) --json .tmp/bench-usage.json

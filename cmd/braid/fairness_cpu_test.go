@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net"
-	"syscall"
 	"testing"
 	"time"
 
@@ -35,6 +34,14 @@ func TestFairShareHoldsUnderACPUQuota(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sink.Close(context.Background()) })
 
+	// Registered before braid starts, so that it runs after launchBraid's
+	// cleanup has stopped braid: a cgroup goes once its processes have.
+	var remove func()
+	t.Cleanup(func() {
+		if remove != nil {
+			remove()
+		}
+	})
 	var grpcAddr string
 	b := launchBraid(t, func(b *braidProcess) []string {
 		grpcAddr, b.telemetry = testnet.FreeAddr(t), testnet.FreeAddr(t)
@@ -46,22 +53,10 @@ func TestFairShareHoldsUnderACPUQuota(t *testing.T) {
 		t.Setenv("BENCH_SINK_OTLP", sink.GRPCAddr())
 		return []string{"--config=file:../../bench/fairness-cpu.yaml", "--watch-config=false"}
 	}, nil)
-	remove, err := cpuquota.Limit(b.cmd.Process.Pid, 0.25)
+	remove, err = cpuquota.Limit(b.cmd.Process.Pid, 0.25)
 	if err != nil {
 		cpuquota.SkipUnlessRequired(t, err)
 	}
-	t.Cleanup(func() {
-		// The group goes once braid has (launchBraid's cleanup, which
-		// runs after this one, then finds it stopped).
-		_ = b.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-b.exited:
-		case <-time.After(30 * time.Second):
-			_ = b.cmd.Process.Kill()
-			<-b.exited
-		}
-		remove()
-	})
 
 	base := loadgen.LoadConfig{
 		Endpoint: grpcAddr, Signal: loadgen.Traces, BatchSize: 500,

@@ -111,7 +111,7 @@ func fairnessCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	if signal == loadgen.Metrics {
-		return errors.New("fairness runs traces or logs: a metrics request is judged by its main namespace, which the generator's metrics do not vary")
+		return errors.New("fairness runs traces or logs, the pipelines of bench/fairness-cpu.yaml")
 	}
 	if *cpuQuota <= 0 {
 		return fmt.Errorf("cpu-quota must be positive, got %g: without it the machine, not Braid, may be the bottleneck", *cpuQuota)

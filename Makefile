@@ -81,9 +81,9 @@ bench-parity: build loadgen bin/otelcol-upstream ## Braid's binary against an up
 # The full pipeline with and without the usage processor, in interleaved
 # rounds, each pair back to back and every other pair the other way round
 # (ABBA), so that a shared machine's drift cancels out.
-FULL   = --pipeline full-$(1)=bench/full.yaml
-USAGE  = --pipeline usage-$(1)=bench/full-usage.yaml
-USAGE_ROUNDS := $(call FULL,1) $(call USAGE,1) $(call USAGE,2) $(call FULL,2) $(call FULL,3) $(call USAGE,3) $(call USAGE,4) $(call FULL,4)
+USAGE_BASELINE_ROUND = --pipeline full-$(1)=bench/full.yaml
+USAGE_ON_ROUND       = --pipeline usage-$(1)=bench/full-usage.yaml
+USAGE_ROUNDS := $(call USAGE_BASELINE_ROUND,1) $(call USAGE_ON_ROUND,1) $(call USAGE_ON_ROUND,2) $(call USAGE_BASELINE_ROUND,2) $(call USAGE_BASELINE_ROUND,3) $(call USAGE_ON_ROUND,3) $(call USAGE_ON_ROUND,4) $(call USAGE_BASELINE_ROUND,4)
 bench-usage: build loadgen ## what usage accounting costs: the full pipeline with and without the usage processor, four interleaved rounds at 50,000 items/s on one core, each round's ratio (about 4 minutes)
 	@mkdir -p .tmp
 	taskset -c $(BENCH_LOADGEN_CPUS) ./bin/braid-loadgen compare --braid $(BIN) --braid-cpus $(BENCH_BRAID_CPUS) \

@@ -9,7 +9,7 @@ PKGS    ?= ./...
 BENCH   ?= .
 COUNT   ?= 1
 
-.PHONY: help build run test lint bench fmt clean loadgen bench-e2e bench-kafka bench-parity overload faults zerotrust kube drill-fleet dashboards dashboards-deps
+.PHONY: help build run test lint bench fmt clean loadgen bench-e2e bench-kafka bench-parity bench-usage overload fairness faults zerotrust kube drill-fleet dashboards dashboards-deps
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -78,6 +78,18 @@ bench-parity: build loadgen bin/otelcol-upstream ## Braid's binary against an up
 		--pipeline upstream-3=bench/passthrough.yaml --pipeline braid-3=bench/passthrough.yaml \
 		$(UPSTREAM_ROUNDS) --json .tmp/bench-parity.json
 
+# The full pipeline with and without the usage processor, in interleaved
+# rounds, each pair back to back and every other pair the other way round
+# (ABBA), so that a shared machine's drift cancels out.
+USAGE_BASELINE_ROUND = --pipeline full-$(1)=bench/full.yaml
+USAGE_ON_ROUND       = --pipeline usage-$(1)=bench/full-usage.yaml
+USAGE_ROUNDS := $(call USAGE_BASELINE_ROUND,1) $(call USAGE_ON_ROUND,1) $(call USAGE_ON_ROUND,2) $(call USAGE_BASELINE_ROUND,2) $(call USAGE_BASELINE_ROUND,3) $(call USAGE_ON_ROUND,3) $(call USAGE_ON_ROUND,4) $(call USAGE_BASELINE_ROUND,4)
+bench-usage: build loadgen ## what usage accounting costs: the full pipeline with and without the usage processor, four interleaved rounds at 50,000 items/s on one core, each round's ratio (about 4 minutes)
+	@mkdir -p .tmp
+	taskset -c $(BENCH_LOADGEN_CPUS) ./bin/braid-loadgen compare --braid $(BIN) --braid-cpus $(BENCH_BRAID_CPUS) \
+		--cpu-rate 50000 --rates 50000 --step 10s --signals traces,logs $(USAGE_ROUNDS) --json .tmp/bench-usage.json
+	./bin/braid-loadgen rounds --json .tmp/bench-usage.json --baseline full --candidate usage
+
 # The Kafka tier's gateway against the same gateway taking OTLP, in
 # interleaved rounds: the load reaches it through a relay and a broker that
 # run beside the load generator, so only the gateway's own cost is measured.
@@ -98,6 +110,15 @@ overload: build loadgen ## the gateway pipeline (disk queues) flat out: at the a
 		--memory-limit-mib 256 --spike-limit-mib 64 --sink-delay 1s --json .tmp/overload-tight.json
 	./bin/braid-loadgen overload --braid $(BIN) --config bench/overload-cpu.yaml --signals traces --duration 20s \
 		--cpu-quota 0.25 --sustained 15000 --senders-per-connection 10 --json .tmp/overload-cpu.json
+
+# Fair share while CPU, not the backend, runs short: the process test in
+# cmd/braid and braid-loadgen's longer run, both on bench/fairness-cpu.yaml
+# under a quarter of a core. BRAID_REQUIRE_CGROUP=1 makes the test fail, not
+# skip, where no CPU quota can be set.
+fairness: build loadgen ## ten namespaces against Braid on a quarter of a core, one sending ten times each other's rate: the nine keep 99% accepted, the flood is refused retryably, the usage metrics count each exactly (about 2 minutes)
+	@mkdir -p .tmp
+	BRAID_REQUIRE_CGROUP=1 $(GO) test -count=1 -run 'TestFairShareHoldsUnderACPUQuota' ./cmd/braid/
+	./bin/braid-loadgen fairness --braid $(BIN) --config bench/fairness-cpu.yaml --cpu-quota 0.25 --duration 20s --json .tmp/fairness.json
 
 faults: build loadgen ## fault harness: the shipped gateway and agent through kill -9, a 60 s backend outage, a full disk and a corrupt queue file; fails on any acknowledged item lost (needs root for the tmpfs)
 	@mkdir -p .tmp

@@ -6,7 +6,9 @@
 //	braid-loadgen sink    --grpc 127.0.0.1:24317 --http 127.0.0.1:24318
 //	braid-loadgen compare --braid bin/braid --pipeline passthrough=bench/passthrough.yaml --pipeline full=bench/full.yaml
 //	braid-loadgen overload --braid bin/braid --config bench/gateway.yaml --memory-limit-mib 256 --duration 30s
+//	braid-loadgen fairness --braid bin/braid --config bench/fairness-cpu.yaml --cpu-quota 0.25 --duration 20s
 //	braid-loadgen report   --json .tmp/bench-e2e.json
+//	braid-loadgen rounds   --json .tmp/bench-usage.json --baseline full --candidate usage
 //	braid-loadgen faults   --braid bin/braid --only gateway-kill,disk-full
 //	braid-loadgen kafka    --ports 9092 --partitions 6
 package main
@@ -34,7 +36,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: braid-loadgen send|sink|compare|overload|report|faults|kafka [flags] (-h for each)")
+		return errors.New("usage: braid-loadgen send|sink|compare|overload|fairness|report|rounds|faults|kafka [flags] (-h for each)")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -47,14 +49,18 @@ func run(args []string) error {
 		return compareCmd(ctx, args[1:])
 	case "overload":
 		return overloadCmd(ctx, args[1:])
+	case "fairness":
+		return fairnessCmd(ctx, args[1:])
 	case "report":
 		return reportCmd(args[1:])
+	case "rounds":
+		return roundsCmd(args[1:])
 	case "faults":
 		return faultsCmd(ctx, args[1:])
 	case "kafka":
 		return kafkaCmd(ctx, args[1:])
 	}
-	return fmt.Errorf("unknown command %q: want send, sink, compare, overload, report, faults or kafka", args[0])
+	return fmt.Errorf("unknown command %q: want send, sink, compare, overload, fairness, report, rounds, faults or kafka", args[0])
 }
 
 func shapeFlags(fs *flag.FlagSet) *loadgen.Shape {

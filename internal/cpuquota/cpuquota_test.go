@@ -1,4 +1,4 @@
-package main
+package cpuquota
 
 import (
 	"fmt"
@@ -12,12 +12,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestLimitCPUPutsTheWholeProcessInAQuotaGroup runs where the tests run: as
+// TestLimitPutsTheWholeProcessInAQuotaGroup runs where the tests run: as
 // root with a writable CPU controller (the CI machine), the process lands in
 // a group with the quota, and the group is gone after the process; without
-// them, the error says what is missing.
-func TestLimitCPUPutsTheWholeProcessInAQuotaGroup(t *testing.T) {
-	_, err := limitCPU(os.Getpid(), 0)
+// them, the error says what is missing, and the test fails if
+// BRAID_REQUIRE_CGROUP=1 and is skipped otherwise.
+func TestLimitPutsTheWholeProcessInAQuotaGroup(t *testing.T) {
+	_, err := Limit(os.Getpid(), 0)
 	require.ErrorContains(t, err, "cpu quota must be positive")
 
 	cmd := exec.Command("sleep", "30")
@@ -25,18 +26,18 @@ func TestLimitCPUPutsTheWholeProcessInAQuotaGroup(t *testing.T) {
 	pid := cmd.Process.Pid
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 
-	remove, err := limitCPU(pid, 0.5)
+	remove, err := Limit(pid, 0.5)
 	if err != nil {
-		require.ErrorContains(t, err, "needs root and a writable cgroup CPU controller")
-		return
+		require.ErrorIs(t, err, ErrUnavailable)
+		SkipUnlessRequired(t, err)
 	}
-	group := fmt.Sprintf("braid-loadgen-%d", pid)
+	group := fmt.Sprintf("braid-cpuquota-%d", pid)
 	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
 	require.NoError(t, err)
 	assert.Contains(t, string(cg), group, "the process is in the new group")
 
 	var dir string
-	for _, root := range cpuCgroupRoots {
+	for _, root := range roots {
 		if _, err := os.Stat(filepath.Join(root, group)); err == nil {
 			dir = filepath.Join(root, group)
 		}

@@ -88,7 +88,6 @@ bench-usage: build loadgen ## what usage accounting costs: the full pipeline wit
 	@mkdir -p .tmp
 	taskset -c $(BENCH_LOADGEN_CPUS) ./bin/braid-loadgen compare --braid $(BIN) --braid-cpus $(BENCH_BRAID_CPUS) \
 		--cpu-rate 50000 --rates 50000 --step 10s --signals traces,logs $(USAGE_ROUNDS) --json .tmp/bench-usage.json
-	./bin/braid-loadgen rounds --json .tmp/bench-usage.json --baseline full --candidate usage
 
 # The Kafka tier's gateway against the same gateway taking OTLP, in
 # interleaved rounds: the load reaches it through a relay and a broker that

@@ -8,7 +8,6 @@
 //	braid-loadgen overload --braid bin/braid --config bench/gateway.yaml --memory-limit-mib 256 --duration 30s
 //	braid-loadgen fairness --braid bin/braid --config bench/fairness-cpu.yaml --cpu-quota 0.25 --duration 20s
 //	braid-loadgen report   --json .tmp/bench-e2e.json
-//	braid-loadgen rounds   --json .tmp/bench-usage.json --baseline full --candidate usage
 //	braid-loadgen faults   --braid bin/braid --only gateway-kill,disk-full
 //	braid-loadgen kafka    --ports 9092 --partitions 6
 package main
@@ -36,7 +35,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: braid-loadgen send|sink|compare|overload|fairness|report|rounds|faults|kafka [flags] (-h for each)")
+		return errors.New("usage: braid-loadgen send|sink|compare|overload|fairness|report|faults|kafka [flags] (-h for each)")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -53,14 +52,12 @@ func run(args []string) error {
 		return fairnessCmd(ctx, args[1:])
 	case "report":
 		return reportCmd(args[1:])
-	case "rounds":
-		return roundsCmd(args[1:])
 	case "faults":
 		return faultsCmd(ctx, args[1:])
 	case "kafka":
 		return kafkaCmd(ctx, args[1:])
 	}
-	return fmt.Errorf("unknown command %q: want send, sink, compare, overload, fairness, report, rounds, faults or kafka", args[0])
+	return fmt.Errorf("unknown command %q: want send, sink, compare, overload, fairness, report, faults or kafka", args[0])
 }
 
 func shapeFlags(fs *flag.FlagSet) *loadgen.Shape {

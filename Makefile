@@ -9,7 +9,7 @@ PKGS    ?= ./...
 BENCH   ?= .
 COUNT   ?= 1
 
-.PHONY: help build run test lint bench fmt clean loadgen bench-e2e bench-kafka bench-parity bench-usage overload fairness faults zerotrust kube drill-fleet dashboards dashboards-deps
+.PHONY: help build run test lint bench fmt clean loadgen bench-e2e bench-kafka bench-parity bench-contrib bench-usage overload fairness faults zerotrust kube drill-fleet dashboards dashboards-deps
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -51,11 +51,12 @@ loadgen: ## build bin/braid-loadgen, the OTLP load generator and sink
 BENCH_BRAID_CPUS ?= 1
 BENCH_LOADGEN_CPUS ?= 0
 
-bench-e2e: build loadgen ## end-to-end load: passthrough, the steps in between, the full and gateway pipelines (max rate, CPU per million, peak RSS; profiles in .tmp/profiles)
+bench-e2e: build loadgen bin/otelcol-upstream ## end-to-end load: passthrough (Braid's binary and the upstream-only build), the steps in between, the full pipeline and its contrib-equivalent, the gateway (max rate, CPU per million, peak RSS; profiles in .tmp/profiles)
 	@mkdir -p .tmp
 	taskset -c $(BENCH_LOADGEN_CPUS) ./bin/braid-loadgen compare --braid $(BIN) --braid-cpus $(BENCH_BRAID_CPUS) \
 		--cpu-rate 50000 --step 10s --profile .tmp/profiles \
-		--pipeline passthrough=bench/passthrough.yaml --pipeline correlation=bench/correlation.yaml \
+		--pipeline passthrough=bench/passthrough.yaml --pipeline upstream=bench/passthrough.yaml --binary upstream=bin/otelcol-upstream \
+		--pipeline contrib-equivalent=bench/contrib-equivalent.yaml --pipeline correlation=bench/correlation.yaml \
 		--pipeline queue=bench/queue.yaml --pipeline queue-wal=bench/queue-wal.yaml --pipeline spanmetrics=bench/spanmetrics.yaml:traces \
 		--pipeline spanmetrics-contrib=bench/spanmetrics-contrib.yaml:traces \
 		--pipeline loki=bench/loki.yaml:logs --pipeline full=bench/full.yaml --pipeline full-usage=bench/full-usage.yaml \
@@ -77,6 +78,14 @@ bench-parity: build loadgen bin/otelcol-upstream ## Braid's binary against an up
 		--pipeline upstream-2=bench/passthrough.yaml --pipeline braid-2=bench/passthrough.yaml \
 		--pipeline upstream-3=bench/passthrough.yaml --pipeline braid-3=bench/passthrough.yaml \
 		$(UPSTREAM_ROUNDS) --json .tmp/bench-parity.json
+
+# Braid's full pipeline against what a contrib user runs instead
+# (bench/contrib-equivalent.yaml), in interleaved rounds at one rate.
+CONTRIB_ROUNDS := $(foreach n,1 2 3,--pipeline contrib-$(n)=bench/contrib-equivalent.yaml --pipeline full-$(n)=bench/full.yaml)
+bench-contrib: build loadgen ## Braid's full pipeline against its contrib-equivalent (memory_limiter, batch, contrib's span metrics, OTLP out), three interleaved rounds at 50,000 items/s, each round's ratio (about 3 minutes)
+	@mkdir -p .tmp
+	taskset -c $(BENCH_LOADGEN_CPUS) ./bin/braid-loadgen compare --braid $(BIN) --braid-cpus $(BENCH_BRAID_CPUS) \
+		--cpu-rate 50000 --rates 50000 --step 10s --signals traces,logs $(CONTRIB_ROUNDS) --json .tmp/bench-contrib.json
 
 # The full pipeline with and without the usage processor, in interleaved
 # rounds, each pair back to back and every other pair the other way round

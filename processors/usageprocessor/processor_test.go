@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -323,4 +324,42 @@ func TestAnExporterThatCountsItself(t *testing.T) {
 	require.NoError(t, c.Close())
 	require.NoError(t, c.Close())
 	assert.Empty(t, series(t, f.tel, MetricExportedBytes), "closed: no longer reported")
+}
+
+// An OTLP exporter whose sending queue is on disk says it leaves the data it
+// is given alone, so that a pipeline feeding it and a connector does not copy
+// every request for it; with its queue in memory and batching it keeps the
+// collector's answer (it changes the data), and exporters Braid has not
+// checked keep theirs whatever their queue.
+func TestWrappedExporterCapabilitiesFollowItsQueue(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		factory exporter.Factory
+		queue   map[string]any
+		mutates bool
+	}{
+		{"otlp, queue on disk and batching", otlpexporter.NewFactory(), map[string]any{"storage": "wal_storage", "batch": map[string]any{}}, false},
+		{"otlp, queue on disk", otlpexporter.NewFactory(), map[string]any{"storage": "wal_storage"}, false},
+		{"otlp, queue in memory and batching", otlpexporter.NewFactory(), map[string]any{"batch": map[string]any{}}, true},
+		{"otlp, queue in memory", otlpexporter.NewFactory(), map[string]any{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := WrapExporter(tc.factory, NewShared())
+			cfg := f.CreateDefaultConfig()
+			require.NoError(t, confmap.NewFromStringMap(map[string]any{"endpoint": "127.0.0.1:4317", "sending_queue": tc.queue}).Unmarshal(cfg))
+			set := exportertest.NewNopSettings(f.Type())
+			traces, err := f.CreateTraces(context.Background(), set, cfg)
+			require.NoError(t, err)
+			logs, err := f.CreateLogs(context.Background(), set, cfg)
+			require.NoError(t, err)
+			metrics, err := f.CreateMetrics(context.Background(), set, cfg)
+			require.NoError(t, err)
+			assert.Equal(t, tc.mutates, traces.Capabilities().MutatesData, "traces")
+			assert.Equal(t, tc.mutates, logs.Capabilities().MutatesData, "logs")
+			assert.Equal(t, tc.mutates, metrics.Capabilities().MutatesData, "metrics")
+			// An exporter Braid has not checked (the load-balancing one
+			// routes before its queue) keeps the collector's answer.
+			assert.False(t, queueOnDisk(component.MustNewType("loadbalancing"), cfg))
+		})
+	}
 }

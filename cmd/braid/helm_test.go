@@ -8,6 +8,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"maps"
@@ -191,11 +192,9 @@ func envOf(c corev1.Container, name string) string {
 
 func mustJSON(t *testing.T, v any) string {
 	t.Helper()
-	b, err := yaml.Marshal(v)
+	b, err := json.Marshal(v)
 	require.NoError(t, err)
-	j, err := yaml.YAMLToJSON(b)
-	require.NoError(t, err)
-	return string(j)
+	return string(b)
 }
 
 // TestHelmChartNamespaceIsOptional: by default the chart leaves the

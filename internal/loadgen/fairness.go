@@ -21,7 +21,8 @@ import (
 )
 
 // The self-metrics a fairness run reads, by their names in the usage and
-// admission processors' READMEs.
+// admission processors' READMEs (the usage ones held to the processor's
+// constants by a test).
 const (
 	UsageReceivedItems   = "braid_usage_received_items"
 	UsageReceivedBytes   = "braid_usage_received_bytes"
@@ -83,7 +84,6 @@ type FairnessSettings struct {
 	Braid, Config string
 	Signal        Signal
 	CPUQuota      float64
-	LimitCPU      CPULimiter
 	// WorkDir holds Braid's storage directory and log.
 	WorkDir  string
 	Loads    []NamespaceLoad
@@ -101,7 +101,7 @@ func RunFairness(ctx context.Context, s FairnessSettings, rep *FairnessReport) e
 		return err
 	}
 	defer sink.Close(context.Background())
-	ps := processSettings{binary: s.Braid, workDir: s.WorkDir, cpuQuota: s.CPUQuota, limitCPU: s.LimitCPU}
+	ps := processSettings{binary: s.Braid, workDir: s.WorkDir, cpuQuota: s.CPUQuota}
 	b, err := startCollector(ctx, ps, Pipeline{Name: "fairness", Configs: []string{s.Config}}, sig, sink)
 	if err != nil {
 		return err

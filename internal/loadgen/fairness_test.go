@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/braidobs/braid/processors/usageprocessor"
 )
 
 // outcomes is a fair run: the flood throttled with RESOURCE_EXHAUSTED, two
@@ -60,4 +62,13 @@ func TestFairnessChecksFailWhatWentWrong(t *testing.T) {
 			assert.Equal(t, []string{tc.want}, failedChecks(ns))
 		})
 	}
+}
+
+// The fairness run reads the usage processor's metrics by name; the names
+// are copied here so that the load generator does not pull the collector's
+// processor framework in, and held to the processor's own.
+func TestFairnessReadsTheUsageProcessorsMetricNames(t *testing.T) {
+	assert.Equal(t, usageprocessor.MetricReceivedItems, UsageReceivedItems)
+	assert.Equal(t, usageprocessor.MetricReceivedBytes, UsageReceivedBytes)
+	assert.Equal(t, usageprocessor.LabelNamespace, namespaceLabel)
 }

@@ -61,7 +61,7 @@ func (f namedPaths) Set(v string) error {
 
 func compareCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	s := loadgen.CompareSettings{Binaries: namedPaths{}, KafkaFronts: namedPaths{}, LimitCPU: limitCPU, Log: os.Stderr}
+	s := loadgen.CompareSettings{Binaries: namedPaths{}, KafkaFronts: namedPaths{}, Log: os.Stderr}
 	var pipelines pipelineFlag
 	fs.StringVar(&s.Braid, "braid", "bin/braid", "the braid binary")
 	fs.Var(&pipelines, "pipeline", "name=config.yaml[+overlay.yaml...][:signal,...], repeated; run in the order given, the first is the baseline; a name ending in -<n> (upstream-1, braid-1, upstream-2 …) is round n, compared with the same round of the first pipeline run in rounds (a bare name is round 1 when name-2 follows)")

@@ -63,7 +63,7 @@ func fairnessCmd(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		ls := loadgen.CompareSettings{Braid: *braid, WorkDir: workDir, CPUQuota: *cpuQuota, LimitCPU: limitCPU, Log: os.Stderr,
+		ls := loadgen.CompareSettings{Braid: *braid, WorkDir: workDir, CPUQuota: *cpuQuota, Log: os.Stderr,
 			CPURate: rates[0], Rates: rates[1:], Step: 5 * time.Second, Connections: 4, Batch: *batch}
 		m, err := loadgen.Measure(ctx, ls, loadgen.Pipeline{Name: "sustained", Configs: []string{*config}}, signal)
 		if err != nil {
@@ -83,7 +83,7 @@ func fairnessCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	settings := loadgen.FairnessSettings{Braid: *braid, Config: *config, Signal: signal, CPUQuota: *cpuQuota, LimitCPU: limitCPU,
+	settings := loadgen.FairnessSettings{Braid: *braid, Config: *config, Signal: signal, CPUQuota: *cpuQuota,
 		WorkDir: workDir, Loads: loads, Batch: *batch, Shape: shape, Duration: *duration}
 	if err := loadgen.RunFairness(ctx, settings, &rep); err != nil {
 		return err

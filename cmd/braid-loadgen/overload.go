@@ -20,7 +20,7 @@ import (
 // under its memory limit and keeps running.
 func overloadCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("overload", flag.ContinueOnError)
-	s := loadgen.OverloadSettings{LimitCPU: limitCPU, Log: os.Stderr,
+	s := loadgen.OverloadSettings{Log: os.Stderr,
 		Load: loadgen.LoadConfig{Shape: loadgen.DefaultShape, Seed: 1}}
 	fs.StringVar(&s.Braid, "braid", "bin/braid", "the braid binary")
 	fs.StringVar(&s.Config, "config", "bench/gateway.yaml", "Braid config; its memory_limiter must read ${env:BRAID_MEMORY_LIMIT_MIB} and ${env:BRAID_MEMORY_SPIKE_MIB}")

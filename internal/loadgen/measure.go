@@ -66,9 +66,8 @@ type CompareSettings struct {
 	// CPUs, when set, is the CPU list the collector runs on (taskset -c).
 	CPUs string
 	// CPUQuota, when positive, limits the collector to that many CPUs
-	// through LimitCPU.
+	// with a cgroup (needs root and a writable CPU controller).
 	CPUQuota float64
-	LimitCPU CPULimiter
 	// Log receives a line per step; nil discards them.
 	Log io.Writer
 }
@@ -78,7 +77,7 @@ func (s CompareSettings) process(p Pipeline) processSettings {
 	if b, ok := s.Binaries[p.Name]; ok {
 		bin = b
 	}
-	return processSettings{binary: bin, workDir: s.WorkDir, cpus: s.CPUs, cpuQuota: s.CPUQuota, limitCPU: s.LimitCPU}
+	return processSettings{binary: bin, workDir: s.WorkDir, cpus: s.CPUs, cpuQuota: s.CPUQuota}
 }
 
 func (s CompareSettings) log() io.Writer {

@@ -22,9 +22,8 @@ type OverloadSettings struct {
 	SpikeLimitMiB  int
 	GoMemLimitMiB  int
 	// CPUQuota, when positive, limits the collector to that many CPUs
-	// through LimitCPU.
+	// with a cgroup (needs root and a writable CPU controller).
 	CPUQuota float64
-	LimitCPU CPULimiter
 	// Sustained is the pipeline's sustained rate, to report the overload
 	// factor. When it is 0 and there is a CPU quota, it is measured first
 	// under the same quota: the ladder of SustainedRates, the first being
@@ -112,7 +111,7 @@ func Overload(ctx context.Context, s OverloadSettings, sig Signal) (OverloadRepo
 	}
 	if rep.Sustained == 0 && s.CPUQuota > 0 {
 		// compare's paced ladder, on a fresh collector under the same quota.
-		cs := CompareSettings{Braid: s.Braid, WorkDir: s.WorkDir, CPUQuota: s.CPUQuota, LimitCPU: s.LimitCPU,
+		cs := CompareSettings{Braid: s.Braid, WorkDir: s.WorkDir, CPUQuota: s.CPUQuota,
 			CPURate: s.SustainedRates[0], Rates: s.SustainedRates[1:], Step: 5 * time.Second, Connections: 4, Batch: s.Load.BatchSize, Log: s.Log}
 		m, err := Measure(ctx, cs, Pipeline{Name: "sustained", Configs: []string{s.Config}}, sig)
 		if err != nil {
@@ -135,7 +134,7 @@ func Overload(ctx context.Context, s OverloadSettings, sig Signal) (OverloadRepo
 	if s.GoMemLimitMiB > 0 {
 		env = append(env, "GOMEMLIMIT="+strconv.Itoa(s.GoMemLimitMiB)+"MiB")
 	}
-	ps := processSettings{binary: s.Braid, workDir: s.WorkDir, cpuQuota: s.CPUQuota, limitCPU: s.LimitCPU}
+	ps := processSettings{binary: s.Braid, workDir: s.WorkDir, cpuQuota: s.CPUQuota}
 	c, err := startCollector(ctx, ps, Pipeline{Name: "overload", Configs: []string{s.Config}}, sig, sink, env...)
 	if err != nil {
 		return rep, err

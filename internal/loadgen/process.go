@@ -16,12 +16,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/braidobs/braid/internal/cpuquota"
 	"github.com/braidobs/braid/internal/testnet"
 )
-
-// CPULimiter puts the process pid under a limit of cpus CPUs and returns a
-// function that lifts it once the process has exited.
-type CPULimiter func(pid int, cpus float64) (func(), error)
 
 // processSettings say how to start a collector under test.
 type processSettings struct {
@@ -32,9 +29,8 @@ type processSettings struct {
 	// cpus, when set, is the CPU list the collector runs on (taskset -c).
 	cpus string
 	// cpuQuota, when positive, limits the collector to that many CPUs
-	// through limitCPU.
+	// with a cgroup (internal/cpuquota).
 	cpuQuota float64
-	limitCPU CPULimiter
 }
 
 // collectorProcess is a running collector and the loopback addresses it
@@ -101,11 +97,7 @@ func startCollector(ctx context.Context, s processSettings, p Pipeline, sig Sign
 	c := &collectorProcess{cmd: cmd, otlp: addrs[0], pprof: addrs[5], health: addrs[2], metrics: addrs[3], logPath: logPath, done: make(chan error, 1)}
 	go func() { c.done <- cmd.Wait(); logFile.Close() }()
 	if s.cpuQuota > 0 {
-		if s.limitCPU == nil {
-			c.stop()
-			return nil, errors.New("a CPU quota needs a CPU limiter")
-		}
-		if c.unlimit, err = s.limitCPU(cmd.Process.Pid, s.cpuQuota); err != nil {
+		if c.unlimit, err = cpuquota.Limit(cmd.Process.Pid, s.cpuQuota); err != nil {
 			c.stop()
 			return nil, err
 		}

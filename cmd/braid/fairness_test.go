@@ -9,12 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/braidobs/braid/internal/loadgen"
+	"github.com/braidobs/braid/internal/promtext"
 	"github.com/braidobs/braid/internal/testnet"
 )
 
@@ -93,22 +92,9 @@ func fairnessRun(t *testing.T, fairShare bool, duration time.Duration) (map[stri
 // usageByNamespace sums one braid_usage_* counter by namespace.
 func usageByNamespace(t *testing.T, metrics, name string) map[string]float64 {
 	t.Helper()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(strings.NewReader(metrics))
+	families, err := promtext.Parse(strings.NewReader(metrics))
 	require.NoError(t, err)
-	out := map[string]float64{}
-	f := families[name]
-	if f == nil {
-		return out
-	}
-	for _, m := range f.GetMetric() {
-		for _, l := range m.GetLabel() {
-			if l.GetName() == "k8s_namespace_name" {
-				out[l.GetValue()] += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return out
+	return promtext.SumBy(promtext.Counter(families, name), "k8s_namespace_name")
 }
 
 // TestFairShareKeepsTheQuietNamespacesWhileOneFloods runs real braid

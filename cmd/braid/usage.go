@@ -7,16 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"slices"
 	"text/tabwriter"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
 
+	"github.com/braidobs/braid/internal/promtext"
 	"github.com/braidobs/braid/processors/usageprocessor"
 )
 
@@ -199,31 +197,12 @@ func humanBytes(b float64) string {
 func readUsage(ctx context.Context, o usageOptions) (map[usageKey]usageCounts, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.metricsURL, nil)
+	families, err := promtext.Scrape(ctx, o.metricsURL)
 	if err != nil {
-		return nil, fmt.Errorf("metrics url %q: %w", o.metricsURL, err)
+		return nil, fmt.Errorf("read Braid's self-metrics at %s: %w", o.metricsURL, err)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("read Braid's self-metrics: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("read Braid's self-metrics at %s: HTTP %d", o.metricsURL, resp.StatusCode)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("parse Braid's self-metrics: %w", err)
-	}
-	bytesFamily := families[usageprocessor.MetricReceivedBytes]
-	if bytesFamily == nil {
-		bytesFamily = families[usageprocessor.MetricReceivedBytes+"_total"]
-	}
-	itemsFamily := families[usageprocessor.MetricReceivedItems]
-	if itemsFamily == nil {
-		itemsFamily = families[usageprocessor.MetricReceivedItems+"_total"]
-	}
+	bytesFamily := promtext.Counter(families, usageprocessor.MetricReceivedBytes)
+	itemsFamily := promtext.Counter(families, usageprocessor.MetricReceivedItems)
 	if bytesFamily == nil && itemsFamily == nil {
 		return nil, errors.New("braid exposes no " + usageprocessor.MetricReceivedBytes + ": is a usage processor in its pipelines, and has anything been received?")
 	}

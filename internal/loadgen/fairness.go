@@ -8,16 +8,14 @@ package loadgen
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+
+	"github.com/braidobs/braid/internal/promtext"
 )
 
 // The self-metrics a fairness run reads, by their names in the usage and
@@ -120,7 +118,9 @@ func RunFairness(ctx context.Context, s FairnessSettings, rep *FairnessReport) e
 	rep.Load1 = loadAverage()
 	// Every request has had its answer, and the usage processor counts
 	// before it answers: the self-metrics are final.
-	families, err := scrapeFamilies(ctx, "http://"+b.metrics+"/metrics")
+	scrapeCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	families, err := promtext.Scrape(scrapeCtx, "http://"+b.metrics+"/metrics")
+	cancel()
 	if err != nil {
 		return fmt.Errorf("read braid's self-metrics (log: %s): %w", b.logPath, err)
 	}
@@ -244,43 +244,8 @@ func orNone(parts []string) string {
 	return strings.Join(parts, ", ")
 }
 
-// scrapeFamilies reads a Prometheus text endpoint.
-func scrapeFamilies(ctx context.Context, url string) (map[string]*dto.MetricFamily, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: HTTP %d", url, resp.StatusCode)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	return parser.TextToMetricFamilies(io.LimitReader(resp.Body, 64<<20))
-}
-
 // sumByNamespace sums the counter name (or name_total, when Braid's
 // telemetry adds type suffixes) by its k8s_namespace_name label.
 func sumByNamespace(families map[string]*dto.MetricFamily, name string) map[string]float64 {
-	out := map[string]float64{}
-	f := families[name]
-	if f == nil {
-		f = families[name+"_total"]
-	}
-	if f == nil {
-		return out
-	}
-	for _, m := range f.GetMetric() {
-		for _, l := range m.GetLabel() {
-			if l.GetName() == namespaceLabel {
-				out[l.GetValue()] += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return out
+	return promtext.SumBy(promtext.Counter(families, name), namespaceLabel)
 }

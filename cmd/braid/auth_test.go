@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
@@ -27,6 +25,7 @@ import (
 
 	"github.com/braidobs/braid/internal/authmetrics"
 	"github.com/braidobs/braid/internal/faults"
+	"github.com/braidobs/braid/internal/promtext"
 	"github.com/braidobs/braid/internal/testnet"
 )
 
@@ -149,8 +148,7 @@ func TestGatewayEndpointsRefuseRequestsWithoutAToken(t *testing.T) {
 // "authenticator outcome".
 func authRequests(t *testing.T, addr string) map[string]float64 {
 	t.Helper()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(strings.NewReader(scrape(t, "http://"+addr+"/metrics", false)))
+	families, err := promtext.Parse(strings.NewReader(scrape(t, "http://"+addr+"/metrics", false)))
 	require.NoError(t, err)
 	out := map[string]float64{}
 	for _, m := range families[authmetrics.RequestsMetric].GetMetric() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,9 +13,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
+
+	"github.com/braidobs/braid/internal/promtext"
 )
 
 type doctorOptions struct {
@@ -132,8 +133,7 @@ func diagnose(ctx context.Context, o doctorOptions) (doctorReport, error) {
 	if err != nil {
 		return rep, fmt.Errorf("read Braid's self-metrics (--metrics): %w", err)
 	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(strings.NewReader(string(body)))
+	families, err := promtext.Parse(bytes.NewReader(body))
 	if err != nil {
 		return rep, fmt.Errorf("parse %s: %w", o.metrics, err)
 	}

@@ -23,7 +23,7 @@ func fairnessCmd(ctx context.Context, args []string) error {
 	sig := fs.String("signal", "traces", "traces or logs")
 	cpuQuota := fs.Float64("cpu-quota", 0.25, "limit Braid to this many CPUs with a cgroup (needs root and a writable CPU controller)")
 	sustained := fs.Float64("sustained", 0, "what Braid sustains under the quota on this config, items/s; 0 = measure it first (compare's paced ladder, 5 s a step)")
-	ladder := fs.String("sustained-rates", "20000,30000,40000,50000,60000,80000,100000", "rates (items/s) tried in order to measure the sustained rate")
+	ladder := fs.String("sustained-rates", "5000,10000,15000,20000,30000,40000,50000,60000,80000,100000", "rates (items/s) tried in order to measure the sustained rate")
 	namespaces := fs.Int("namespaces", 10, "namespaces sending at once: flood-0 and ns-1 … ns-<n-1>")
 	floodFactor := fs.Float64("flood-factor", 10, "how many times each other namespace's rate flood-0 sends")
 	floodSenders := fs.Int("flood-senders", 20, "flood-0's senders, which send again at once when refused (the others have one each and wait the RetryInfo delay)")

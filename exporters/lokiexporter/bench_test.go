@@ -59,14 +59,14 @@ func BenchmarkEncode(b *testing.B) {
 				for b.Loop() {
 					out := enc.encode(ld)
 					for _, tr := range out.tenants {
-						buf, _ = marshalRequest(buf, &tr.req)
+						buf, _ = marshalRequest(buf, &tr.req, tr.size())
 					}
 				}
 				sinkBody = buf
 				b.ReportMetric(float64(b.N*entries)/b.Elapsed().Seconds(), "entries/s")
 				b.ReportMetric(float64(testing.AllocsPerRun(1, func() {
 					out := enc.encode(ld)
-					sinkBody, _ = marshalRequest(sinkBody, &out.tenants[0].req)
+					sinkBody, _ = marshalRequest(sinkBody, &out.tenants[0].req, out.tenants[0].size())
 				}))/float64(entries), "allocs/entry")
 			})
 		}

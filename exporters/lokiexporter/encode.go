@@ -71,9 +71,27 @@ type tenantRequest struct {
 	streamIdx map[string]int // Stream.Labels -> index in req.Streams
 	resources []int          // indices into ResourceLogs of the input
 	entries   int
+	// streamBytes are the encoded bytes of each stream's entries (field
+	// headers included), by index in req.Streams: what size adds up, so that
+	// marshalling need not size every entry again.
+	streamBytes []int
 	// sizes are the entries and bytes of each resource in req, when the
 	// encoder counts them.
 	sizes []resourceSize
+}
+
+// size is req's protobuf encoding's length, as req.Size() computes it, from
+// the entry sizes the encoder took.
+func (tr *tenantRequest) size() int {
+	n := 0
+	for i := range tr.req.Streams {
+		l := tr.streamBytes[i]
+		if labels := len(tr.req.Streams[i].Labels); labels > 0 {
+			l += 1 + varintSize(uint64(labels)) + labels
+		}
+		n += 1 + varintSize(uint64(l)) + l
+	}
+	return n
 }
 
 // resourceSize is what one input resource takes in a push request: its
@@ -219,10 +237,12 @@ func (e *encoder) encode(ld plog.Logs) *encoded {
 				}
 				idx := tr.stream(key)
 				ent := e.entry(out, &sc, lr, resMetadata, recUsed, now)
+				n := entrySize(&ent)
+				n += 1 + varintSize(uint64(n)) // field 2 of Stream, length-delimited
+				tr.streamBytes[idx] += n
 				if size != nil {
-					n := ent.Size()
 					size.entries++
-					size.bytes += 1 + varintSize(uint64(n)) + n // field 2 of Stream, length-delimited
+					size.bytes += n
 				}
 				tr.req.Streams[idx].Entries = append(tr.req.Streams[idx].Entries, ent)
 				tr.entries++
@@ -261,6 +281,7 @@ func (tr *tenantRequest) stream(key string) int {
 		idx = len(tr.req.Streams)
 		tr.streamIdx[key] = idx
 		tr.req.Streams = append(tr.req.Streams, push.Stream{Labels: key})
+		tr.streamBytes = append(tr.streamBytes, 0)
 	}
 	return idx
 }
@@ -537,6 +558,59 @@ func appendJSONString(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, '"')
+}
+
+// entrySize is ent.Size(), with the timestamp sized from its seconds and
+// nanoseconds directly rather than through a protobuf Timestamp.
+func entrySize(ent *push.Entry) int {
+	ts := timestampSize(ent.Timestamp)
+	n := 1 + varintSize(uint64(ts)) + ts
+	if l := len(ent.Line); l > 0 {
+		n += 1 + varintSize(uint64(l)) + l
+	}
+	for _, md := range [2][]push.LabelAdapter{ent.StructuredMetadata, ent.Parsed} {
+		for i := range md {
+			l := labelSize(&md[i])
+			n += 1 + varintSize(uint64(l)) + l
+		}
+	}
+	return n
+}
+
+// Protobuf Timestamps hold 0001-01-01 to 9999-12-31 UTC; push.SizeOfStdTime
+// is 0 outside, and marshalling fails.
+const (
+	minTimestampSeconds = -62135596800
+	maxTimestampSeconds = 253402300800 // exclusive
+)
+
+// timestampSize is push.SizeOfStdTime(t): a Timestamp message of seconds
+// (field 1) and nanos (field 2), each left out when zero.
+func timestampSize(t time.Time) int {
+	secs := t.Unix()
+	if secs < minTimestampSeconds || secs >= maxTimestampSeconds {
+		return 0
+	}
+	n := 0
+	if secs != 0 {
+		n += 1 + varintSize(uint64(secs))
+	}
+	if nanos := t.Nanosecond(); nanos != 0 {
+		n += 1 + varintSize(uint64(nanos))
+	}
+	return n
+}
+
+// labelSize is l.Size().
+func labelSize(l *push.LabelAdapter) int {
+	n := 0
+	if k := len(l.Name); k > 0 {
+		n += 1 + varintSize(uint64(k)) + k
+	}
+	if v := len(l.Value); v > 0 {
+		n += 1 + varintSize(uint64(v)) + v
+	}
+	return n
 }
 
 // varintSize is the bytes of x as a protobuf varint.

@@ -154,14 +154,15 @@ func (e *lokiExporter) send(ctx context.Context, tr *tenantRequest) error {
 		e.logRefusal(0, tr.tenant, tr.entries, err)
 		return consumererror.NewPermanent(err)
 	}
-	return e.push(ctx, tr.tenant, &tr.req, tr.entries)
+	return e.push(ctx, tr.tenant, &tr.req, tr.entries, tr.size())
 }
 
-// push sends req, which holds entries entries, and counts the outcome. A
-// request answered 413 that holds more than one entry is split in two halves,
-// each sent the same way, so a proxy's body limit costs requests, not data.
-func (e *lokiExporter) push(ctx context.Context, tenant string, req *push.PushRequest, entries int) error {
-	status, err := e.post(ctx, tenant, req)
+// push sends req, which holds entries entries and encodes to size bytes (0:
+// not known), and counts the outcome. A request answered 413 that holds more
+// than one entry is split in two halves, each sent the same way, so a proxy's
+// body limit costs requests, not data.
+func (e *lokiExporter) push(ctx context.Context, tenant string, req *push.PushRequest, entries, size int) error {
+	status, err := e.post(ctx, tenant, req, size)
 	switch {
 	case err == nil:
 		e.requests.Add(ctx, 1, metric.WithAttributes(attribute.String("status", "ok")))
@@ -169,7 +170,7 @@ func (e *lokiExporter) push(ctx context.Context, tenant string, req *push.PushRe
 	case status == http.StatusRequestEntityTooLarge && entries > 1:
 		e.requests.Add(ctx, 1, metric.WithAttributes(attribute.String("status", "retryable")))
 		a, b := splitRequest(req)
-		return combineHalves(e.push(ctx, tenant, &a, countEntries(&a)), e.push(ctx, tenant, &b, countEntries(&b)))
+		return combineHalves(e.push(ctx, tenant, &a, countEntries(&a), 0), e.push(ctx, tenant, &b, countEntries(&b), 0))
 	case consumererror.IsPermanent(err):
 		e.requests.Add(ctx, 1, metric.WithAttributes(attribute.String("status", "permanent")))
 		if status != 0 {
@@ -185,15 +186,16 @@ func (e *lokiExporter) push(ctx context.Context, tenant string, req *push.PushRe
 	}
 }
 
-// post makes one HTTP request and classifies its outcome. status is the
-// HTTP status, 0 when there was no answer.
-func (e *lokiExporter) post(ctx context.Context, tenant string, pr *push.PushRequest) (status int, err error) {
+// post makes one HTTP request of pr, size bytes encoded (0: not known), and
+// classifies its outcome. status is the HTTP status, 0 when there was no
+// answer.
+func (e *lokiExporter) post(ctx context.Context, tenant string, pr *push.PushRequest, size int) (status int, err error) {
 	bufs, _ := e.bufPool.Get().(*requestBuffers)
 	if bufs == nil {
 		bufs = new(requestBuffers)
 	}
 	defer e.bufPool.Put(bufs)
-	raw, err := marshalRequest(bufs.raw, pr)
+	raw, err := marshalRequest(bufs.raw, pr, size)
 	if err != nil {
 		return 0, consumererror.NewPermanent(fmt.Errorf("marshal push request: %w", err))
 	}
@@ -239,9 +241,12 @@ type requestBuffers struct {
 	raw, body []byte
 }
 
-// marshalRequest marshals pr into buf, growing it when it is too small.
-func marshalRequest(buf []byte, pr *push.PushRequest) ([]byte, error) {
-	n := pr.Size()
+// marshalRequest marshals pr, whose encoding is n bytes (0: size it), into
+// buf, growing it when it is too small.
+func marshalRequest(buf []byte, pr *push.PushRequest, n int) ([]byte, error) {
+	if n <= 0 {
+		n = pr.Size()
+	}
 	if cap(buf) < n {
 		buf = make([]byte, n)
 	}

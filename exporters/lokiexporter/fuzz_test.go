@@ -41,6 +41,9 @@ func FuzzEncode(f *testing.F) {
 			if err != nil {
 				t.Fatalf("marshal: %v", err)
 			}
+			if tr.size() != len(raw) {
+				t.Fatalf("encoder sized the request %d bytes, it encodes to %d", tr.size(), len(raw))
+			}
 			var back push.PushRequest
 			if err := back.Unmarshal(raw); err != nil {
 				t.Fatalf("unmarshal: %v", err)

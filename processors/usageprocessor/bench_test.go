@@ -3,6 +3,9 @@ package usageprocessor
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
@@ -11,19 +14,22 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
 
+	"github.com/braidobs/braid/exporters/lokiexporter"
 	"github.com/braidobs/braid/internal/loadgen"
 	"github.com/braidobs/braid/processors/correlationprocessor"
 )
 
-// marshalExporter is what an OTLP exporter does with every request at
-// least: encode it.
+// marshalExporter is what an OTLP exporter does with every request of spans
+// at least: encode it.
 type marshalExporter struct {
 	component.StartFunc
 	component.ShutdownFunc
@@ -39,30 +45,26 @@ func (marshalExporter) ConsumeTraces(_ context.Context, td ptrace.Traces) error 
 	return err
 }
 
-func (marshalExporter) ConsumeLogs(_ context.Context, ld plog.Logs) error {
-	b, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
-	benchBytes += len(b)
-	return err
-}
-
 func marshalFactory() exporter.Factory {
 	return exporter.NewFactory(component.MustNewType("marshal"), func() component.Config { return &struct{}{} },
 		exporter.WithTraces(func(context.Context, exporter.Settings, component.Config) (exporter.Traces, error) {
-			return marshalExporter{}, nil
-		}, component.StabilityLevelAlpha),
-		exporter.WithLogs(func(context.Context, exporter.Settings, component.Config) (exporter.Logs, error) {
 			return marshalExporter{}, nil
 		}, component.StabilityLevelAlpha))
 }
 
 // BenchmarkPipeline measures what usage accounting adds to the least a
-// pipeline does with a request: decode it (the receiver) and encode it (the
-// exporter). "plain" is that alone; "usage" adds the usage processor and
-// the exporter's count, each sizing every resource, as the shipped configs
-// run them; "correlation" and "correlation+usage" are the same with the
-// correlation processor (its default settings) before them, as in every
-// shipped pipeline. Requests are the load generator's: 500 items over 100 pods of 20
-// services in 4 namespaces.
+// pipeline does with a request: decode it (the receiver) and hand it to its
+// exporter. Spans are encoded as an OTLP exporter does; log records go
+// through Braid's Loki exporter (no sending queue, so the push is part of
+// the call) to a loopback server that reads and discards each push, as the
+// shipped gateway's logs go to Loki. "plain" is that alone; "usage" adds the
+// usage processor and the exporter's count (the wrapper that sizes every
+// resource for spans, the Loki exporter's own count of its encoded entries
+// for logs), as the shipped configs run them; "correlation" and
+// "correlation+usage" are the same with the correlation processor (its
+// default settings) before them, as in every shipped pipeline. Requests are
+// the load generator's: 500 items over 100 pods of 20 services in 4
+// namespaces.
 //
 //	go test -run '^$' -bench BenchmarkPipeline -count 10 ./processors/usageprocessor/ | tee usage.txt
 //	benchstat -col /pipeline usage.txt
@@ -116,8 +118,7 @@ func BenchmarkPipeline(b *testing.B) {
 						}
 					}
 				case "logs":
-					exp, err := ef.CreateLogs(ctx, eset, ef.CreateDefaultConfig())
-					require.NoError(b, err)
+					exp := lokiExporter(b, withUsage, shared)
 					var next consumer.Logs = exp
 					if withUsage {
 						next, err = NewFactory(WithShared(shared)).CreateLogs(ctx, pset, cfg, next)
@@ -153,6 +154,33 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// lokiExporter starts Braid's Loki exporter without a sending queue or
+// retries, pushing to a loopback server that discards what it reads; with
+// usage it counts what it pushes as the shipped Braid has it.
+func lokiExporter(b *testing.B, withUsage bool, shared *Shared) exporter.Logs {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	b.Cleanup(srv.Close)
+	var opts []lokiexporter.Option
+	if withUsage {
+		opts = append(opts, lokiexporter.WithPushed(func(set exporter.Settings) lokiexporter.Pushed {
+			return shared.ExporterCounter(set, "logs")
+		}))
+	}
+	f := lokiexporter.NewFactory(opts...)
+	cfg := f.CreateDefaultConfig().(*lokiexporter.Config)
+	cfg.ClientConfig.Endpoint = srv.URL + "/loki/api/v1/push"
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	cfg.RetryConfig.Enabled = false
+	exp, err := f.CreateLogs(context.Background(), exportertest.NewNopSettings(f.Type()), cfg)
+	require.NoError(b, err)
+	require.NoError(b, exp.Start(context.Background(), componenttest.NewNopHost()))
+	b.Cleanup(func() { require.NoError(b, exp.Shutdown(context.Background())) })
+	return exp
 }
 
 func correlationTraces(b *testing.B, next consumer.Traces) consumer.Traces {

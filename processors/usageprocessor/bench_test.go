@@ -200,3 +200,75 @@ func correlationLogs(b *testing.B, next consumer.Logs) consumer.Logs {
 	b.Cleanup(func() { require.NoError(b, p.Shutdown(context.Background())) })
 	return p
 }
+
+// BenchmarkCount measures usage accounting alone, per item: for spans the
+// usage processor's count and an exporter's (the wrapper's, which sizes every
+// resource again), for log records the processor's count and the Loki
+// exporter's per-resource count of the bytes it encoded anyway
+// (BenchmarkEncode in exporters/lokiexporter shows the sizing itself costs it
+// nothing measurable). The next consumer does nothing, so that what is
+// measured is the accounting; set against a pipeline's CPU per item it is
+// the share usage accounting adds.
+//
+//	go test -run '^$' -bench BenchmarkCount -count 10 ./processors/usageprocessor/
+func BenchmarkCount(b *testing.B) {
+	ctx := context.Background()
+	gen := loadgen.NewGenerator(loadgen.DefaultShape, 1)
+	shared := NewShared()
+	pf := NewFactory(WithShared(shared))
+	pset := processortest.NewNopSettings(Type)
+
+	b.Run("signal=traces", func(b *testing.B) {
+		td := gen.Traces(500)
+		ef := WrapExporter(exporter.NewFactory(component.MustNewType("nop"), func() component.Config { return &struct{}{} },
+			exporter.WithTraces(func(context.Context, exporter.Settings, component.Config) (exporter.Traces, error) {
+				return nopTraces{}, nil
+			}, component.StabilityLevelAlpha)), shared)
+		exp, err := ef.CreateTraces(ctx, exportertest.NewNopSettings(ef.Type()), ef.CreateDefaultConfig())
+		require.NoError(b, err)
+		p, err := pf.CreateTraces(ctx, pset, createDefaultConfig(), exp)
+		require.NoError(b, err)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := p.ConsumeTraces(ctx, td); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/500, "ns/item")
+	})
+	b.Run("signal=logs", func(b *testing.B) {
+		ld := gen.Logs(500)
+		pushed := shared.ExporterCounter(exportertest.NewNopSettings(component.MustNewType("loki")), "logs")
+		p, err := pf.CreateLogs(ctx, pset, createDefaultConfig(), countingLogs{pushed})
+		require.NoError(b, err)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := p.ConsumeLogs(ctx, ld); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/500, "ns/item")
+	})
+}
+
+type nopTraces struct {
+	component.StartFunc
+	component.ShutdownFunc
+}
+
+func (nopTraces) Capabilities() consumer.Capabilities                { return consumer.Capabilities{} }
+func (nopTraces) ConsumeTraces(context.Context, ptrace.Traces) error { return nil }
+
+// countingLogs counts each resource as the Loki exporter does after a push,
+// with the entries and bytes its encoder took.
+type countingLogs struct{ pushed *SelfCounted }
+
+func (countingLogs) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (c countingLogs) ConsumeLogs(_ context.Context, ld plog.Logs) error {
+	for i := range ld.ResourceLogs().Len() {
+		rl := ld.ResourceLogs().At(i)
+		c.pushed.Count(rl.Resource().Attributes(), rl.ScopeLogs().At(0).LogRecords().Len(), 1000, nil)
+	}
+	return nil
+}

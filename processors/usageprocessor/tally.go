@@ -1,6 +1,7 @@
 package usageprocessor
 
 import (
+	"hash/maphash"
 	"sync"
 
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -15,7 +16,15 @@ import (
 // outcome is known.
 type tally struct {
 	keys   []usage.Key
+	hashes []uint64 // of keys, compared before them
 	counts []usage.Counts
+}
+
+var keySeed = maphash.MakeSeed()
+
+// keyHash tells most unequal keys apart for less than comparing them.
+func keyHash(k usage.Key) uint64 {
+	return maphash.String(keySeed, k.Namespace) ^ maphash.String(keySeed, k.Workload)*31 ^ maphash.String(keySeed, k.Service)*961
 }
 
 // maxMerged bounds the keys a request's tally merges; beyond it, resources
@@ -24,14 +33,16 @@ const maxMerged = 16
 
 func (t *tally) add(k usage.Key, items, bytes int64) {
 	n := len(t.keys)
+	h := keyHash(k)
 	for i := range min(n, maxMerged) {
-		if t.keys[i] == k {
+		if t.hashes[i] == h && t.keys[i] == k {
 			t.counts[i].Items += items
 			t.counts[i].Bytes += bytes
 			return
 		}
 	}
 	t.keys = append(t.keys, k)
+	t.hashes = append(t.hashes, h)
 	t.counts = append(t.counts, usage.Counts{Items: items, Bytes: bytes})
 }
 
@@ -50,7 +61,7 @@ func putTally(t *tally) {
 	if cap(t.keys) > 1024 { // let an unusually large request's arrays go
 		return
 	}
-	t.keys, t.counts = t.keys[:0], t.counts[:0]
+	t.keys, t.hashes, t.counts = t.keys[:0], t.hashes[:0], t.counts[:0]
 	tallies.Put(t)
 }
 

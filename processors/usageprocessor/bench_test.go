@@ -83,19 +83,18 @@ func BenchmarkPipeline(b *testing.B) {
 		for _, pipeline := range []string{"plain", "usage", "correlation", "correlation+usage"} {
 			b.Run(fmt.Sprintf("signal=%s/pipeline=%s", signal, pipeline), func(b *testing.B) {
 				shared := NewShared()
-				ef := marshalFactory()
 				withUsage := strings.HasSuffix(pipeline, "usage")
 				withCorrelation := strings.HasPrefix(pipeline, "correlation")
-				if withUsage {
-					ef = WrapExporter(ef, shared)
-				}
-				eset := exportertest.NewNopSettings(ef.Type())
 				pset := processortest.NewNopSettings(Type)
 				cfg := createDefaultConfig()
 				start := cpuTime()
 				switch signal {
 				case "traces":
-					exp, err := ef.CreateTraces(ctx, eset, ef.CreateDefaultConfig())
+					ef := marshalFactory()
+					if withUsage {
+						ef = WrapExporter(ef, shared)
+					}
+					exp, err := ef.CreateTraces(ctx, exportertest.NewNopSettings(ef.Type()), ef.CreateDefaultConfig())
 					require.NoError(b, err)
 					var next consumer.Traces = exp
 					if withUsage {

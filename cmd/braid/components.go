@@ -99,14 +99,20 @@ func componentsWith(kept keptState) (otelcol.Factories, error) {
 	// count what each backend took, per sender, once a usage processor is
 	// in a pipeline.
 	usage := usageprocessor.NewShared()
-	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
+	processors := []processor.Factory{
 		batchprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
 		resourceprocessor.NewFactory(),
 		correlation,
 		admissionprocessor.NewFactory(),
-		usageprocessor.NewFactory(usageprocessor.WithShared(usage)),
-	)
+	}
+	for i, f := range processors {
+		// A processor that may change data tells the exporters after it
+		// to size what they get rather than take the usage processor's sizes.
+		processors[i] = usageprocessor.WrapProcessor(f)
+	}
+	processors = append(processors, usageprocessor.NewFactory(usageprocessor.WithShared(usage)))
+	factories.Processors, err = otelcol.MakeFactoryMap(processors...)
 	if err != nil {
 		return otelcol.Factories{}, err
 	}

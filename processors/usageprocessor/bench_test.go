@@ -58,9 +58,9 @@ func marshalFactory() exporter.Factory {
 // through Braid's Loki exporter (no sending queue, so the push is part of
 // the call) to a loopback server that reads and discards each push, as the
 // shipped gateway's logs go to Loki. "plain" is that alone; "usage" adds the
-// usage processor and the exporter's count (the wrapper that sizes every
-// resource for spans, the Loki exporter's own count of its encoded entries
-// for logs), as the shipped configs run them; "correlation" and
+// usage processor and the exporter's count (for spans the wrapper, which
+// takes the processor's sizes of the request it is given unchanged, for logs
+// the Loki exporter's own count of its encoded entries), as the shipped configs run them; "correlation" and
 // "correlation+usage" are the same with the correlation processor (its
 // default settings) before them, as in every shipped pipeline. Requests are
 // the load generator's: 500 items over 100 pods of 20 services in 4
@@ -201,8 +201,9 @@ func correlationLogs(b *testing.B, next consumer.Logs) consumer.Logs {
 }
 
 // BenchmarkCount measures usage accounting alone, per item: for spans the
-// usage processor's count and an exporter's (the wrapper's, which sizes every
-// resource again), for log records the processor's count and the Loki
+// usage processor's count and an exporter's (the wrapper's, given the
+// request the processor passed on, so that it takes the processor's sizes),
+// for log records the processor's count and the Loki
 // exporter's per-resource count of the bytes it encoded anyway
 // (BenchmarkEncode in exporters/lokiexporter shows the sizing itself costs it
 // nothing measurable). The next consumer does nothing, so that what is

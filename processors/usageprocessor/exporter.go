@@ -23,8 +23,11 @@ import (
 // WrapExporter returns f with what each exporter it creates accepts counted
 // per sender (braid_usage_exported_*, braid_usage_export_failed_*), with the
 // limits of the usage processor built by a factory made WithShared(s). Until
-// such a processor exists, nothing is counted. The type, configuration and
-// behaviour are f's own.
+// such a processor exists, nothing is counted. Each resource of a request is
+// sized, unless the request is the one a usage processor passed on and
+// nothing that may change data has held it since (see handoff), when that
+// processor's sizes are taken. The type, configuration and behaviour are
+// f's own.
 func WrapExporter(f exporter.Factory, s *Shared, opts ...Option) exporter.Factory {
 	o := newOptions(opts)
 	var wrapped []xexporter.FactoryOption
@@ -190,7 +193,9 @@ func (e tracesExporter) ConsumeTraces(ctx context.Context, td ptrace.Traces) err
 		return e.Traces.ConsumeTraces(ctx, td)
 	}
 	t := getTally()
-	tallyTraces(t, td)
+	if !takeHandoff(ctx, td, t) {
+		tallyTraces(t, td)
+	}
 	err := e.Traces.ConsumeTraces(ctx, td)
 	e.count(t, es, err)
 	return err
@@ -216,7 +221,9 @@ func (e logsExporter) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		return e.Logs.ConsumeLogs(ctx, ld)
 	}
 	t := getTally()
-	tallyLogs(t, ld)
+	if !takeHandoff(ctx, ld, t) {
+		tallyLogs(t, ld)
+	}
 	err := e.Logs.ConsumeLogs(ctx, ld)
 	e.count(t, es, err)
 	return err
@@ -242,7 +249,9 @@ func (e metricsExporter) ConsumeMetrics(ctx context.Context, md pmetric.Metrics)
 		return e.Metrics.ConsumeMetrics(ctx, md)
 	}
 	t := getTally()
-	tallyMetrics(t, md)
+	if !takeHandoff(ctx, md, t) {
+		tallyMetrics(t, md)
+	}
 	err := e.Metrics.ConsumeMetrics(ctx, md)
 	e.count(t, es, err)
 	return err

@@ -67,7 +67,9 @@ type tracesCounter struct {
 func (p tracesCounter) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	t := getTally()
 	tallyTraces(t, td)
+	ctx, h := handOn(ctx, td, t)
 	err := p.next.ConsumeTraces(ctx, td)
+	h.void()
 	p.count(t, err)
 	return err
 }
@@ -80,7 +82,9 @@ type logsCounter struct {
 func (p logsCounter) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	t := getTally()
 	tallyLogs(t, ld)
+	ctx, h := handOn(ctx, ld, t)
 	err := p.next.ConsumeLogs(ctx, ld)
+	h.void()
 	p.count(t, err)
 	return err
 }
@@ -93,7 +97,9 @@ type metricsCounter struct {
 func (p metricsCounter) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 	t := getTally()
 	tallyMetrics(t, md)
+	ctx, h := handOn(ctx, md, t)
 	err := p.next.ConsumeMetrics(ctx, md)
+	h.void()
 	p.count(t, err)
 	return err
 }

@@ -23,8 +23,10 @@ import (
 // leave data alone have held it: a fanout clones a request for a consumer
 // that changes data (a different request, never matched), and every
 // processor of the collector's factories that may change data is wrapped
-// with [WrapProcessor], which voids the handoff before it runs. A handoff is
-// also void once the processor's call returns, as its tally is then reused.
+// with [WrapProcessor], which voids the handoff before it runs. The
+// connectors of Braid's build turn spans into metrics, new data that never
+// matches. A handoff is also void once the processor's call returns, as its
+// tally is then reused.
 type handoff struct {
 	mu    sync.Mutex
 	data  any // the ptrace.Traces, plog.Logs or pmetric.Metrics passed on

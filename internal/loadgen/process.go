@@ -9,13 +9,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/braidobs/braid/internal/collectorproc"
 	"github.com/braidobs/braid/internal/cpuquota"
 	"github.com/braidobs/braid/internal/testnet"
 )
@@ -36,13 +35,11 @@ type processSettings struct {
 // collectorProcess is a running collector and the loopback addresses it
 // listens on.
 type collectorProcess struct {
-	cmd     *exec.Cmd
+	proc    *collectorproc.Process
 	otlp    string
 	pprof   string
-	health  string
 	metrics string // the internal telemetry's Prometheus endpoint
 	logPath string
-	done    chan error
 	unlimit func() // lifts the CPU limit, when there is one
 }
 
@@ -60,23 +57,8 @@ func startCollector(ctx context.Context, s processSettings, p Pipeline, sig Sign
 	}
 	_, telemetryPort, _ := net.SplitHostPort(addrs[3])
 	storage := filepath.Join(s.workDir, p.Name+"-"+string(sig))
-	logPath := storage + ".log"
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(s.binary, p.Args()...)
-	if s.cpus != "" {
-		// Set before exec, so every thread of the collector inherits it.
-		taskset, err := exec.LookPath("taskset")
-		if err != nil {
-			logFile.Close()
-			return nil, fmt.Errorf("--braid-cpus needs taskset (util-linux): %w", err)
-		}
-		cmd = exec.Command(taskset, append([]string{"-c", s.cpus, s.binary}, p.Args()...)...)
-	}
-	cmd.Env = append(os.Environ(), extraEnv...)
-	cmd.Env = append(cmd.Env,
+	c := &collectorProcess{otlp: addrs[0], pprof: addrs[5], metrics: addrs[3], logPath: storage + ".log"}
+	env := append(extraEnv[:len(extraEnv):len(extraEnv)],
 		"BRAID_OTLP_GRPC_ENDPOINT="+addrs[0],
 		"BRAID_OTLP_HTTP_ENDPOINT="+addrs[1],
 		"BRAID_HEALTH_ENDPOINT="+addrs[2],
@@ -88,54 +70,30 @@ func startCollector(ctx context.Context, s processSettings, p Pipeline, sig Sign
 		"BENCH_SINK_OTLP="+sink.GRPCAddr(),
 		"BENCH_SINK_HTTP=http://"+sink.HTTPAddr(),
 	)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
+	spec := collectorproc.Spec{Binary: s.binary, Args: p.Args(), Env: env, CPUs: s.cpus, LogPath: c.logPath, Health: addrs[2]}
+	if s.cpuQuota > 0 {
+		spec.Started = func(pid int) (err error) {
+			c.unlimit, err = cpuquota.Limit(pid, s.cpuQuota)
+			return err
+		}
+	}
+	proc, err := collectorproc.Start(ctx, spec)
+	if err != nil {
+		if c.unlimit != nil {
+			c.unlimit()
+		}
 		return nil, err
 	}
-	c := &collectorProcess{cmd: cmd, otlp: addrs[0], pprof: addrs[5], health: addrs[2], metrics: addrs[3], logPath: logPath, done: make(chan error, 1)}
-	go func() { c.done <- cmd.Wait(); logFile.Close() }()
-	if s.cpuQuota > 0 {
-		if c.unlimit, err = cpuquota.Limit(cmd.Process.Pid, s.cpuQuota); err != nil {
-			c.stop()
-			return nil, err
-		}
-	}
-
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case err := <-c.done:
-			return nil, fmt.Errorf("%s exited at start: %v; log:\n%s", filepath.Base(s.binary), err, tail(logPath))
-		default:
-		}
-		if resp, err := http.Get("http://" + addrs[2] + "/"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return c, nil
-			}
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			c.stop()
-			return nil, fmt.Errorf("%s not healthy in time; log:\n%s", filepath.Base(s.binary), tail(logPath))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	c.proc = proc
+	return c, nil
 }
 
-func (c *collectorProcess) pid() int { return c.cmd.Process.Pid }
+func (c *collectorProcess) pid() int { return c.proc.Pid() }
 
 // stop asks the collector to shut down, kills it after 30 s, and lifts its
 // CPU limit.
 func (c *collectorProcess) stop() {
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(30 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.done
-	}
+	c.proc.Stop()
 	if c.unlimit != nil {
 		c.unlimit()
 	}
@@ -143,20 +101,7 @@ func (c *collectorProcess) stop() {
 
 // healthy reports whether the collector is running and its health check
 // answers 200.
-func (c *collectorProcess) healthy() bool {
-	select {
-	case err := <-c.done:
-		c.done <- err // stop() reads it again
-		return false
-	default:
-	}
-	resp, err := http.Get("http://" + c.health + "/")
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
-}
+func (c *collectorProcess) healthy() bool { return c.proc.Healthy() }
 
 // heapMiB reads the Go heap from the collector's own telemetry, 0 if it
 // cannot.
@@ -208,19 +153,6 @@ func fetchProfile(ctx context.Context, addr string, d time.Duration, path string
 		return err
 	}
 	return f.Close()
-}
-
-func tail(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return err.Error()
-	}
-	defer f.Close()
-	b, _ := io.ReadAll(f)
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return string(b)
 }
 
 // logErrors counts the error-level lines of a collector's log and returns

@@ -129,16 +129,10 @@ func RunFairness(ctx context.Context, s FairnessSettings, rep *FairnessReport) e
 	refused := sumByNamespace(families, admissionRefusedByNS)
 	rep.Alive = b.healthy()
 
+	rep.Namespaces = NamespaceOutcomes(loads, results, items, bytes, refused)
 	var sent, accepted float64
 	var elapsed time.Duration
-	for i, l := range loads {
-		r := results[l.Namespace]
-		o := NamespaceOutcome{Namespace: l.Namespace, Flood: i == 0, Target: l.Rate, Senders: l.Senders, HonorRetryInfo: l.HonorRetryInfo,
-			Load: r, UsageItems: items[l.Namespace], UsageBytes: bytes[l.Namespace], AdmissionRefused: refused[l.Namespace]}
-		if r.Sent > 0 {
-			o.Accepted = float64(r.Accepted) / float64(r.Sent)
-		}
-		rep.Namespaces = append(rep.Namespaces, o)
+	for _, r := range results {
 		sent += float64(r.Sent)
 		accepted += float64(r.Accepted)
 		elapsed = max(elapsed, r.Elapsed)
@@ -151,6 +145,24 @@ func RunFairness(ctx context.Context, s FairnessSettings, rep *FairnessReport) e
 		rep.Overload = rep.Offered / rep.Sustained
 	}
 	return nil
+}
+
+// NamespaceOutcomes puts together, per namespace of loads (the flood first,
+// as FloodLoads makes them), what its senders saw and what Braid's
+// self-metrics counted for it: braid_usage_received_items and _bytes and
+// the admission refusals, by namespace (refused may be nil).
+func NamespaceOutcomes(loads []NamespaceLoad, results map[string]Result, items, bytes, refused map[string]float64) []NamespaceOutcome {
+	out := make([]NamespaceOutcome, 0, len(loads))
+	for i, l := range loads {
+		r := results[l.Namespace]
+		o := NamespaceOutcome{Namespace: l.Namespace, Flood: i == 0, Target: l.Rate, Senders: l.Senders, HonorRetryInfo: l.HonorRetryInfo,
+			Load: r, UsageItems: items[l.Namespace], UsageBytes: bytes[l.Namespace], AdmissionRefused: refused[l.Namespace]}
+		if r.Sent > 0 {
+			o.Accepted = float64(r.Accepted) / float64(r.Sent)
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 // FairnessChecks judges a run: every namespace but the flood keeps

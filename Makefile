@@ -69,19 +69,20 @@ bench-e2e: build loadgen bin/otelcol-upstream ## end-to-end load: passthrough (B
 bin/otelcol-upstream: bench/upstream/main.go bench/upstream/go.mod
 	cd bench/upstream && $(GO) build -trimpath -ldflags "-s -w" -o ../../bin/otelcol-upstream .
 
-UPSTREAM_ROUNDS := --binary upstream-1=bin/otelcol-upstream --binary upstream-2=bin/otelcol-upstream --binary upstream-3=bin/otelcol-upstream
+# $(call round,NAME,CONFIG,N): pipeline NAME-N on CONFIG, one of the
+# interleaved rounds that bench-parity, bench-contrib and bench-usage run.
+round = --pipeline $(1)-$(3)=$(2)
+
+PARITY_ROUNDS := $(foreach n,1 2 3,$(call round,upstream,bench/passthrough.yaml,$(n)) --binary upstream-$(n)=bin/otelcol-upstream $(call round,braid,bench/passthrough.yaml,$(n)))
 bench-parity: build loadgen bin/otelcol-upstream ## Braid's binary against an upstream-only collector on the same passthrough config, three interleaved rounds (about 3 minutes)
 	@mkdir -p .tmp
 	taskset -c $(BENCH_LOADGEN_CPUS) ./bin/braid-loadgen compare --braid $(BIN) --braid-cpus $(BENCH_BRAID_CPUS) \
 		--cpu-rate 50000 --rates 50000 --step 5s --signals traces,logs \
-		--pipeline upstream-1=bench/passthrough.yaml --pipeline braid-1=bench/passthrough.yaml \
-		--pipeline upstream-2=bench/passthrough.yaml --pipeline braid-2=bench/passthrough.yaml \
-		--pipeline upstream-3=bench/passthrough.yaml --pipeline braid-3=bench/passthrough.yaml \
-		$(UPSTREAM_ROUNDS) --json .tmp/bench-parity.json
+		$(PARITY_ROUNDS) --json .tmp/bench-parity.json
 
 # Braid's full pipeline against what a contrib user runs instead
 # (bench/contrib-equivalent.yaml), in interleaved rounds at one rate.
-CONTRIB_ROUNDS := $(foreach n,1 2 3,--pipeline contrib-$(n)=bench/contrib-equivalent.yaml --pipeline full-$(n)=bench/full.yaml)
+CONTRIB_ROUNDS := $(foreach n,1 2 3,$(call round,contrib,bench/contrib-equivalent.yaml,$(n)) $(call round,full,bench/full.yaml,$(n)))
 bench-contrib: build loadgen ## Braid's full pipeline against its contrib-equivalent (memory_limiter, batch, contrib's span metrics, OTLP out), three interleaved rounds at 50,000 items/s, each round's ratio (about 3 minutes)
 	@mkdir -p .tmp
 	taskset -c $(BENCH_LOADGEN_CPUS) ./bin/braid-loadgen compare --braid $(BIN) --braid-cpus $(BENCH_BRAID_CPUS) \
@@ -90,9 +91,9 @@ bench-contrib: build loadgen ## Braid's full pipeline against its contrib-equiva
 # The full pipeline with and without the usage processor, in interleaved
 # rounds, each pair back to back and every other pair the other way round
 # (ABBA), so that a shared machine's drift cancels out.
-USAGE_BASELINE_ROUND = --pipeline full-$(1)=bench/full.yaml
-USAGE_ON_ROUND       = --pipeline usage-$(1)=bench/full-usage.yaml
-USAGE_ROUNDS := $(call USAGE_BASELINE_ROUND,1) $(call USAGE_ON_ROUND,1) $(call USAGE_ON_ROUND,2) $(call USAGE_BASELINE_ROUND,2) $(call USAGE_BASELINE_ROUND,3) $(call USAGE_ON_ROUND,3) $(call USAGE_ON_ROUND,4) $(call USAGE_BASELINE_ROUND,4)
+USAGE_AB = $(call round,full,bench/full.yaml,$(1)) $(call round,usage,bench/full-usage.yaml,$(1))
+USAGE_BA = $(call round,usage,bench/full-usage.yaml,$(1)) $(call round,full,bench/full.yaml,$(1))
+USAGE_ROUNDS := $(call USAGE_AB,1) $(call USAGE_BA,2) $(call USAGE_AB,3) $(call USAGE_BA,4)
 bench-usage: build loadgen ## what usage accounting costs: the full pipeline with and without the usage processor, four interleaved rounds at 50,000 items/s on one core, each round's ratio (about 4 minutes)
 	@mkdir -p .tmp
 	taskset -c $(BENCH_LOADGEN_CPUS) ./bin/braid-loadgen compare --braid $(BIN) --braid-cpus $(BENCH_BRAID_CPUS) \
